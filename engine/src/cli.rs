@@ -1,0 +1,96 @@
+//! Command-line interface: verbs, flags and their help.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// mimamori (見守り): child data linkage for Japanese municipalities.
+///
+/// Each department pseudonymises its own extract; the linkage workspace links the pseudonymised
+/// extracts into persons and households, scores risk indicators and builds outreach lists per
+/// district. Every data access passes the policy gateway and lands in the audit log.
+///
+/// Start with `mimamori demo --out demo`: the whole pipeline on a synthetic municipality.
+#[derive(Debug, Parser)]
+#[command(name = "mimamori", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How a verb prints its result.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable text.
+    #[default]
+    Table,
+    /// One JSON document (progress, if any, as JSON lines on stderr).
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole pipeline on a synthetic municipality, locally, and write a workspace.
+    ///
+    /// Writes OUT/custodians/<department>/ (each department's raw extract and mapping, as on
+    /// the custodians' own machines; includes ground truth under OUT/custodians/truth/) and
+    /// OUT/workspace/ (the linkage workspace with mimamori.toml). Later stages (pseudonymise,
+    /// link, score, report) are added to the demo as they land.
+    Demo {
+        /// Folder to write; must be empty or absent unless --force.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Households of the synthetic municipality.
+        #[arg(long, default_value_t = 5_000, value_name = "N")]
+        households: u64,
+        /// Seed for every random choice (DP noise excepted).
+        #[arg(long, default_value_t = 20_260_401, value_name = "S")]
+        seed: u64,
+        /// Replace a non-empty OUT (the old contents are removed only after the new demo is complete).
+        #[arg(long)]
+        force: bool,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// Generate a synthetic municipality: registry and department extracts with noise and truth.
+    ///
+    /// Writes one folder per department (registry: UTF-8 CSV; welfare, health: CP932 CSV;
+    /// education: .xlsx; nursery: UTF-8 CSV with BOM; consultation: Parquet), each with the
+    /// mapping TOML its custodian would write, plus truth/ (truth.csv: department, record_id,
+    /// person_id, household_id; outcomes.csv: latent needs per child; noise.csv: each noise
+    /// applied) and synth.json (counts and measured noise rates). Deterministic for a seed;
+    /// memory stays flat however many households.
+    Synth {
+        /// Households with children (about 4 persons and 6–7 records each).
+        #[arg(long, value_name = "N")]
+        households: u64,
+        /// Seed; the same seed and N give byte-identical extracts.
+        #[arg(long, default_value_t = 20_260_401, value_name = "S")]
+        seed: u64,
+        /// Folder to create; must be empty or absent.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Reference date (end of the school year described), YYYY-MM-DD.
+        #[arg(long, default_value = "2026-03-31", value_name = "DATE")]
+        as_of: chrono::NaiveDate,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// Create a linkage workspace with a commented mimamori.toml to edit.
+    Init {
+        /// Workspace folder; created if absent. An existing mimamori.toml is never overwritten.
+        #[arg(long, value_name = "DIR")]
+        workspace: PathBuf,
+    },
+    /// Check a workspace's mimamori.toml and print what it configures.
+    Config {
+        #[arg(long, value_name = "DIR")]
+        workspace: PathBuf,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+}

@@ -1,0 +1,33 @@
+//! One module per verb; each turns its arguments into work on the libraries and a printed result.
+
+mod config;
+mod demo;
+mod init;
+mod synth;
+
+use anyhow::Result;
+
+use crate::cli::Command;
+
+/// Runs one verb.
+pub fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Demo { out, households, seed, force, format } => demo::run(&out, households, seed, force, format),
+        Command::Synth { households, seed, out, as_of, format } => synth::run(households, seed, &out, as_of, format),
+        Command::Init { workspace } => init::run(&workspace),
+        Command::Config { workspace, format } => config::run(&workspace, format),
+    }
+}
+
+/// Thousands separators for counts in summaries.
+fn count(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

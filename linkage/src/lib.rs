@@ -1,0 +1,6 @@
+//! Record linkage for mimamori: how a custodian describes an extract ([`mapping`]), and — as
+//! the pseudonymise and link issues land — Japanese-aware normalisation, keyed tokens, Bloom
+//! encodings, blocking, comparisons, Fellegi–Sunter estimation and clustering.
+
+pub mod mapping;
+pub mod source_position;
