@@ -24,7 +24,9 @@ pub fn write_new_file(path: &Path, contents: &[u8]) -> Result<()> {
         .prefix(".mimamori-")
         .tempfile_in(&parent)
         .with_context(|| format!("cannot write in {}", parent.display()))?;
-    tmp.write_all(contents).and_then(|_| tmp.as_file().sync_all()).with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.write_all(contents)
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     tmp.persist_noclobber(path).map_err(|e| {
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {
             anyhow::anyhow!("{} already exists; it is never overwritten", path.display())

@@ -125,16 +125,13 @@ impl HouseholdLatent {
         let base = if single_parent { SINGLE_PARENT_POVERTY } else { two_parent };
         let poverty = bernoulli_or(rng, base, district_poverty_odds.ln());
         let stress = normal(rng) * MALTREATMENT_HOUSEHOLD_SD;
-        let pick = |rng: &mut R, poor: f64, other: f64| {
-            rng.random_bool(if poverty { poor } else { other })
-        };
-        let public_assistance = poverty && rng.random_bool(PUBLIC_ASSISTANCE_POOR * if single_parent { 1.8 } else { 1.0 });
-        let child_rearing_allowance = single_parent
-            && pick(rng, CHILD_REARING_ALLOWANCE_SINGLE_POOR, CHILD_REARING_ALLOWANCE_SINGLE_OTHER);
-        let school_expense_aid =
-            public_assistance || pick(rng, SCHOOL_EXPENSE_AID_POOR, SCHOOL_EXPENSE_AID_OTHER);
-        let resident_tax_exempt =
-            public_assistance || pick(rng, RESIDENT_TAX_EXEMPT_POOR, RESIDENT_TAX_EXEMPT_OTHER);
+        let pick = |rng: &mut R, poor: f64, other: f64| rng.random_bool(if poverty { poor } else { other });
+        let public_assistance =
+            poverty && rng.random_bool(PUBLIC_ASSISTANCE_POOR * if single_parent { 1.8 } else { 1.0 });
+        let child_rearing_allowance =
+            single_parent && pick(rng, CHILD_REARING_ALLOWANCE_SINGLE_POOR, CHILD_REARING_ALLOWANCE_SINGLE_OTHER);
+        let school_expense_aid = public_assistance || pick(rng, SCHOOL_EXPENSE_AID_POOR, SCHOOL_EXPENSE_AID_OTHER);
+        let resident_tax_exempt = public_assistance || pick(rng, RESIDENT_TAX_EXEMPT_POOR, RESIDENT_TAX_EXEMPT_OTHER);
         HouseholdLatent {
             poverty,
             stress,

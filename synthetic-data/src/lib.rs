@@ -147,7 +147,7 @@ fn write_all(config: &SynthConfig, dir: &Path, progress: &mut dyn FnMut(u64)) ->
     let mut registry = registry::Registry::create(dir)?;
     let mut welfare = welfare::Welfare::create(dir)?;
     let mut health = health::Health::create(dir)?;
-    let mut education = education::Education::create(dir)?;
+    let mut education = education::Education::create(dir, config.as_of)?;
     let mut nursery = nursery::Nursery::create(dir)?;
     let mut consultation = consultation::Consultation::create(dir)?;
     let mut population = PopulationStats::default();
@@ -188,14 +188,8 @@ fn write_all(config: &SynthConfig, dir: &Path, progress: &mut dyn FnMut(u64)) ->
     let records = truth.records;
     truth.finish()?;
 
-    let summary = Summary {
-        config: config.clone(),
-        records,
-        records_by_department,
-        gaiji_lost,
-        population,
-        noise: stats,
-    };
+    let summary =
+        Summary { config: config.clone(), records, records_by_department, gaiji_lost, population, noise: stats };
     let path = dir.join("synth.json");
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| SynthError::io(&path, e.into()))?;
     fs::write(&path, json).map_err(|e| SynthError::io(&path, e))?;

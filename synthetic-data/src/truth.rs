@@ -96,7 +96,9 @@ impl TruthWriter {
     }
 
     pub fn finish(mut self) -> Result<(), SynthError> {
-        for (name, w) in [("truth.csv", &mut self.truth), ("outcomes.csv", &mut self.outcomes), ("noise.csv", &mut self.noise)] {
+        for (name, w) in
+            [("truth.csv", &mut self.truth), ("outcomes.csv", &mut self.outcomes), ("noise.csv", &mut self.noise)]
+        {
             w.flush().map_err(|e| SynthError::io(&self.dir.join(name), e))?;
         }
         Ok(())

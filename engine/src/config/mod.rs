@@ -229,9 +229,8 @@ impl Config {
             let (line, column) = line_column(text, offset);
             ConfigError::Invalid { path: path.to_path_buf(), line, column, message }
         };
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
-            err(e.span().map(|s| s.start).unwrap_or(0), e.message().trim().to_string())
-        })?;
+        let raw: RawConfig = toml::from_str(text)
+            .map_err(|e| err(e.span().map(|s| s.start).unwrap_or(0), e.message().trim().to_string()))?;
 
         let code = raw.municipality.code.get_ref();
         if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {

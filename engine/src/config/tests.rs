@@ -69,7 +69,11 @@ fn privacy_settings_are_checked() {
     assert_eq!(error_at(&text).0, line_of(&text, "dp_epsilon = \"0\""));
     let text = TEMPLATE.replace("dp_delta = \"1e-7\"", "dp_delta = \"1.5\"");
     assert_eq!(error_at(&text).0, line_of(&text, "dp_delta = \"1.5\""));
-    let text = TEMPLATE.replacen("legal_basis = \"個人情報保護法 第69条第2項第2号（所掌事務の遂行に必要な限度での内部利用）\"", "legal_basis = \" \"", 1);
+    let text = TEMPLATE.replacen(
+        "legal_basis = \"個人情報保護法 第69条第2項第2号（所掌事務の遂行に必要な限度での内部利用）\"",
+        "legal_basis = \" \"",
+        1,
+    );
     assert!(error_at(&text).1.contains("legal basis"));
 }
 

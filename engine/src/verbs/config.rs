@@ -32,11 +32,8 @@ fn describe(c: &Config) -> String {
     }
     let _ = writeln!(t, "users ({}):", c.users.len());
     for u in &c.users {
-        let scope = if !u.districts.is_empty() {
-            u.districts.join(", ")
-        } else {
-            u.department.clone().unwrap_or_default()
-        };
+        let scope =
+            if !u.districts.is_empty() { u.districts.join(", ") } else { u.department.clone().unwrap_or_default() };
         let _ = writeln!(t, "  {:<20} {:<22} {}", u.name, u.role.as_str(), scope);
     }
     let _ = writeln!(t, "purposes ({}):", c.purposes.len());

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use synthetic_data::{SynthConfig, Summary};
+use synthetic_data::{Summary, SynthConfig};
 
 use super::count;
 use crate::cli::OutputFormat;
@@ -63,7 +63,16 @@ pub fn describe(s: &Summary, out: &Path) -> String {
         let n = s.records_by_department.get(dept).copied().unwrap_or(0);
         let _ = writeln!(t, "  {dept:<13} {:>10} records  {file} ({fmt}) + {dept}/{dept}.toml", count(n));
     }
-    let _ = writeln!(t, "  {:<13} {:>10} records  truth/truth.csv, truth/outcomes.csv, truth/noise.csv", "truth", count(s.records));
-    let _ = writeln!(t, "  gaiji lost to CP932 (written as ?): {}; noise rates measured per kind in synth.json", count(s.gaiji_lost));
+    let _ = writeln!(
+        t,
+        "  {:<13} {:>10} records  truth/truth.csv, truth/outcomes.csv, truth/noise.csv",
+        "truth",
+        count(s.records)
+    );
+    let _ = writeln!(
+        t,
+        "  gaiji lost to CP932 (written as ?): {}; noise rates measured per kind in synth.json",
+        count(s.gaiji_lost)
+    );
     t
 }

@@ -199,8 +199,8 @@ fn is_code_name(s: &str) -> bool {
 impl Mapping {
     /// Reads and validates the mapping at `path`.
     pub fn load(path: &Path) -> Result<Mapping, MappingError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| MappingError::Read { path: path.to_path_buf(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| MappingError::Read { path: path.to_path_buf(), source })?;
         Mapping::parse(&text, path)
     }
 
@@ -286,7 +286,10 @@ impl Mapping {
                 ));
             }
             if matches!(name.get_ref().as_str(), "record_ref" | "person_id" | "household_id" | "department") {
-                return Err(invalid(name.span().start, format!("`{}` is a reserved workspace column name", name.get_ref())));
+                return Err(invalid(
+                    name.span().start,
+                    format!("`{}` is a reserved workspace column name", name.get_ref()),
+                ));
             }
             attributes.insert(name.into_inner(), attr);
         }

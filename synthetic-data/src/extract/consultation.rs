@@ -82,7 +82,11 @@ impl Consultation {
             let mut cases: Vec<&'static str> = Vec::new();
             if l.maltreatment_risk && rng.random_bool(rates::CONSULTATION_AT_RISK) {
                 for _ in 0..rng.random_range(1..4) {
-                    cases.push(if rng.random_bool(0.7) { "養護相談（児童虐待）" } else { "養護相談（その他）" });
+                    cases.push(if rng.random_bool(0.7) {
+                        "養護相談（児童虐待）"
+                    } else {
+                        "養護相談（その他）"
+                    });
                 }
             }
             if refusal && rng.random_bool(0.15) {

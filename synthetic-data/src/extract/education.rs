@@ -132,9 +132,9 @@ fn absences<R: Rng>(rng: &mut R, refusal: bool) -> [i64; 12] {
 }
 
 impl Education {
-    pub fn create(out: &Path) -> Result<Self, SynthError> {
+    pub fn create(out: &Path, as_of: chrono::NaiveDate) -> Result<Self, SynthError> {
         let w = DepartmentWriter::create(out, "education", STYLE, MAPPING, |dir| {
-            Ok(Box::new(XlsxSink::create(&dir.join("education.xlsx"), "学齢簿", COLUMNS)?))
+            Ok(Box::new(XlsxSink::create(&dir.join("education.xlsx"), "学齢簿", COLUMNS, as_of)?))
         })?;
         Ok(Education { w })
     }

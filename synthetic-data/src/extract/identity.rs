@@ -129,11 +129,12 @@ pub fn render<R: Rng>(p: &Person, h: &Household, style: &Style, n: &mut Noiser, 
         family = former;
     }
     let mut given = p.given;
-    if n.roll(rng, NoiseKind::HomophoneKanji, "given_name") {
-        let table = if p.sex == Sex::Male { &*GIVEN_MALE } else { &*GIVEN_FEMALE };
-        if let Some(h) = table.homophone(given, rng) {
-            given = Name { kanji: h.kanji, kana: given.kana };
-        }
+    let table = if p.sex == Sex::Male { &*GIVEN_MALE } else { &*GIVEN_FEMALE };
+    if table.has_homophone(given)
+        && n.roll(rng, NoiseKind::HomophoneKanji, "given_name")
+        && let Some(h) = table.homophone(given, rng)
+    {
+        given = Name { kanji: h.kanji, kana: given.kana };
     }
     let family_kanji = kanji_noise(n, rng, family.kanji.to_string(), "family_name");
     let given_kanji = kanji_noise(n, rng, given.kanji.to_string(), "given_name");

@@ -63,7 +63,8 @@ facility = { column = "施設名", type = "string", sensitivity = "quasi_identif
 nursery_fee_arrears = { column = "保育料滞納月数", type = "int", sensitivity = "special_care" }
 "#;
 
-const FACILITIES: &[&str] = &["みまもり保育園", "さくら保育園", "港こども園", "青葉保育所", "わかば認定こども園", "ひかり保育園"];
+const FACILITIES: &[&str] =
+    &["みまもり保育園", "さくら保育園", "港こども園", "青葉保育所", "わかば認定こども園", "ひかり保育園"];
 
 pub struct Nursery {
     pub w: DepartmentWriter,
@@ -89,11 +90,12 @@ impl Nursery {
                 continue;
             }
             let poor = h.latent.poverty && !h.latent.public_assistance;
-            let arrears = if bernoulli_or(rng, rates::FEE_ARREARS, if poor { rates::FEE_ARREARS_LOG_OR_POVERTY } else { 0.0 }) {
-                rng.random_range(1..7)
-            } else {
-                0
-            };
+            let arrears =
+                if bernoulli_or(rng, rates::FEE_ARREARS, if poor { rates::FEE_ARREARS_LOG_OR_POVERTY } else { 0.0 }) {
+                    rng.random_range(1..7)
+                } else {
+                    0
+                };
             let record_id = format!("N{:07}", self.w.next_seq());
             let rid = record_id.clone();
             let guardian = guardian.clone();

@@ -117,10 +117,7 @@ pub fn typo<R: Rng>(d: NaiveDate, rng: &mut R) -> NaiveDate {
         },
     ];
     let start = rng.random_range(0..candidates.len());
-    (0..candidates.len())
-        .filter_map(|i| candidates[(start + i) % candidates.len()])
-        .find(|c| *c != d)
-        .unwrap_or(d)
+    (0..candidates.len()).filter_map(|i| candidates[(start + i) % candidates.len()]).find(|c| *c != d).unwrap_or(d)
 }
 
 #[cfg(test)]

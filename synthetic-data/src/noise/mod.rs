@@ -165,11 +165,7 @@ pub struct Noiser<'a> {
 impl<'a> Noiser<'a> {
     /// `registry` selects the clean-spine rates (a tenth of each).
     pub fn new(rates: &'a NoiseRates, stats: &'a mut NoiseStats, registry: bool) -> Self {
-        let (stats, scale) = if registry {
-            (&mut stats.registry, 0.1)
-        } else {
-            (&mut stats.departments, 1.0)
-        };
+        let (stats, scale) = if registry { (&mut stats.registry, 0.1) } else { (&mut stats.departments, 1.0) };
         Noiser { rates, stats, scale, events: Vec::new() }
     }
 

@@ -97,9 +97,7 @@ impl Household {
     }
 
     pub fn mother(&self) -> Option<&Person> {
-        self.members
-            .iter()
-            .find(|p| p.sex == Sex::Female && matches!(p.relation, Relation::Head | Relation::Spouse))
+        self.members.iter().find(|p| p.sex == Sex::Female && matches!(p.relation, Relation::Head | Relation::Spouse))
     }
 
     /// The guardian who fills in forms: the head of household.
@@ -191,9 +189,7 @@ pub fn draw_household<R: Rng>(rng: &mut R, index: u64, as_of: NaiveDate) -> Hous
         n
     };
     let eldest_age = rng.random_range(0..18);
-    let eldest_birth = as_of
-        .checked_sub_days(Days::new(eldest_age * 365 + rng.random_range(0..365)))
-        .unwrap_or(as_of);
+    let eldest_birth = as_of.checked_sub_days(Days::new(eldest_age * 365 + rng.random_range(0..365))).unwrap_or(as_of);
     let mother_age_at_first: i64 = (30.5 + 4.5 * latent::normal(rng)).round().clamp(16.0, 44.0) as i64;
     let mother_birth = eldest_birth
         .checked_sub_days(Days::new((mother_age_at_first * 365 + rng.random_range(0..365)) as u64))
@@ -227,27 +223,23 @@ pub fn draw_household<R: Rng>(rng: &mut R, index: u64, as_of: NaiveDate) -> Hous
     let family = FAMILY.draw(rng);
     let mut members = Vec::new();
     let mut next_member = 0u64;
-    let mut person = |family: Name,
-                      former_family: Option<Name>,
-                      given: Name,
-                      birth: NaiveDate,
-                      sex: Sex,
-                      relation: Relation| {
-        let n = index * 16 + next_member;
-        next_member += 1;
-        Person {
-            person_id: n + 1,
-            family,
-            former_family,
-            given,
-            birth,
-            sex,
-            relation,
-            resident_id: (!outside_registry).then(|| scrambled_number(n, 7_919, 1_234_567)),
-            child: None,
-            grade: None,
-        }
-    };
+    let mut person =
+        |family: Name, former_family: Option<Name>, given: Name, birth: NaiveDate, sex: Sex, relation: Relation| {
+            let n = index * 16 + next_member;
+            next_member += 1;
+            Person {
+                person_id: n + 1,
+                family,
+                former_family,
+                given,
+                birth,
+                sex,
+                relation,
+                resident_id: (!outside_registry).then(|| scrambled_number(n, 7_919, 1_234_567)),
+                child: None,
+                grade: None,
+            }
+        };
     match kind {
         HouseholdKind::TwoParent => {
             members.push(person(family, None, GIVEN_MALE.draw(rng), father_birth, Sex::Male, Relation::Head));

@@ -32,11 +32,7 @@ impl CsvSink {
         if encoding == Encoding::Utf8Bom {
             out.write_all(b"\xEF\xBB\xBF").map_err(|e| SynthError::io(path, e))?;
         }
-        let terminator = if encoding == Encoding::Utf8 {
-            csv::Terminator::Any(b'\n')
-        } else {
-            csv::Terminator::CRLF
-        };
+        let terminator = if encoding == Encoding::Utf8 { csv::Terminator::Any(b'\n') } else { csv::Terminator::CRLF };
         let mut sink =
             CsvSink { path: path.to_path_buf(), out, encoding, terminator, line: Vec::new(), lost_characters: 0 };
         sink.write_record(columns.iter().map(|c| c.name.to_string()).collect())?;
@@ -48,10 +44,8 @@ impl CsvSink {
         // each record is quoted as a unit so that CP932 encoding never splits a character
         self.line.clear();
         {
-            let mut w = csv::WriterBuilder::new()
-                .terminator(self.terminator)
-                .buffer_capacity(512)
-                .from_writer(&mut self.line);
+            let mut w =
+                csv::WriterBuilder::new().terminator(self.terminator).buffer_capacity(512).from_writer(&mut self.line);
             w.write_record(&fields).map_err(|e| SynthError::io(path, e.into()))?;
             w.flush().map_err(|e| SynthError::io(path, e))?;
         }

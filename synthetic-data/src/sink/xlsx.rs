@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use chrono::Datelike;
-use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, XlsxError};
+use chrono::NaiveDate;
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, XlsxError};
 
 use super::{Cell, Column, Sink};
 use crate::SynthError;
@@ -21,8 +22,12 @@ fn xlsx_err(path: &Path, e: XlsxError) -> SynthError {
 }
 
 impl XlsxSink {
-    pub fn create(path: &Path, sheet: &str, columns: &[Column]) -> Result<Self, SynthError> {
+    /// `created` is written as the workbook's creation time, so output is reproducible.
+    pub fn create(path: &Path, sheet: &str, columns: &[Column], created: NaiveDate) -> Result<Self, SynthError> {
         let mut workbook = Workbook::new();
+        let created = ExcelDateTime::from_ymd(created.year() as u16, created.month() as u8, created.day() as u8)
+            .map_err(|e| xlsx_err(path, e))?;
+        workbook.set_properties(&DocProperties::new().set_creation_datetime(&created));
         let ws = workbook.add_worksheet_with_constant_memory().map_err(|e| xlsx_err(path, e))?;
         ws.set_name(sheet).map_err(|e| xlsx_err(path, e))?;
         let bold = Format::new().set_bold();
