@@ -65,7 +65,7 @@ pub enum Command {
     /// applied) and synth.json (counts and measured noise rates). Deterministic for a seed;
     /// memory stays flat however many households.
     Synth {
-        /// Households with children (about 4 persons and 6–7 records each).
+        /// Households with children (about 3.5 persons and 5.9 records each; 171,000 ≈ one million records).
         #[arg(long, value_name = "N")]
         households: u64,
         /// Seed; the same seed and N give byte-identical extracts.
