@@ -3,4 +3,5 @@
 //! encodings, blocking, comparisons, Fellegi–Sunter estimation and clustering.
 
 pub mod mapping;
+pub mod normalise;
 pub mod source_position;

@@ -1,0 +1,87 @@
+//! Readings (フリガナ): any script and width to full-width katakana, and a loose key for fuzzy
+//! comparison levels.
+
+use unicode_normalization::UnicodeNormalization;
+
+use super::width;
+
+/// Full-width katakana from any mix of hiragana, half-width and full-width katakana; spaces
+/// between family and given reading kept as one ASCII space.
+pub fn katakana(s: &str) -> String {
+    width::fold(s)
+        .chars()
+        .map(|c| match c as u32 {
+            // ぁ..ゖ and ゝゞ to katakana
+            0x3041..=0x3096 | 0x309D..=0x309E => char::from_u32(c as u32 + 0x60).unwrap_or(c),
+            _ => c,
+        })
+        .collect()
+}
+
+/// The loose key: katakana with small kana written large, voiced and semi-voiced marks dropped,
+/// long-vowel marks and spaces removed, ヲ as オ, ヰ ヱ as イ エ. Readings that differ only in the
+/// ways keyboards and legacy systems vary (シヨウ/ショウ, ヅ/ズ, オオノ/オーノ) share a key.
+pub fn loose(s: &str) -> String {
+    let k: String = katakana(s)
+        .chars()
+        .map(|c| match c {
+            'ヅ' => 'ズ',
+            'ヂ' => 'ジ',
+            c => c,
+        })
+        .collect();
+    k.nfd()
+        .filter(|c| !matches!(c, '\u{3099}' | '\u{309A}' | 'ー' | '-' | ' ' | '・'))
+        .map(|c| match c {
+            'ァ' => 'ア',
+            'ィ' => 'イ',
+            'ゥ' => 'ウ',
+            'ェ' => 'エ',
+            'ォ' => 'オ',
+            'ッ' => 'ツ',
+            'ャ' => 'ヤ',
+            'ュ' => 'ユ',
+            'ョ' => 'ヨ',
+            'ヮ' => 'ワ',
+            'ヵ' => 'カ',
+            'ヶ' => 'ケ',
+            'ヲ' => 'オ',
+            'ヰ' => 'イ',
+            'ヱ' => 'エ',
+            c => c,
+        })
+        .collect::<String>()
+        .nfc()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_and_widths_meet() {
+        assert_eq!(katakana("さとう　ゆうき"), "サトウ ユウキ");
+        assert_eq!(katakana("ｻﾄｳ ﾕｳｷ"), "サトウ ユウキ");
+        assert_eq!(katakana("ガッコウ"), "ガッコウ");
+    }
+
+    #[test]
+    fn loose_key_merges_legacy_variants() {
+        assert_eq!(loose("ショウタ"), loose("シヨウタ"));
+        assert_eq!(loose("ミヅキ"), loose("ミズキ"));
+        assert_eq!(loose("オーノ"), loose("オノ"));
+        assert_eq!(loose("ｶﾞｯｺｳ"), loose("かつこう"));
+        assert_ne!(loose("サトウ"), loose("サイトウ"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn idempotent(s in "[ぁ-ゖァ-ヺｦ-ﾟー 　a-z]{0,16}") {
+            let k = katakana(&s);
+            proptest::prop_assert_eq!(katakana(&k), k.clone());
+            let l = loose(&s);
+            proptest::prop_assert_eq!(loose(&l), l);
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! Japanese-aware normalisation of identity fields, applied by the custodian before anything is
+//! hashed. Every function is idempotent (`f(f(x)) == f(x)`, property-tested) and never returns
+//! or logs the value it was given inside an error.
+//!
+//! Characters that were lost before the extract reached us (undecodable bytes, `?` written for
+//! a 外字 by a CP932 export, the 〓 geta mark) become [`WILDCARD`]; a field that holds one is
+//! unknown, not different.
+
+pub mod address;
+pub mod era_date;
+pub mod kana;
+pub mod kanji;
+pub mod latin;
+pub mod name;
+pub mod sex;
+pub mod width;
+
+/// Version of the normalisation rules, written into every manifest: extracts normalised by
+/// different versions must not be linked.
+pub const NORMALISER_VERSION: &str = "1";
+
+/// Marks a character that was lost (外字, undecodable byte).
+pub const WILDCARD: char = '\u{FFFD}';
+
+/// Whether a normalised value holds a lost character.
+pub fn has_wildcard(s: &str) -> bool {
+    s.contains(WILDCARD)
+}
