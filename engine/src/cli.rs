@@ -22,6 +22,17 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Bloom-filter hardening (see the linkage crate's threat model).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HardeningArg {
+    /// Plain keyed filters.
+    None,
+    /// Filter and complement, permuted: every filter has the same weight.
+    Balance,
+    /// Halves XORed together.
+    XorFold,
+}
+
 /// How a verb prints its result.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
@@ -85,6 +96,58 @@ pub enum Command {
         /// Workspace folder; created if absent. An existing mimamori.toml is never overwritten.
         #[arg(long, value_name = "DIR")]
         workspace: PathBuf,
+    },
+    /// Create a new 256-bit key from the operating system's random source.
+    ///
+    /// Without --vault: the linkage key, shared by all custodians (tokens and Bloom encodings
+    /// are keyed with it). With --vault: one department's vault key (record_ref and the
+    /// re-identification vault). The file is written with mode 0600 and never overwritten;
+    /// only its fingerprint is printed. Keep key files with the custodians, never in the
+    /// workspace.
+    Keygen {
+        /// Make a vault key instead of the linkage key.
+        #[arg(long)]
+        vault: bool,
+        /// Key file to create.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Pseudonymise one department's extract, at the custodian.
+    ///
+    /// Reads the extract the mapping names (its path is relative to the mapping file),
+    /// normalises names, readings, birth dates, sex and addresses, replaces them with keyed
+    /// tokens and Bloom encodings, carries the mapped attributes, and writes records.parquet
+    /// and manifest.json into --out (WS/extracts/<department>/). The record_ref → record_id
+    /// vault is encrypted to --vault, which must be outside the workspace. Values that cannot
+    /// be read are treated as unknown and reported by file, line and column (never by value);
+    /// --strict stops at the first.
+    Pseudonymise {
+        /// The extract's mapping TOML.
+        #[arg(long, value_name = "M.toml")]
+        mapping: PathBuf,
+        /// The linkage key (mimamori keygen).
+        #[arg(long, value_name = "LINK.key")]
+        key: PathBuf,
+        /// This department's vault key (mimamori keygen --vault).
+        #[arg(long, value_name = "V.key")]
+        vault_key: PathBuf,
+        /// Output folder, WS/extracts/<department>/; must be empty or absent unless --force.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Vault file [default: <department>.vault beside the mapping file].
+        #[arg(long, value_name = "FILE")]
+        vault: Option<PathBuf>,
+        /// Bloom-filter hardening; every department of a workspace must use the same.
+        #[arg(long, value_enum, default_value_t = HardeningArg::Balance)]
+        hardening: HardeningArg,
+        /// Stop at the first value that cannot be read.
+        #[arg(long)]
+        strict: bool,
+        /// Replace an existing extract in --out (only after the new one is complete).
+        #[arg(long)]
+        force: bool,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
     },
     /// Check a workspace's mimamori.toml and print what it configures.
     Config {

@@ -3,8 +3,10 @@
 
 pub mod cli;
 pub mod config;
+pub mod keys;
 mod progress;
 mod staging;
+pub mod vault;
 pub mod verbs;
 
 use std::io::Write;

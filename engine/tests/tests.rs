@@ -7,6 +7,8 @@ use std::path::Path;
 use assert_cmd::Command;
 use linkage::mapping::{Format, Mapping};
 
+mod pseudonymise;
+
 fn mimamori() -> Command {
     Command::cargo_bin("mimamori").unwrap()
 }

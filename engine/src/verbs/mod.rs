@@ -3,6 +3,8 @@
 mod config;
 mod demo;
 mod init;
+mod keygen;
+mod pseudonymise;
 mod synth;
 
 use anyhow::Result;
@@ -16,6 +18,20 @@ pub fn run(command: Command) -> Result<()> {
         Command::Synth { households, seed, out, as_of, format } => synth::run(households, seed, &out, as_of, format),
         Command::Init { workspace } => init::run(&workspace),
         Command::Config { workspace, format } => config::run(&workspace, format),
+        Command::Keygen { vault, out } => keygen::run(vault, &out),
+        Command::Pseudonymise { mapping, key, vault_key, out, vault, hardening, strict, force, format } => {
+            pseudonymise::run(&pseudonymise::Args {
+                mapping,
+                key,
+                vault_key,
+                out,
+                vault,
+                hardening,
+                strict,
+                force,
+                format,
+            })
+        }
     }
 }
 

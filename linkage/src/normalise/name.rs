@@ -1,6 +1,8 @@
 //! Personal names in kanji: width and variant folding, and the family/given split of a
 //! one-column name on a full- or half-width space.
 
+use unicode_normalization::UnicodeNormalization;
+
 use super::{kanji, width};
 
 /// A normalised name; parts are None when unknown.
@@ -25,7 +27,9 @@ impl Name {
 
 /// One name part: NFKC, 異体字 folded, inner spaces and middle dots removed; None when empty.
 pub fn part(s: &str) -> Option<String> {
-    let folded: String = kanji::fold(&width::fold(s)).chars().filter(|c| !matches!(c, ' ' | '・' | '･')).collect();
+    let kept: String = kanji::fold(&width::fold(s)).chars().filter(|c| !matches!(c, ' ' | '・' | '･')).collect();
+    // removing a space can leave a combining mark next to a letter it now composes with
+    let folded: String = kept.nfc().collect();
     (!folded.is_empty()).then_some(folded)
 }
 

@@ -16,6 +16,10 @@ fn is_lost(c: char) -> bool {
 /// kana instead of becoming a space plus a combining mark, lost characters as [`WILDCARD`], and
 /// runs of white space (any width) as one ASCII space, trimmed.
 pub fn fold(s: &str) -> String {
+    // printable ASCII without '?' is already NFKC; only spaces need collapsing
+    if s.bytes().all(|b| (0x21..0x7f).contains(&b) && b != b'?') {
+        return s.to_string();
+    }
     let joined: String = s
         .chars()
         .map(|c| match c {

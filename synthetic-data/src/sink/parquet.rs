@@ -58,7 +58,10 @@ impl ParquetSink {
             .collect();
         let schema: SchemaRef = Arc::new(Schema::new(fields));
         let file = File::create(path).map_err(|e| SynthError::io(path, e))?;
-        let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(65_536))
+            .build();
         let writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|e| pq_err(path, e))?;
         let builders = columns.iter().map(|c| Self::builder(c.ty)).collect();
         Ok(ParquetSink { path: path.to_path_buf(), schema, builders, rows: 0, writer })

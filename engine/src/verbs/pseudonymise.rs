@@ -1,0 +1,180 @@
+//! `mimamori pseudonymise`: one department's extract, at the custodian.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use linkage::encode::Hardening;
+use linkage::mapping::Mapping;
+use linkage::pseudonymise::{self, Options, Outcome};
+
+use super::count;
+use crate::cli::{HardeningArg, OutputFormat};
+use crate::progress::Progress;
+use crate::staging::{StagedDir, is_absent_or_empty};
+use crate::vault::VaultWriter;
+use crate::{config, keys};
+
+pub struct Args {
+    pub mapping: PathBuf,
+    pub key: PathBuf,
+    pub vault_key: PathBuf,
+    pub out: PathBuf,
+    pub vault: Option<PathBuf>,
+    pub hardening: HardeningArg,
+    pub strict: bool,
+    pub force: bool,
+    pub format: OutputFormat,
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    let p = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir()?.join(p) };
+    // resolve what exists (symlinks, ..) and keep the rest as written
+    let mut existing = p.clone();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.file_name().map(|n| n.to_os_string()), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                existing = parent.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let mut resolved = existing.canonicalize().unwrap_or(existing);
+    for part in rest.into_iter().rev() {
+        resolved.push(part);
+    }
+    Ok(resolved)
+}
+
+/// The workspace root of an extract folder: the nearest ancestor with a mimamori.toml, or the
+/// parent of an `extracts` folder.
+fn workspace_of(out: &Path) -> Option<PathBuf> {
+    let mut cur = out.parent();
+    while let Some(dir) = cur {
+        if dir.join(config::FILE_NAME).is_file() {
+            return Some(dir.to_path_buf());
+        }
+        if dir.file_name().is_some_and(|n| n == "extracts") {
+            return dir.parent().map(Path::to_path_buf);
+        }
+        cur = dir.parent();
+    }
+    None
+}
+
+pub fn run(a: &Args) -> Result<()> {
+    let mapping = Mapping::load(&a.mapping)?;
+    let key = keys::read_linkage_key(&a.key)?;
+    let vault_key = keys::read_vault_key(&a.vault_key)?;
+
+    let out = absolute(&a.out)?;
+    if out.file_name().is_none_or(|n| n.to_string_lossy() != mapping.department) {
+        bail!(
+            "--out must be the department's folder in the workspace, WS/extracts/{}/ (the mapping's department)",
+            mapping.department
+        );
+    }
+    if !a.force && !is_absent_or_empty(&out)? {
+        bail!("{} already holds an extract; add --force to replace it", out.display());
+    }
+    let vault_path = match &a.vault {
+        Some(v) => absolute(v)?,
+        None => {
+            let dir = a.mapping.parent().unwrap_or(Path::new(""));
+            absolute(&dir.join(format!("{}.vault", mapping.department)))?
+        }
+    };
+    let inside = |root: &Path| vault_path.starts_with(root);
+    if inside(&out) || workspace_of(&out).is_some_and(|ws| inside(&ws)) {
+        bail!(
+            "the vault {} would be inside the workspace; it must stay with the custodian (pass --vault with a path outside)",
+            vault_path.display()
+        );
+    }
+    for k in [&a.key, &a.vault_key] {
+        let k = absolute(k)?;
+        if k.starts_with(&out) || workspace_of(&out).is_some_and(|ws| k.starts_with(ws)) {
+            bail!("key file {} is inside the workspace; move it to the custodian's own storage", k.display());
+        }
+    }
+
+    let options = Options {
+        hardening: match a.hardening {
+            HardeningArg::None => Hardening::None,
+            HardeningArg::Balance => Hardening::Balance,
+            HardeningArg::XorFold => Hardening::XorFold,
+        },
+        strict: a.strict,
+    };
+    let staged = StagedDir::new(&out)?;
+    let mut vault = VaultWriter::create(&vault_path, &mapping.department, &vault_key)?;
+    let mut progress: Option<Progress> = None;
+    let mut last_total = None;
+    let outcome: Outcome = pseudonymise::run(
+        &mapping,
+        &key,
+        &vault_key,
+        staged.path(),
+        &options,
+        &mut |done, total| {
+            if progress.is_none() || last_total != total {
+                last_total = total;
+                progress = Some(Progress::new("records", total.unwrap_or(0), a.format));
+            }
+            if let Some(p) = progress.as_mut() {
+                p.set(done);
+            }
+        },
+        &mut |r, id| vault.add(r, id),
+    )
+    .with_context(|| format!("cannot pseudonymise {}", mapping.source_path().display()))?;
+    if let Some(p) = &progress {
+        p.finish();
+    }
+    vault.finish()?;
+    staged.commit(a.force)?;
+
+    for p in &outcome.problems {
+        tracing::warn!("{p}: treated as unknown");
+    }
+    if outcome.problems_total > outcome.problems.len() as u64 {
+        tracing::warn!(
+            "… and {} more values treated as unknown (counted in manifest.json)",
+            outcome.problems_total - outcome.problems.len() as u64
+        );
+    }
+    let text = match a.format {
+        OutputFormat::Json => format!("{}\n", serde_json::to_string_pretty(&outcome.manifest)?),
+        OutputFormat::Table => describe(&outcome, &out, &vault_path),
+    };
+    crate::print_stdout(&text)?;
+    Ok(())
+}
+
+fn describe(o: &Outcome, out: &Path, vault: &Path) -> String {
+    let m = &o.manifest;
+    let mut t = String::new();
+    let _ = writeln!(t, "{}: {} records pseudonymised → {}", m.department, count(m.rows), out.display());
+    for (reason, n) in &m.rejected_rows {
+        let _ = writeln!(t, "  rejected {}: {}", reason.replace('_', " "), count(*n));
+    }
+    let wild: u64 = m.counts.values().map(|c| c.wildcard).sum();
+    let invalid: u64 = m.counts.values().map(|c| c.invalid).sum();
+    let _ = writeln!(
+        t,
+        "  values with lost characters (外字): {}; unreadable values: {} (see manifest.json counts)",
+        count(wild),
+        count(invalid)
+    );
+    let _ = writeln!(
+        t,
+        "  linkage key fingerprint {}; source {} ({})",
+        m.linkage_key_fingerprint,
+        m.source.file,
+        m.source.encoding.as_deref().unwrap_or(&m.source.format)
+    );
+    let _ = writeln!(t, "vault (keep with the custodian): {}", vault.display());
+    t
+}

@@ -1,0 +1,523 @@
+//! `mimamori keygen` and `mimamori pseudonymise` as custodians run them: every synthetic
+//! department and a FEBRL-style extract, the privacy boundary (no identifier in the workspace or
+//! the logs), key and input errors, and the agreement of tokens for the same person across
+//! departments.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use arrow_array::{Array, BinaryArray, FixedSizeBinaryArray, RecordBatch, StringArray};
+use linkage::extract::{self, Value, Wanted};
+use linkage::mapping::Mapping;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use super::{mimamori, stderr_of};
+
+struct City {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    /// stdout + stderr of every run
+    logs: String,
+}
+
+fn run_ok(args: &[&str], cwd: &Path) -> String {
+    let out = mimamori().args(args).current_dir(cwd).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", stderr_of(&out));
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr_of(&out))
+}
+
+/// A synthetic city, keys, a workspace, and every department pseudonymised.
+fn city() -> &'static City {
+    static C: OnceLock<City> = OnceLock::new();
+    C.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let mut logs = String::new();
+        logs += &run_ok(&["synth", "--households", "2000", "--seed", "5", "--out", "city"], &root);
+        logs += &run_ok(&["init", "--workspace", "ws"], &root);
+        fs::create_dir(root.join("keys")).unwrap();
+        logs += &run_ok(&["keygen", "--out", "keys/link.key"], &root);
+        for d in synthetic_data::DEPARTMENTS {
+            logs += &run_ok(&["keygen", "--vault", "--out", &format!("keys/{d}.key")], &root);
+            logs += &run_ok(
+                &[
+                    "pseudonymise",
+                    "--mapping",
+                    &format!("city/{d}/{d}.toml"),
+                    "--key",
+                    "keys/link.key",
+                    "--vault-key",
+                    &format!("keys/{d}.key"),
+                    "--out",
+                    &format!("ws/extracts/{d}/"),
+                ],
+                &root,
+            );
+        }
+        City { _dir: dir, root, logs }
+    })
+}
+
+fn batches(path: &Path) -> Vec<RecordBatch> {
+    let file = fs::File::open(path).unwrap();
+    ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap().map(|b| b.unwrap()).collect()
+}
+
+/// Every cell of a Parquet file as text (binary cells as lossy UTF-8).
+fn cells(path: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for b in batches(path) {
+        for col in b.columns() {
+            for i in 0..col.len() {
+                if col.is_null(i) {
+                    continue;
+                }
+                let any = col.as_any();
+                let text = if let Some(s) = any.downcast_ref::<StringArray>() {
+                    s.value(i).to_string()
+                } else if let Some(f) = any.downcast_ref::<FixedSizeBinaryArray>() {
+                    String::from_utf8_lossy(f.value(i)).into_owned()
+                } else if let Some(f) = any.downcast_ref::<BinaryArray>() {
+                    String::from_utf8_lossy(f.value(i)).into_owned()
+                } else {
+                    // dates, numbers and flags are attributes the mapping carries on purpose (a
+                    // 開始日 may fall on someone's birthday); they cannot hold a name or address
+                    continue;
+                };
+                out.push(text);
+            }
+        }
+    }
+    out
+}
+
+/// The identifying values of an extract, raw and normalised.
+fn identifiers(mapping: &Mapping) -> HashSet<String> {
+    let wanted: Vec<Wanted> = mapping
+        .identity
+        .columns()
+        .iter()
+        .map(|(r, c)| Wanted { role: r.to_string(), column: c.get_ref().clone() })
+        .collect();
+    let mut src = extract::open(mapping, &wanted).unwrap();
+    let mut ids = HashSet::new();
+    while let Some(row) = src.next_row().unwrap() {
+        for v in row.values {
+            let Some(t) = v.as_text() else { continue };
+            let t = t.trim().to_string();
+            if let Value::Date(d) = v {
+                ids.insert(d.format("%Y%m%d").to_string());
+            }
+            for form in [
+                t.clone(),
+                t.replace(['　', ' '], ""),
+                linkage::normalise::kana::katakana(&t).replace(' ', ""),
+                linkage::normalise::name::part(&t).unwrap_or_default(),
+            ] {
+                if form.chars().count() >= 2 {
+                    ids.insert(form);
+                }
+            }
+            for part in t.split(['　', ' ']) {
+                if part.chars().count() >= 2 {
+                    ids.insert(part.to_string());
+                }
+            }
+        }
+    }
+    ids
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() { out.extend(files_under(&p)) } else { out.push(p) }
+    }
+    out
+}
+
+#[test]
+fn no_identifier_reaches_the_workspace_or_the_logs() {
+    let c = city();
+    let mut ids = HashSet::new();
+    for d in synthetic_data::DEPARTMENTS {
+        ids.extend(identifiers(&Mapping::load(&c.root.join(format!("city/{d}/{d}.toml"))).unwrap()));
+    }
+    assert!(ids.len() > 5_000, "collected {} identifying values", ids.len());
+    // values of 4+ characters are searched as substrings, shorter ones (2-char surnames) as
+    // whole cells
+    let long: HashSet<&str> = ids.iter().filter(|s| s.chars().count() >= 4).map(String::as_str).collect();
+    let short: HashSet<&str> = ids.iter().filter(|s| s.chars().count() < 4).map(String::as_str).collect();
+    let longest = long.iter().map(|s| s.chars().count()).max().unwrap_or(4);
+    let leaks = |t: &str| -> Option<String> {
+        let chars: Vec<(usize, char)> = t.char_indices().collect();
+        for i in 0..chars.len() {
+            for n in 4..=longest.min(chars.len() - i) {
+                let end = chars.get(i + n).map(|(b, _)| *b).unwrap_or(t.len());
+                let sub = &t[chars[i].0..end];
+                if long.contains(sub) {
+                    return Some(sub.to_string());
+                }
+            }
+        }
+        None
+    };
+    let files = files_under(&c.root.join("ws"));
+    assert!(files.iter().any(|f| f.ends_with("records.parquet")));
+    let mut scanned = 0;
+    for f in files {
+        let texts = if f.extension().is_some_and(|e| e == "parquet") {
+            cells(&f)
+        } else {
+            vec![String::from_utf8_lossy(&fs::read(&f).unwrap()).into_owned()]
+        };
+        for t in &texts {
+            scanned += 1;
+            assert!(!short.contains(t.as_str()), "{}: an identifying value appears as a cell: {t}", f.display());
+            if let Some(id) = leaks(t) {
+                panic!("{}: an identifying value appears: {id}", f.display());
+            }
+        }
+    }
+    assert!(scanned > 10_000);
+    if let Some(id) = leaks(&c.logs) {
+        panic!("an identifying value appears in the output of a run: {id}");
+    }
+    // vaults and keys stay outside the workspace
+    assert!(c.root.join("city/welfare/welfare.vault").is_file());
+    assert!(!files_under(&c.root.join("ws")).iter().any(|f| {
+        let n = f.to_string_lossy();
+        n.ends_with(".vault") || n.ends_with(".key")
+    }));
+}
+
+#[test]
+fn every_department_is_written_with_a_manifest_that_holds_no_key() {
+    let c = city();
+    let key = fs::read_to_string(c.root.join("keys/link.key")).unwrap();
+    let hex = key.split_whitespace().nth(1).unwrap();
+    let mut fingerprints = HashSet::new();
+    for d in synthetic_data::DEPARTMENTS {
+        let dir = c.root.join(format!("ws/extracts/{d}"));
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(manifest["department"], d);
+        let rows = manifest["rows"].as_u64().unwrap();
+        let written: usize = batches(&dir.join("records.parquet")).iter().map(|b| b.num_rows()).sum();
+        assert_eq!(rows as usize, written);
+        assert!(rows > 0);
+        fingerprints.insert(manifest["linkage_key_fingerprint"].as_str().unwrap().to_string());
+        let text = fs::read_to_string(dir.join("manifest.json")).unwrap();
+        assert!(!text.contains(hex), "the key is not in the manifest");
+        assert!(!text.contains(&c.root.to_string_lossy().to_string()), "no custodian path in the manifest");
+    }
+    assert_eq!(fingerprints.len(), 1, "one linkage key, one fingerprint");
+    // CP932 extracts carry 外字 lost as `?`: counted as wildcards, not as values
+    let welfare: serde_json::Value =
+        serde_json::from_slice(&fs::read(c.root.join("ws/extracts/welfare/manifest.json")).unwrap()).unwrap();
+    let health: serde_json::Value =
+        serde_json::from_slice(&fs::read(c.root.join("ws/extracts/health/manifest.json")).unwrap()).unwrap();
+    let wild = welfare["counts"]["name"]["wildcard"].as_u64().unwrap_or(0)
+        + health["counts"]["name"]["wildcard"].as_u64().unwrap_or(0);
+    assert!(wild > 0, "lost characters are counted");
+}
+
+/// record_ref → (record_id, person), through each custodian's vault and the ground truth.
+fn persons_of(c: &City, dept: &str) -> HashMap<Vec<u8>, (String, u64)> {
+    let key = engine::keys::read_vault_key(&c.root.join(format!("keys/{dept}.key"))).unwrap();
+    let vault = engine::vault::open(&c.root.join(format!("city/{dept}/{dept}.vault")), dept, &key).unwrap();
+    let mut truth = HashMap::new();
+    let mut r = csv::Reader::from_path(c.root.join("city/truth/truth.csv")).unwrap();
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        if &rec[0] == dept {
+            truth.insert(rec[1].to_string(), rec[2].parse::<u64>().unwrap());
+        }
+    }
+    vault.into_iter().map(|(r, id)| (r.to_vec(), (id.clone(), truth[&id]))).collect()
+}
+
+/// (department, record_id) → the (field, kind) of every noise the generator applied.
+type Ledger = HashMap<(String, String), Vec<(String, String)>>;
+
+fn noise_ledger(c: &City) -> Ledger {
+    let mut out: Ledger = HashMap::new();
+    let mut r = csv::Reader::from_path(c.root.join("city/truth/noise.csv")).unwrap();
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        out.entry((rec[0].to_string(), rec[1].to_string())).or_default().push((rec[2].to_string(), rec[3].to_string()));
+    }
+    out
+}
+
+fn column(c: &City, dept: &str, name: &str) -> HashMap<Vec<u8>, Option<Vec<u8>>> {
+    let mut out = HashMap::new();
+    for b in batches(&c.root.join(format!("ws/extracts/{dept}/records.parquet"))) {
+        let refs = b.column_by_name("record_ref").unwrap().as_any().downcast_ref::<FixedSizeBinaryArray>().unwrap();
+        let col = b.column_by_name(name).unwrap_or_else(|| panic!("{dept} has {name}"));
+        let col = col.as_any().downcast_ref::<FixedSizeBinaryArray>().unwrap();
+        for i in 0..b.num_rows() {
+            out.insert(refs.value(i).to_vec(), (!col.is_null(i)).then(|| col.value(i).to_vec()));
+        }
+    }
+    out
+}
+
+/// Share of true-match pairs (registry record, department record of the same person) whose
+/// `token` is equal, leaving out pairs where the generator changed the underlying value on
+/// either side (one of `changes`, as (field, kind) of the noise ledger; `*` matches any field).
+fn agreement(c: &City, dept: &str, token: &str, changes: &[(&str, &str)]) -> (f64, usize) {
+    static LEDGER: OnceLock<Ledger> = OnceLock::new();
+    let ledger = LEDGER.get_or_init(|| noise_ledger(c));
+    let changed = |d: &str, id: &str| {
+        ledger.get(&(d.to_string(), id.to_string())).is_some_and(|events| {
+            events.iter().any(|(f, k)| changes.iter().any(|(cf, ck)| (*cf == "*" || cf == f) && ck == k))
+        })
+    };
+    let reg_person = persons_of(c, "registry");
+    let person_reg: HashMap<u64, (Vec<u8>, String)> =
+        reg_person.iter().map(|(r, (id, p))| (*p, (r.clone(), id.clone()))).collect();
+    let reg = column(c, "registry", token);
+    let other = column(c, dept, token);
+    let (mut n, mut equal) = (0, 0);
+    for (r, (id, p)) in persons_of(c, dept) {
+        let Some((reg_ref, reg_id)) = person_reg.get(&p) else { continue };
+        if changed(dept, &id) || changed("registry", reg_id) {
+            continue;
+        }
+        n += 1;
+        if other[&r].is_some() && other[&r] == reg[reg_ref] {
+            equal += 1;
+        }
+    }
+    (equal as f64 / n.max(1) as f64, n)
+}
+
+/// Normalisation must bring every department's forms (和暦 in all its forms, half-width kana,
+/// hiragana, small kana, voiced-mark variants, 異体字, name spacing, address forms, full-width
+/// digits, Excel date cells, Parquet dates) to the registry's. So the tokens of the same person
+/// agree whenever the generator did not change the value itself (a typo, a missing value, a
+/// stale surname or address, a homophone, a 外字 lost to CP932).
+#[test]
+fn tokens_of_the_same_person_agree_across_formats() {
+    let c = city();
+    let kana_changes = [("kana", "kana_typo"), ("kana", "missing_value"), ("family_name", "stale_surname")];
+    let name_changes = [
+        ("family_name", "stale_surname"),
+        ("given_name", "homophone_kanji"),
+        ("family_name", "gaiji"),
+        ("given_name", "gaiji"),
+    ];
+    for dept in ["welfare", "health", "education", "nursery", "consultation"] {
+        let checks: [(&str, &[(&str, &str)]); 5] = [
+            ("tok_birth_date", &[("birth_date", "date_typo"), ("birth_date", "missing_value")]),
+            ("tok_kana_loose", &kana_changes),
+            ("tok_sex", &[("sex", "missing_value")]),
+            ("tok_town_block", &[("address", "stale_address"), ("address", "missing_value")]),
+            ("tok_name", &name_changes),
+        ];
+        for (token, changes) in checks {
+            let (share, n) = agreement(c, dept, token, changes);
+            assert!(n > 100, "{dept} {token}: only {n} pairs");
+            assert!(share > 0.995, "{dept}: {token} agrees for {share:.4} of {n} true pairs");
+        }
+    }
+}
+
+fn write_key_files(dir: &Path) {
+    run_ok(&["keygen", "--out", "link.key"], dir);
+    run_ok(&["keygen", "--vault", "--out", "v.key"], dir);
+}
+
+#[test]
+fn febrl_style_extract_pseudonymises() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_key_files(d);
+    fs::write(
+        d.join("febrl.csv"),
+        "rec_id,given_name,surname,street_number,address_1,address_2,suburb,postcode,state,date_of_birth,soc_sec_id\n\
+         rec-0-org,michaela,neumann,8,stanley street,miami,winston hills,4223,nsw,19151111,5304218\n\
+         rec-0-dup-0,michaela,neuman,8,stanley st,miami,winston hills,4223,nsw,19151111,5304218\n\
+         rec-1-org,courtney,painter,12,pinkerton circuit,bega flats,richlands,4560,vic,19161214,4066625\n",
+    )
+    .unwrap();
+    fs::write(
+        d.join("febrl.toml"),
+        "department = \"febrl\"\n[source]\npath = \"febrl.csv\"\n[identity]\nrecord_id = \"rec_id\"\ngiven_name = \"given_name\"\nfamily_name = \"surname\"\nstreet = \"address_1\"\nlocality = \"suburb\"\npostcode = \"postcode\"\nbirth_date = \"date_of_birth\"\nnational_id = \"soc_sec_id\"\n",
+    )
+    .unwrap();
+    let log = run_ok(
+        &[
+            "pseudonymise",
+            "--mapping",
+            "febrl.toml",
+            "--key",
+            "link.key",
+            "--vault-key",
+            "v.key",
+            "--out",
+            "ws/extracts/febrl",
+        ],
+        d,
+    );
+    assert!(!log.contains("neumann") && !log.contains("stanley"));
+    let b = batches(&d.join("ws/extracts/febrl/records.parquet"));
+    assert_eq!(b[0].num_rows(), 3);
+    for col in [
+        "tok_family",
+        "tok_given",
+        "tok_birth_date",
+        "tok_street",
+        "tok_locality",
+        "tok_postcode",
+        "tok_national_id",
+        "bf_name",
+        "bf_address",
+    ] {
+        assert!(b[0].column_by_name(col).is_some(), "{col}");
+    }
+    let dob = b[0].column_by_name("tok_birth_date").unwrap().as_any().downcast_ref::<FixedSizeBinaryArray>().unwrap();
+    assert_eq!(dob.value(0), dob.value(1), "the same birth date gives the same token");
+    assert_ne!(dob.value(0), dob.value(2));
+    for f in files_under(&d.join("ws")) {
+        let text = if f.extension().is_some_and(|e| e == "parquet") {
+            cells(&f).join("\n")
+        } else {
+            fs::read_to_string(&f).unwrap()
+        };
+        for id in ["michaela", "neumann", "stanley", "5304218", "winston"] {
+            assert!(!text.contains(id), "{} holds an identifier", f.display());
+        }
+    }
+}
+
+#[test]
+fn unreadable_values_are_located_never_quoted_and_strict_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_key_files(d);
+    fs::write(d.join("x.csv"), "番号,氏名,生年月日\nA1,山田　花子,2016-02-30\nA2,鈴木　一郎,平成28年4月1日\n").unwrap();
+    fs::write(
+        d.join("x.toml"),
+        "department = \"x\"\n[source]\npath = \"x.csv\"\n[identity]\nrecord_id = \"番号\"\nname = \"氏名\"\nbirth_date = \"生年月日\"\n",
+    )
+    .unwrap();
+    let args =
+        ["pseudonymise", "--mapping", "x.toml", "--key", "link.key", "--vault-key", "v.key", "--out", "ws/extracts/x"];
+    let out = mimamori().args(args).current_dir(d).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("x.csv:2: column 生年月日 (birth_date)"), "{err}");
+    assert!(!err.contains("2016-02-30") && !err.contains("山田"), "{err}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("ws/extracts/x/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["counts"]["birth_date"]["invalid"], 1);
+    assert_eq!(manifest["rows"], 2);
+
+    let out = mimamori().args(args).args(["--strict", "--force"]).current_dir(d).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("--strict"));
+    // the earlier extract is untouched by the failed run
+    assert!(d.join("ws/extracts/x/manifest.json").is_file());
+}
+
+#[test]
+fn missing_columns_bad_keys_and_a_vault_in_the_workspace_are_refused_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_key_files(d);
+    fs::write(d.join("y.csv"), "番号,氏名\nA1,山田　花子\n").unwrap();
+    fs::write(
+        d.join("y.toml"),
+        "department = \"y\"\n[source]\npath = \"y.csv\"\n[identity]\nrecord_id = \"番号\"\nname = \"氏名\"\nbirth_date = \"生年月日\"\n",
+    )
+    .unwrap();
+    let base =
+        ["pseudonymise", "--mapping", "y.toml", "--key", "link.key", "--vault-key", "v.key", "--out", "ws/extracts/y"];
+    let out = mimamori().args(base).current_dir(d).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(err.contains("生年月日") && err.contains("y.csv") && err.contains("birth_date"), "{err}");
+    assert!(!err.contains("山田"));
+    assert!(!d.join("ws/extracts/y").exists(), "nothing half-written");
+    assert!(!d.join("y.vault").exists(), "no vault for a failed run");
+
+    // keys: the wrong kind, readable by others, missing
+    fs::write(d.join("y.csv"), "番号,氏名,生年月日\nA1,山田　花子,2016-04-01\n").unwrap();
+    let out = mimamori()
+        .args([
+            "pseudonymise",
+            "--mapping",
+            "y.toml",
+            "--key",
+            "v.key",
+            "--vault-key",
+            "v.key",
+            "--out",
+            "ws/extracts/y",
+        ])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("not a linkage key"), "{}", stderr_of(&out));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(d.join("link.key"), fs::Permissions::from_mode(0o640)).unwrap();
+        let out = mimamori().args(base).current_dir(d).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(stderr_of(&out).contains("chmod 600"));
+        fs::set_permissions(d.join("link.key"), fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let out = mimamori()
+        .args([
+            "pseudonymise",
+            "--mapping",
+            "y.toml",
+            "--key",
+            "nope.key",
+            "--vault-key",
+            "v.key",
+            "--out",
+            "ws/extracts/y",
+        ])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("nope.key"));
+
+    // the vault must stay outside the workspace, and --out must be the department's folder
+    run_ok(&["init", "--workspace", "ws"], d);
+    let out = mimamori().args(base).args(["--vault", "ws/y.vault"]).current_dir(d).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("inside the workspace"));
+    let out = mimamori()
+        .args([
+            "pseudonymise",
+            "--mapping",
+            "y.toml",
+            "--key",
+            "link.key",
+            "--vault-key",
+            "v.key",
+            "--out",
+            "ws/extracts/other",
+        ])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("extracts/y"));
+
+    // and a good run works, then refuses to overwrite without --force
+    run_ok(&base, d);
+    let out = mimamori().args(base).current_dir(d).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("--force"));
+}

@@ -1,0 +1,117 @@
+//! CSV in UTF-8 (with or without BOM) or CP932, streamed through a decoder; quoted fields with
+//! embedded newlines are handled by the `csv` crate.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
+
+use super::{ExtractError, Row, RowSource, Value, Wanted, resolve};
+use crate::mapping::{Encoding, Mapping};
+
+pub struct CsvSource {
+    path: PathBuf,
+    reader: csv::Reader<DecodeReaderBytes<BufReader<File>, Vec<u8>>>,
+    indices: Vec<usize>,
+    record: csv::StringRecord,
+    encoding: &'static str,
+}
+
+/// Detects UTF-8 (BOM or valid bytes) or CP932 from the first 64 KiB.
+fn detect(path: &Path) -> Result<&'static encoding_rs::Encoding, ExtractError> {
+    let mut head = vec![0u8; 64 * 1024];
+    let mut f = File::open(path).map_err(|source| ExtractError::Io { path: path.to_path_buf(), source })?;
+    let n = f.read(&mut head).map_err(|source| ExtractError::Io { path: path.to_path_buf(), source })?;
+    head.truncate(n);
+    if head.starts_with(b"\xEF\xBB\xBF") {
+        return Ok(encoding_rs::UTF_8);
+    }
+    let valid = match std::str::from_utf8(&head) {
+        Ok(_) => true,
+        // a multi-byte character cut by the 64 KiB window is fine
+        Err(e) => e.error_len().is_none() && n == head.capacity(),
+    };
+    Ok(if valid { encoding_rs::UTF_8 } else { encoding_rs::SHIFT_JIS })
+}
+
+fn has_bom(path: &Path) -> bool {
+    let mut b = [0u8; 3];
+    File::open(path).and_then(|mut f| f.read_exact(&mut b)).is_ok() && b == *b"\xEF\xBB\xBF"
+}
+
+impl CsvSource {
+    pub fn open(mapping: &Mapping, path: &Path, encoding: Encoding, wanted: &[Wanted]) -> Result<Self, ExtractError> {
+        let enc = match encoding {
+            Encoding::Utf8 => encoding_rs::UTF_8,
+            Encoding::Cp932 => encoding_rs::SHIFT_JIS,
+            Encoding::Auto => detect(path)?,
+        };
+        let bom = enc == encoding_rs::UTF_8 && has_bom(path);
+        let file = File::open(path).map_err(|source| ExtractError::Io { path: path.to_path_buf(), source })?;
+        let decoder = DecodeReaderBytesBuilder::new()
+            .encoding(Some(enc))
+            .bom_sniffing(enc == encoding_rs::UTF_8)
+            .strip_bom(true)
+            .build(BufReader::with_capacity(1 << 16, file));
+        let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(decoder);
+        let header: Vec<String> = reader
+            .headers()
+            .map_err(|e| ExtractError::Format {
+                path: path.to_path_buf(),
+                message: format!("cannot read the header: {}", csv_kind(&e)),
+            })?
+            .iter()
+            .map(|h| h.trim_start_matches('\u{FEFF}').to_string())
+            .collect();
+        let indices = resolve(mapping, path, &header, wanted)?;
+        let encoding = match (enc == encoding_rs::UTF_8, bom) {
+            (true, true) => "utf-8-bom",
+            (true, false) => "utf-8",
+            _ => "cp932",
+        };
+        Ok(CsvSource { path: path.to_path_buf(), reader, indices, record: csv::StringRecord::new(), encoding })
+    }
+}
+
+/// What went wrong in a CSV error, without the field content.
+fn csv_kind(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Io(io) => io.to_string(),
+        csv::ErrorKind::Utf8 { .. } => "text that is not valid in the file's encoding".into(),
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            format!("a row of {len} fields where the header has {expected_len}")
+        }
+        _ => "malformed CSV".into(),
+    }
+}
+
+impl RowSource for CsvSource {
+    fn next_row(&mut self) -> Result<Option<Row>, ExtractError> {
+        let more = self.reader.read_record(&mut self.record).map_err(|e| {
+            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            ExtractError::Row { path: self.path.clone(), line, message: csv_kind(&e) }
+        })?;
+        if !more {
+            return Ok(None);
+        }
+        let line = self.record.position().map(|p| p.line()).unwrap_or(0);
+        let values = self
+            .indices
+            .iter()
+            .map(|&i| match self.record.get(i) {
+                Some(s) if !s.trim().is_empty() => Value::Text(s.to_string()),
+                _ => Value::Empty,
+            })
+            .collect();
+        Ok(Some(Row { line, values }))
+    }
+
+    fn total_rows(&self) -> Option<u64> {
+        None
+    }
+
+    fn encoding(&self) -> Option<&'static str> {
+        Some(self.encoding)
+    }
+}

@@ -1,0 +1,76 @@
+//! `manifest.json`: what a pseudonymised extract holds and how it was made. It holds no key and
+//! no value from the extract: counts, a fingerprint of the key, a hash of the source file.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::encode::BloomSpec;
+
+pub const MANIFEST_FORMAT: &str = "mimamori-extract-v1";
+
+/// Sensitivity of a workspace column, for the policy gateway's catalog.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnSensitivity {
+    /// `record_ref`, tokens and Bloom encodings: pseudonyms of direct identifiers.
+    IdentifierToken,
+    QuasiIdentifier,
+    SpecialCare,
+    AggregateSafe,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnInfo {
+    pub name: String,
+    /// Arrow type, e.g. `FixedSizeBinary(16)`, `Utf8`, `Date32`.
+    pub data_type: String,
+    pub sensitivity: ColumnSensitivity,
+    /// The identity role or attribute it comes from.
+    pub source: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldCounts {
+    pub blank: u64,
+    /// Values holding a lost character (外字, undecodable byte): unknown, not different.
+    pub wildcard: u64,
+    /// Values that could not be read as their type (an impossible date, a non-number).
+    pub invalid: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceInfo {
+    /// File name only, never a path on the custodian's machine.
+    pub file: String,
+    pub format: String,
+    pub encoding: Option<String>,
+    pub blake3: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncodingInfo {
+    pub token_bytes: usize,
+    pub token_hash: String,
+    pub bloom: Vec<BloomSpec>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub department: String,
+    /// UTC, RFC 3339.
+    pub created: String,
+    pub rows: u64,
+    /// Rows not written, by reason.
+    pub rejected_rows: BTreeMap<String, u64>,
+    pub linkage_key_fingerprint: String,
+    pub normaliser_version: String,
+    pub source: SourceInfo,
+    pub encoding: EncodingInfo,
+    pub columns: Vec<ColumnInfo>,
+    /// Per identity role or attribute.
+    pub counts: BTreeMap<String, FieldCounts>,
+    /// Data files of the extract, relative to its folder.
+    pub files: Vec<String>,
+}

@@ -1,0 +1,403 @@
+//! Pseudonymisation at the custodian: read the extract a mapping describes, normalise each
+//! identity field, replace it by keyed tokens and Bloom encodings, carry the mapped attributes,
+//! and write `records.parquet` and `manifest.json`. The `record_ref → record_id` pairs go to a
+//! callback (the engine encrypts them into the custodian's vault); no identifier is written to
+//! the output folder, and no error or problem report holds a value.
+
+pub mod manifest;
+mod output;
+mod record;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use arrow_schema::{DataType, Field};
+
+use crate::encode::{BloomEncoder, Hardening, LinkageKey, TOKEN_BYTES, Tokeniser, VaultKey};
+use crate::extract::{self, ExtractError, Wanted};
+use crate::mapping::{AttributeType, Compare, Format, Mapping, Sensitivity};
+use crate::normalise::NORMALISER_VERSION;
+use manifest::{ColumnInfo, ColumnSensitivity, EncodingInfo, FieldCounts, MANIFEST_FORMAT, Manifest, SourceInfo};
+use output::Output;
+
+/// The data file written into the extract folder.
+pub const RECORDS_FILE: &str = "records.parquet";
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// Hash counts per Bloom field: about 10–15 q-grams a value, so roughly a fifth of the bits set.
+const BLOOM_K_NAME: u32 = 20;
+const BLOOM_K_KANA: u32 = 20;
+const BLOOM_K_ADDRESS: u32 = 15;
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub hardening: Hardening,
+    /// Stop at the first value that cannot be read instead of treating it as unknown.
+    pub strict: bool,
+}
+
+/// A value that could not be read; the location, never the value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    pub line: u64,
+    pub column: String,
+    pub role: String,
+    pub expected: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: column {} ({}): {}", self.file, self.line, self.column, self.role, self.expected)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PseudonymiseError {
+    #[error(transparent)]
+    Extract(#[from] ExtractError),
+    #[error("cannot write {path}: {message}")]
+    Write { path: PathBuf, message: String },
+    #[error("{0} (stopped by --strict)")]
+    Strict(Problem),
+    #[error("writing the vault failed: {0}")]
+    Vault(std::io::Error),
+}
+
+/// What a run produced.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub manifest: Manifest,
+    /// The first problems met (at most 20); all are counted in the manifest.
+    pub problems: Vec<Problem>,
+    pub problems_total: u64,
+}
+
+/// Identity roles as the plan reads them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    RecordId,
+    Name,
+    FamilyName,
+    GivenName,
+    NameKana,
+    FamilyKana,
+    GivenKana,
+    BirthDate,
+    Sex,
+    Address,
+    Street,
+    Locality,
+    Postcode,
+    ResidentId,
+    HouseholdId,
+    NationalId,
+    Extra(usize),
+    Attribute(usize),
+}
+
+pub(crate) struct Extra {
+    pub name: String,
+    pub compare: Compare,
+}
+
+pub(crate) struct Attribute {
+    pub name: String,
+    pub ty: AttributeType,
+    pub column: String,
+}
+
+/// Which source columns are read, in which role, and what is written.
+pub(crate) struct Plan {
+    pub roles: Vec<Role>,
+    pub wanted: Vec<Wanted>,
+    pub extras: Vec<Extra>,
+    pub attributes: Vec<Attribute>,
+    pub fields: Vec<Field>,
+    pub columns: Vec<ColumnInfo>,
+}
+
+fn role_name(r: Role, plan_extras: &[Extra], attrs: &[Attribute]) -> String {
+    match r {
+        Role::RecordId => "record_id".into(),
+        Role::Name => "name".into(),
+        Role::FamilyName => "family_name".into(),
+        Role::GivenName => "given_name".into(),
+        Role::NameKana => "name_kana".into(),
+        Role::FamilyKana => "family_kana".into(),
+        Role::GivenKana => "given_kana".into(),
+        Role::BirthDate => "birth_date".into(),
+        Role::Sex => "sex".into(),
+        Role::Address => "address".into(),
+        Role::Street => "street".into(),
+        Role::Locality => "locality".into(),
+        Role::Postcode => "postcode".into(),
+        Role::ResidentId => "resident_id".into(),
+        Role::HouseholdId => "household_id".into(),
+        Role::NationalId => "national_id".into(),
+        Role::Extra(i) => plan_extras.get(i).map(|e| e.name.clone()).unwrap_or_default(),
+        Role::Attribute(i) => attrs.get(i).map(|a| a.name.clone()).unwrap_or_default(),
+    }
+}
+
+impl Plan {
+    pub(crate) fn new(m: &Mapping, bloom_bytes: usize) -> Plan {
+        let id = &m.identity;
+        let mut roles = Vec::new();
+        let mut wanted = Vec::new();
+        let mut add = |role: Role, name: &str, col: &Option<toml::Spanned<String>>| {
+            if let Some(c) = col {
+                roles.push(role);
+                wanted.push(Wanted { role: name.to_string(), column: c.get_ref().clone() });
+            }
+        };
+        add(Role::RecordId, "record_id", &Some(id.record_id.clone()));
+        add(Role::Name, "name", &id.name);
+        add(Role::FamilyName, "family_name", &id.family_name);
+        add(Role::GivenName, "given_name", &id.given_name);
+        add(Role::NameKana, "name_kana", &id.name_kana);
+        add(Role::FamilyKana, "family_kana", &id.family_kana);
+        add(Role::GivenKana, "given_kana", &id.given_kana);
+        add(Role::BirthDate, "birth_date", &id.birth_date);
+        add(Role::Sex, "sex", &id.sex);
+        add(Role::Address, "address", &id.address);
+        add(Role::Street, "street", &id.street);
+        add(Role::Locality, "locality", &id.locality);
+        add(Role::Postcode, "postcode", &id.postcode);
+        add(Role::ResidentId, "resident_id", &id.resident_id);
+        add(Role::HouseholdId, "household_id", &id.household_id);
+        add(Role::NationalId, "national_id", &id.national_id);
+        let extras: Vec<Extra> = id.extra.iter().map(|(k, e)| Extra { name: k.clone(), compare: e.compare }).collect();
+        for (i, (k, e)) in id.extra.iter().enumerate() {
+            roles.push(Role::Extra(i));
+            wanted.push(Wanted { role: k.clone(), column: e.column.get_ref().clone() });
+        }
+        let attributes: Vec<Attribute> = m
+            .attributes
+            .iter()
+            .map(|(k, a)| Attribute { name: k.clone(), ty: a.ty, column: a.column.get_ref().clone() })
+            .collect();
+        for (i, a) in attributes.iter().enumerate() {
+            roles.push(Role::Attribute(i));
+            wanted.push(Wanted { role: a.name.clone(), column: a.column.clone() });
+        }
+
+        // output columns
+        let has = |r: Role| roles.contains(&r);
+        let has_name = has(Role::Name) || has(Role::FamilyName) || has(Role::GivenName);
+        let has_kana = has(Role::NameKana) || has(Role::FamilyKana) || has(Role::GivenKana);
+        let mut cols: Vec<(String, DataType, ColumnSensitivity, String)> = Vec::new();
+        let tok = DataType::FixedSizeBinary(TOKEN_BYTES as i32);
+        let bf = DataType::FixedSizeBinary(bloom_bytes as i32);
+        let id_tok = ColumnSensitivity::IdentifierToken;
+        let mut push = |name: &str, ty: &DataType, source: &str| {
+            cols.push((name.to_string(), ty.clone(), id_tok, source.to_string()));
+        };
+        push("record_ref", &tok, "record_id");
+        if has_name {
+            for c in ["tok_family", "tok_given", "tok_name"] {
+                push(c, &tok, "name");
+            }
+            push("bf_name", &bf, "name");
+        }
+        if has_kana {
+            for c in [
+                "tok_family_kana",
+                "tok_given_kana",
+                "tok_kana",
+                "tok_family_kana_loose",
+                "tok_given_kana_loose",
+                "tok_kana_loose",
+            ] {
+                push(c, &tok, "name_kana");
+            }
+            push("bf_kana", &bf, "name_kana");
+        }
+        if has(Role::BirthDate) {
+            for c in [
+                "tok_birth_date",
+                "tok_birth_swapped",
+                "tok_birth_year",
+                "tok_birth_ym",
+                "tok_birth_md",
+                "tok_birth_yd",
+            ] {
+                push(c, &tok, "birth_date");
+            }
+        }
+        if has(Role::Sex) {
+            push("tok_sex", &tok, "sex");
+        }
+        if has(Role::Address) {
+            for c in ["tok_town", "tok_town_chome", "tok_town_block", "tok_address"] {
+                push(c, &tok, "address");
+            }
+        }
+        if has(Role::Street) {
+            push("tok_street", &tok, "street");
+        }
+        if has(Role::Locality) {
+            push("tok_locality", &tok, "locality");
+        }
+        if has(Role::Address) || has(Role::Street) || has(Role::Locality) {
+            push("bf_address", &bf, "address");
+        }
+        for (r, c) in [
+            (Role::Postcode, "tok_postcode"),
+            (Role::ResidentId, "tok_resident_id"),
+            (Role::HouseholdId, "tok_household_id"),
+            (Role::NationalId, "tok_national_id"),
+        ] {
+            if has(r) {
+                push(c, &tok, &role_name(r, &[], &[]));
+            }
+        }
+        for e in &extras {
+            match e.compare {
+                Compare::Token => push(&format!("tok_x_{}", e.name), &tok, &e.name),
+                Compare::Bloom => push(&format!("bf_x_{}", e.name), &bf, &e.name),
+            }
+        }
+        for (name, a) in m.attributes.iter() {
+            let ty = match a.ty {
+                AttributeType::String => DataType::Utf8,
+                AttributeType::Int => DataType::Int64,
+                AttributeType::Float => DataType::Float64,
+                AttributeType::Date => DataType::Date32,
+                AttributeType::Bool => DataType::Boolean,
+            };
+            let sensitivity = match a.sensitivity {
+                Sensitivity::AggregateSafe => ColumnSensitivity::AggregateSafe,
+                Sensitivity::QuasiIdentifier => ColumnSensitivity::QuasiIdentifier,
+                Sensitivity::SpecialCare => ColumnSensitivity::SpecialCare,
+            };
+            cols.push((name.clone(), ty, sensitivity, name.clone()));
+        }
+        let fields = cols.iter().map(|(n, t, _, _)| Field::new(n, t.clone(), n != "record_ref")).collect();
+        let columns = cols
+            .into_iter()
+            .map(|(name, ty, sensitivity, source)| ColumnInfo { name, data_type: format!("{ty}"), sensitivity, source })
+            .collect();
+        Plan { roles, wanted, extras, attributes, fields, columns }
+    }
+
+    pub(crate) fn role_label(&self, r: Role) -> String {
+        role_name(r, &self.extras, &self.attributes)
+    }
+
+    pub(crate) fn has_column(&self, name: &str) -> bool {
+        self.fields.iter().any(|f| f.name() == name)
+    }
+}
+
+/// Pseudonymises the extract of `mapping` into `out_dir` (which must exist).
+pub fn run(
+    mapping: &Mapping,
+    key: &LinkageKey,
+    vault_key: &VaultKey,
+    out_dir: &Path,
+    options: &Options,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+    vault: &mut dyn FnMut(&[u8; 16], &str) -> std::io::Result<()>,
+) -> Result<Outcome, PseudonymiseError> {
+    let source_path = mapping.source_path();
+    let source_hash = extract::file_hash(&source_path)?;
+    let encoders = record::Encoders {
+        name: BloomEncoder::new(key, "name", BLOOM_K_NAME, options.hardening),
+        kana: BloomEncoder::new(key, "kana", BLOOM_K_KANA, options.hardening),
+        address: BloomEncoder::new(key, "address", BLOOM_K_ADDRESS, options.hardening),
+        extras: mapping
+            .identity
+            .extra
+            .iter()
+            .filter(|(_, e)| e.compare == Compare::Bloom)
+            .map(|(k, _)| (k.clone(), BloomEncoder::new(key, &format!("x_{k}"), BLOOM_K_NAME, options.hardening)))
+            .collect(),
+    };
+    let plan = Plan::new(mapping, encoders.name.bytes());
+    let mut source = extract::open(mapping, &plan.wanted)?;
+    let total = source.total_rows();
+    let file_name = source_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+
+    let mut out = Output::create(&out_dir.join(RECORDS_FILE), plan.fields.clone())?;
+    let mut tokeniser = Tokeniser::new(key);
+    let mut counts: BTreeMap<String, FieldCounts> = BTreeMap::new();
+    let mut rejected: BTreeMap<String, u64> = BTreeMap::new();
+    let mut seen: HashSet<[u8; 16]> = HashSet::new();
+    let mut problems = Vec::new();
+    let mut problems_total = 0u64;
+    let mut rows = 0u64;
+    let mut read = 0u64;
+
+    while let Some(row) = source.next_row()? {
+        read += 1;
+        let mut ctx = record::RowContext { plan: &plan, counts: &mut counts, problems: Vec::new() };
+        let encoded = record::encode(&mut ctx, &row, &mut tokeniser, &encoders, vault_key, &mapping.department);
+        for (column, role, expected) in ctx.problems {
+            let p = Problem { file: file_name.clone(), line: row.line, column, role, expected };
+            if options.strict {
+                return Err(PseudonymiseError::Strict(p));
+            }
+            problems_total += 1;
+            if problems.len() < 20 {
+                problems.push(p);
+            }
+        }
+        match encoded {
+            record::Encoded::Rejected(reason) => *rejected.entry(reason.to_string()).or_default() += 1,
+            record::Encoded::Row { record_ref, record_id, values } => {
+                if !seen.insert(record_ref) {
+                    *rejected.entry("duplicate_record_id".into()).or_default() += 1;
+                } else {
+                    vault(&record_ref, &record_id).map_err(PseudonymiseError::Vault)?;
+                    out.push(values)?;
+                    rows += 1;
+                }
+            }
+        }
+        if read.is_multiple_of(4096) {
+            progress(read, total);
+        }
+    }
+    progress(read, total);
+    out.finish()?;
+
+    let manifest = Manifest {
+        format: MANIFEST_FORMAT.into(),
+        department: mapping.department.clone(),
+        created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        rows,
+        rejected_rows: rejected,
+        linkage_key_fingerprint: key.fingerprint(),
+        normaliser_version: NORMALISER_VERSION.into(),
+        source: SourceInfo {
+            file: file_name,
+            format: match mapping.format() {
+                Format::Csv => "csv",
+                Format::Xlsx => "xlsx",
+                Format::Parquet => "parquet",
+            }
+            .into(),
+            encoding: source.encoding().map(str::to_string),
+            blake3: source_hash,
+        },
+        encoding: EncodingInfo {
+            token_bytes: TOKEN_BYTES,
+            token_hash: "blake3-keyed-128".into(),
+            bloom: {
+                let mut specs =
+                    vec![encoders.name.spec().clone(), encoders.kana.spec().clone(), encoders.address.spec().clone()];
+                specs.extend(encoders.extras.iter().map(|(_, e)| e.spec().clone()));
+                specs
+            },
+        },
+        columns: plan.columns.clone(),
+        counts,
+        files: vec![RECORDS_FILE.into()],
+    };
+    let path = out_dir.join(MANIFEST_FILE);
+    let json = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| PseudonymiseError::Write { path: path.clone(), message: e.to_string() })?;
+    std::fs::write(&path, json).map_err(|e| PseudonymiseError::Write { path: path.clone(), message: e.to_string() })?;
+    Ok(Outcome { manifest, problems, problems_total })
+}

@@ -1,0 +1,365 @@
+//! One record: normalised fields to tokens, Bloom encodings and typed attributes.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Datelike, NaiveDate};
+
+use super::manifest::FieldCounts;
+use super::output::Out;
+use super::{Plan, Role};
+use crate::encode::bloom::qgrams;
+use crate::encode::{BloomEncoder, Tokeniser, VaultKey};
+use crate::extract::{Row, Value};
+use crate::mapping::{AttributeType, Compare};
+use crate::normalise::{address, era_date, has_wildcard, kana, latin, name, sex, width};
+
+pub(crate) struct Encoders {
+    pub name: BloomEncoder,
+    pub kana: BloomEncoder,
+    pub address: BloomEncoder,
+    pub extras: Vec<(String, BloomEncoder)>,
+}
+
+pub(crate) struct RowContext<'a> {
+    pub plan: &'a Plan,
+    pub counts: &'a mut BTreeMap<String, FieldCounts>,
+    /// (column, role, what was expected)
+    pub problems: Vec<(String, String, String)>,
+}
+
+pub(crate) enum Encoded {
+    Rejected(&'static str),
+    Row { record_ref: [u8; 16], record_id: String, values: Vec<Out> },
+}
+
+impl RowContext<'_> {
+    fn count(&mut self, role: &str) -> &mut FieldCounts {
+        self.counts.entry(role.to_string()).or_default()
+    }
+
+    /// Counts a blank or wildcard value of `role`; the value back when it is usable.
+    fn usable(&mut self, role: &str, v: Option<String>) -> Option<String> {
+        match v {
+            None => {
+                self.count(role).blank += 1;
+                None
+            }
+            Some(s) if has_wildcard(&width::fold(&s)) => {
+                self.count(role).wildcard += 1;
+                None
+            }
+            Some(s) => Some(s),
+        }
+    }
+
+    fn invalid(&mut self, role: Role, expected: String) {
+        let label = self.plan.role_label(role);
+        let column = self
+            .plan
+            .roles
+            .iter()
+            .position(|r| *r == role)
+            .map(|i| self.plan.wanted[i].column.clone())
+            .unwrap_or_default();
+        self.count(&label).invalid += 1;
+        self.problems.push((column, label, expected));
+    }
+}
+
+/// A name part, lower-cased so that generic (Latin) names compare case-insensitively.
+fn name_part(s: &str) -> Option<String> {
+    name::part(s).map(|p| p.to_lowercase())
+}
+
+fn date_of(v: &Value) -> Result<Option<NaiveDate>, String> {
+    match v {
+        Value::Empty => Ok(None),
+        Value::Date(d) => Ok(Some(*d)),
+        Value::Int(i) => era_date::from_excel_serial(*i as f64).map(Some).map_err(|e| e.to_string()),
+        Value::Float(f) => era_date::from_excel_serial(*f).map(Some).map_err(|e| e.to_string()),
+        Value::Text(s) => era_date::parse(s).map_err(|e| e.to_string()),
+        Value::Bool(_) => Err("expected a date, found a true/false cell".into()),
+    }
+}
+
+fn bool_of(v: &Value) -> Result<Option<bool>, String> {
+    match v {
+        Value::Empty => Ok(None),
+        Value::Bool(b) => Ok(Some(*b)),
+        Value::Int(i) => Ok(Some(*i != 0)),
+        Value::Float(f) => Ok(Some(*f != 0.0)),
+        Value::Text(s) => match width::fold(s).to_lowercase().as_str() {
+            "" => Ok(None),
+            "1" | "true" | "yes" | "y" | "○" | "〇" | "有" | "あり" | "はい" | "済" => Ok(Some(true)),
+            "0" | "false" | "no" | "n" | "×" | "無" | "なし" | "いいえ" | "未" => Ok(Some(false)),
+            _ => Err("expected a yes/no value (1/0, true/false, ○/×, 有/無, はい/いいえ)".into()),
+        },
+        Value::Date(_) => Err("expected a yes/no value, found a date".into()),
+    }
+}
+
+fn number_of(v: &Value) -> Result<Option<f64>, String> {
+    match v {
+        Value::Empty => Ok(None),
+        Value::Int(i) => Ok(Some(*i as f64)),
+        Value::Float(f) => Ok(Some(*f)),
+        Value::Bool(_) | Value::Date(_) => Err("expected a number".into()),
+        Value::Text(s) => {
+            let t = width::fold(s).replace(',', "");
+            if t.is_empty() {
+                return Ok(None);
+            }
+            t.parse::<f64>().map(Some).map_err(|_| "expected a number".into())
+        }
+    }
+}
+
+/// Encodes one row, or says why it is rejected.
+pub(crate) fn encode(
+    ctx: &mut RowContext,
+    row: &Row,
+    tok: &mut Tokeniser,
+    enc: &Encoders,
+    vault_key: &VaultKey,
+    department: &str,
+) -> Encoded {
+    let plan = ctx.plan;
+    let value = |r: Role| plan.roles.iter().position(|x| *x == r).map(|i| &row.values[i]);
+    let text = |r: Role| value(r).and_then(Value::as_text);
+
+    let Some(record_id) = text(Role::RecordId).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) else {
+        return Encoded::Rejected("missing_record_id");
+    };
+    let record_ref = vault_key.record_ref(department, &record_id);
+    let mut out: HashMap<&'static str, Vec<u8>> = HashMap::new();
+    let mut dyn_out: HashMap<String, Out> = HashMap::new();
+    let put = |out: &mut HashMap<&'static str, Vec<u8>>, col: &'static str, t: [u8; 16]| {
+        out.insert(col, t.to_vec());
+    };
+
+    // names
+    let has_name = plan.roles.iter().any(|r| matches!(r, Role::Name | Role::FamilyName | Role::GivenName));
+    if has_name {
+        let raw = match text(Role::Name) {
+            Some(n) => Some(n),
+            None => match (text(Role::FamilyName), text(Role::GivenName)) {
+                (None, None) => None,
+                (f, g) => Some(format!("{} {}", f.unwrap_or_default(), g.unwrap_or_default())),
+            },
+        };
+        if let Some(full) = ctx.usable("name", raw) {
+            let n = name::split(&full);
+            let family = n.family.as_deref().and_then(name_part);
+            let given = n.given.as_deref().and_then(name_part);
+            if let Some(f) = &family {
+                put(&mut out, "tok_family", tok.token("family", f));
+            }
+            if let Some(g) = &given {
+                put(&mut out, "tok_given", tok.token("given", g));
+            }
+            let whole: String = [family.as_deref(), given.as_deref()].iter().flatten().copied().collect();
+            if !whole.is_empty() {
+                put(&mut out, "tok_name", tok.token("name", &whole));
+                let parts: Vec<&str> = [family.as_deref(), given.as_deref()].into_iter().flatten().collect();
+                let grams = qgrams(&parts, true);
+                out.insert("bf_name", enc.name.encode(grams.iter().map(String::as_str)));
+            }
+        }
+    }
+
+    // readings
+    let has_kana = plan.roles.iter().any(|r| matches!(r, Role::NameKana | Role::FamilyKana | Role::GivenKana));
+    if has_kana {
+        let raw = match text(Role::NameKana) {
+            Some(n) => Some(n),
+            None => match (text(Role::FamilyKana), text(Role::GivenKana)) {
+                (None, None) => None,
+                (f, g) => Some(format!("{} {}", f.unwrap_or_default(), g.unwrap_or_default())),
+            },
+        };
+        if let Some(full) = ctx.usable("name_kana", raw) {
+            let k = kana::katakana(&full);
+            let (f, g) = match k.split_once(' ') {
+                Some((f, g)) => (Some(f.replace(' ', "")), Some(g.replace(' ', ""))),
+                None => (Some(k.clone()), None),
+            };
+            let f = f.filter(|s| !s.is_empty());
+            let g = g.filter(|s| !s.is_empty());
+            if let Some(f) = &f {
+                put(&mut out, "tok_family_kana", tok.token("family_kana", f));
+                put(&mut out, "tok_family_kana_loose", tok.token("family_kana_loose", &kana::loose(f)));
+            }
+            if let Some(g) = &g {
+                put(&mut out, "tok_given_kana", tok.token("given_kana", g));
+                put(&mut out, "tok_given_kana_loose", tok.token("given_kana_loose", &kana::loose(g)));
+            }
+            let whole: String = k.replace(' ', "");
+            if !whole.is_empty() {
+                put(&mut out, "tok_kana", tok.token("kana", &whole));
+                put(&mut out, "tok_kana_loose", tok.token("kana_loose", &kana::loose(&whole)));
+                let loose_parts: Vec<String> =
+                    [f.as_deref(), g.as_deref()].into_iter().flatten().map(kana::loose).collect();
+                let refs: Vec<&str> = loose_parts.iter().map(String::as_str).collect();
+                let grams = qgrams(&refs, false);
+                out.insert("bf_kana", enc.kana.encode(grams.iter().map(String::as_str)));
+            }
+        }
+    }
+
+    // birth date
+    if let Some(v) = value(Role::BirthDate) {
+        let wild = matches!(v, Value::Text(s) if has_wildcard(&width::fold(s)));
+        match (wild, date_of(v)) {
+            (true, _) => ctx.count("birth_date").wildcard += 1,
+            (false, Ok(None)) => ctx.count("birth_date").blank += 1,
+            (false, Err(e)) => ctx.invalid(Role::BirthDate, e),
+            (false, Ok(Some(d))) => {
+                let (y, m, dd) = (d.year(), d.month(), d.day());
+                put(&mut out, "tok_birth_date", tok.token("birth_date", &format!("{y:04}-{m:02}-{dd:02}")));
+                if m != dd && NaiveDate::from_ymd_opt(y, dd, m).is_some() {
+                    put(&mut out, "tok_birth_swapped", tok.token("birth_date", &format!("{y:04}-{dd:02}-{m:02}")));
+                }
+                put(&mut out, "tok_birth_year", tok.token("birth_year", &format!("{y:04}")));
+                put(&mut out, "tok_birth_ym", tok.token("birth_ym", &format!("{y:04}-{m:02}")));
+                put(&mut out, "tok_birth_md", tok.token("birth_md", &format!("{m:02}-{dd:02}")));
+                put(&mut out, "tok_birth_yd", tok.token("birth_yd", &format!("{y:04}-{dd:02}")));
+            }
+        }
+    }
+
+    // sex
+    if let Some(v) = text(Role::Sex) {
+        match sex::parse(&v) {
+            Some(s) => put(&mut out, "tok_sex", tok.token("sex", s.code())),
+            None if width::fold(&v).is_empty() => ctx.count("sex").blank += 1,
+            None => ctx.invalid(Role::Sex, "expected a sex code (1/2, 男/女, M/F)".into()),
+        }
+    } else if plan.roles.contains(&Role::Sex) {
+        ctx.count("sex").blank += 1;
+    }
+
+    // address
+    if plan.roles.contains(&Role::Address)
+        && let Some(a) = ctx.usable("address", text(Role::Address))
+    {
+        let parts = address::parse(&a);
+        if let Some(town) = &parts.town {
+            let chome = parts.chome.unwrap_or(0);
+            put(&mut out, "tok_town", tok.token("town", town));
+            put(&mut out, "tok_town_chome", tok.token("town_chome", &format!("{town}|{chome}")));
+            if let Some(b) = parts.block {
+                put(&mut out, "tok_town_block", tok.token("town_block", &format!("{town}|{chome}|{b}")));
+            }
+            if let Some(c) = parts.canonical() {
+                put(&mut out, "tok_address", tok.token("address", &c));
+                let grams = qgrams(&[c.as_str()], false);
+                out.insert("bf_address", enc.address.encode(grams.iter().map(String::as_str)));
+            }
+        }
+    }
+    let street = if plan.roles.contains(&Role::Street) {
+        ctx.usable("street", text(Role::Street)).and_then(|s| latin::text(&s))
+    } else {
+        None
+    };
+    let locality = if plan.roles.contains(&Role::Locality) {
+        ctx.usable("locality", text(Role::Locality)).and_then(|s| latin::text(&s))
+    } else {
+        None
+    };
+    if let Some(s) = &street {
+        put(&mut out, "tok_street", tok.token("street", s));
+    }
+    if let Some(l) = &locality {
+        put(&mut out, "tok_locality", tok.token("locality", l));
+    }
+    if !plan.roles.contains(&Role::Address) && (street.is_some() || locality.is_some()) {
+        let parts: Vec<&str> = [street.as_deref(), locality.as_deref()].into_iter().flatten().collect();
+        let grams = qgrams(&parts, false);
+        out.insert("bf_address", enc.address.encode(grams.iter().map(String::as_str)));
+    }
+
+    // codes
+    for (role, label, col, field) in [
+        (Role::Postcode, "postcode", "tok_postcode", "postcode"),
+        (Role::ResidentId, "resident_id", "tok_resident_id", "resident_id"),
+        (Role::HouseholdId, "household_id", "tok_household_id", "household_id"),
+        (Role::NationalId, "national_id", "tok_national_id", "national_id"),
+    ] {
+        if plan.roles.contains(&role)
+            && let Some(v) = ctx.usable(label, text(role)).and_then(|s| latin::code(&s))
+        {
+            put(&mut out, col, tok.token(field, &v));
+        }
+    }
+
+    // extra quasi-identifiers
+    for (i, e) in plan.extras.iter().enumerate() {
+        let Some(v) = ctx.usable(&e.name, text(Role::Extra(i))) else { continue };
+        match e.compare {
+            Compare::Token => {
+                if let Some(c) = latin::code(&v) {
+                    dyn_out.insert(
+                        format!("tok_x_{}", e.name),
+                        Out::Bin(Some(tok.token(&format!("x_{}", e.name), &c).to_vec())),
+                    );
+                }
+            }
+            Compare::Bloom => {
+                let parts: Vec<String> = width::fold(&v).split(' ').filter_map(name_part).collect();
+                let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+                let grams = qgrams(&refs, true);
+                if let Some((_, encoder)) = enc.extras.iter().find(|(n, _)| *n == e.name) {
+                    dyn_out.insert(
+                        format!("bf_x_{}", e.name),
+                        Out::Bin(Some(encoder.encode(grams.iter().map(String::as_str)))),
+                    );
+                }
+            }
+        }
+    }
+
+    // attributes
+    for (i, a) in plan.attributes.iter().enumerate() {
+        let v = value(Role::Attribute(i)).cloned().unwrap_or(Value::Empty);
+        let cell = match a.ty {
+            AttributeType::String => Ok(Out::Text(v.as_text().map(|s| s.trim().to_string()))),
+            AttributeType::Int => number_of(&v).and_then(|n| match n {
+                Some(x) if x.fract() == 0.0 => Ok(Out::Int(Some(x as i64))),
+                Some(_) => Err("expected a whole number".to_string()),
+                None => Ok(Out::Int(None)),
+            }),
+            AttributeType::Float => number_of(&v).map(Out::Float),
+            AttributeType::Date => date_of(&v).map(Out::Date),
+            AttributeType::Bool => bool_of(&v).map(Out::Bool),
+        };
+        let cell = cell.unwrap_or_else(|expected| {
+            ctx.invalid(Role::Attribute(i), expected);
+            match a.ty {
+                AttributeType::String => Out::Text(None),
+                AttributeType::Int => Out::Int(None),
+                AttributeType::Float => Out::Float(None),
+                AttributeType::Date => Out::Date(None),
+                AttributeType::Bool => Out::Bool(None),
+            }
+        });
+        dyn_out.insert(a.name.clone(), cell);
+    }
+
+    let values = plan
+        .fields
+        .iter()
+        .map(|f| {
+            let n = f.name().as_str();
+            if n == "record_ref" {
+                return Out::Bin(Some(record_ref.to_vec()));
+            }
+            if let Some(v) = dyn_out.remove(n) {
+                return v;
+            }
+            Out::Bin(out.remove(n))
+        })
+        .collect();
+    debug_assert!(out.is_empty() || out.keys().all(|k| !plan.has_column(k)));
+    Encoded::Row { record_ref, record_id, values }
+}
