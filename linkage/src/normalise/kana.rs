@@ -15,6 +15,8 @@ pub fn katakana(s: &str) -> String {
             0x3041..=0x3096 | 0x309D..=0x309E => char::from_u32(c as u32 + 0x60).unwrap_or(c),
             _ => c,
         })
+        // わ゛ has no composed form but ヷ has: compose again after the change of script
+        .nfc()
         .collect()
 }
 

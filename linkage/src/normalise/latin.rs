@@ -1,6 +1,8 @@
 //! Generic (non-Japanese) identity fields, as in the FEBRL benchmarks: names, street,
 //! locality, postcode, national id.
 
+use unicode_normalization::UnicodeNormalization;
+
 use super::width;
 
 /// Lower case, letters and digits only, single spaces; None when empty.
@@ -15,14 +17,15 @@ pub fn text(s: &str) -> Option<String> {
             out.push(' ');
         }
     }
-    let t = out.trim_end().to_string();
+    // dropping characters can leave combining marks out of canonical order
+    let t: String = out.trim_end().nfc().collect();
     (!t.is_empty()).then_some(t)
 }
 
 /// Digits (and letters, for alphanumeric codes) only; None when empty.
 pub fn code(s: &str) -> Option<String> {
     let upper = width::fold(&width::fold(s).to_uppercase());
-    let t: String = upper.chars().filter(|c| c.is_alphanumeric() || *c == super::WILDCARD).collect();
+    let t: String = upper.chars().filter(|c| c.is_alphanumeric() || *c == super::WILDCARD).nfc().collect();
     (!t.is_empty()).then_some(t)
 }
 
