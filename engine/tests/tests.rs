@@ -166,6 +166,10 @@ fn demo_writes_a_workspace_and_refuses_to_clobber_without_force() {
     assert!(out_dir.join("workspace/mimamori.toml").is_file());
     assert!(out_dir.join("custodians/registry/registry.csv").is_file());
     assert!(out_dir.join("custodians/truth/truth.csv").is_file());
+    for dept in synthetic_data::DEPARTMENTS {
+        assert!(out_dir.join(format!("workspace/extracts/{dept}/records.parquet")).is_file(), "{dept} pseudonymised");
+        assert!(out_dir.join(format!("custodians/vaults/{dept}.vault")).is_file(), "{dept} vault with its custodian");
+    }
     let summary: serde_json::Value = serde_json::from_slice(&fs::read(out_dir.join("demo.json")).unwrap()).unwrap();
     assert_eq!(summary["households"], 200);
 

@@ -7,9 +7,10 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 use synthetic_data::SynthConfig;
 
-use super::{init, synth};
-use crate::cli::OutputFormat;
+use super::{init, pseudonymise, synth};
+use crate::cli::{HardeningArg, OutputFormat};
 use crate::config::{self, Config};
+use crate::keys::{self, KeyKind};
 use crate::staging::{StagedDir, is_absent_or_empty, write_new_file};
 
 #[derive(Serialize)]
@@ -22,6 +23,7 @@ struct DemoSummary {
     custodians: &'static str,
     workspace: &'static str,
     stages_run: Vec<&'static str>,
+    pseudonymised: std::collections::BTreeMap<String, u64>,
 }
 
 pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFormat) -> Result<()> {
@@ -41,6 +43,39 @@ pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFo
     init::create(&workspace)?;
     Config::load(&workspace.join(config::FILE_NAME))?;
 
+    // each custodian pseudonymises its own extract with the shared linkage key and its own
+    // vault key; keys and vaults stay under custodians/
+    let custodians = root.join("custodians");
+    // vaults and their keys side by side, as `export-links --vault-dir` expects them
+    let key_dir = custodians.join("keys");
+    let vault_dir = custodians.join("vaults");
+    for dir in [&key_dir, &vault_dir] {
+        std::fs::create_dir_all(dir)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    keys::generate(KeyKind::Linkage, &key_dir.join("linkage.key"))?;
+    let mut pseudonymised = std::collections::BTreeMap::new();
+    for dept in synthetic_data::DEPARTMENTS {
+        let vault_key = vault_dir.join(format!("{dept}.vault.key"));
+        keys::generate(KeyKind::Vault, &vault_key)?;
+        let (outcome, _, _) = pseudonymise::pseudonymise(&pseudonymise::Args {
+            mapping: custodians.join(dept).join(format!("{dept}.toml")),
+            key: key_dir.join("linkage.key"),
+            vault_key,
+            out: workspace.join("extracts").join(dept),
+            vault: Some(vault_dir.join(format!("{dept}.vault"))),
+            hardening: HardeningArg::Balance,
+            strict: false,
+            force: false,
+            format,
+        })?;
+        pseudonymised.insert(dept.to_string(), outcome.manifest.rows);
+    }
+
     let demo = DemoSummary {
         households,
         seed,
@@ -49,7 +84,8 @@ pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFo
         records_by_department: summary.records_by_department.clone(),
         custodians: "custodians",
         workspace: "workspace",
-        stages_run: vec!["synth", "init"],
+        stages_run: vec!["synth", "init", "keygen", "pseudonymise"],
+        pseudonymised: pseudonymised.clone(),
     };
     write_new_file(&root.join("demo.json"), serde_json::to_string_pretty(&demo)?.as_bytes())?;
     staged.commit(force)?;
@@ -59,10 +95,14 @@ pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFo
         OutputFormat::Table => {
             let custodians = out.join("custodians");
             format!(
-                "{}\nworkspace: {} (mimamori.toml: 6 departments, 8 districts, users and purposes)\n\nwhere to look next:\n  {}/registry/registry.csv and the other extracts: what each department holds\n  {}/truth/: the ground truth the evaluation scores against\n  mimamori config --workspace {}: the workspace's departments, districts, users and purposes\n",
+                "{}\npseudonymised by each custodian ({} records) into {}/extracts/<department>/\n  the linkage key ({}/keys/) and each department's vault and vault key ({}/vaults/) stay with the custodians\n\nwhere to look next:\n  {}/registry/registry.csv and the other extracts: what each department holds\n  {}/extracts/welfare/manifest.json: what left the department (tokens, encodings, counts; no names)\n  {}/truth/: the ground truth the evaluation scores against\n  mimamori config --workspace {}: the workspace's departments, districts, users and purposes\n",
                 synth::describe(&summary, &custodians),
+                super::count(pseudonymised.values().sum()),
                 out.join("workspace").display(),
                 custodians.display(),
+                custodians.display(),
+                custodians.display(),
+                out.join("workspace").display(),
                 custodians.display(),
                 out.join("workspace").display(),
             )

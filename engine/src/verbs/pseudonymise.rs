@@ -65,6 +65,17 @@ fn workspace_of(out: &Path) -> Option<PathBuf> {
 }
 
 pub fn run(a: &Args) -> Result<()> {
+    let (outcome, out, vault_path) = pseudonymise(a)?;
+    let text = match a.format {
+        OutputFormat::Json => format!("{}\n", serde_json::to_string_pretty(&outcome.manifest)?),
+        OutputFormat::Table => describe(&outcome, &out, &vault_path),
+    };
+    crate::print_stdout(&text)?;
+    Ok(())
+}
+
+/// Pseudonymises one extract; returns what was written, the extract folder and the vault.
+pub fn pseudonymise(a: &Args) -> Result<(Outcome, PathBuf, PathBuf)> {
     let mapping = Mapping::load(&a.mapping)?;
     let key = keys::read_linkage_key(&a.key)?;
     let vault_key = keys::read_vault_key(&a.vault_key)?;
@@ -145,12 +156,7 @@ pub fn run(a: &Args) -> Result<()> {
             outcome.problems_total - outcome.problems.len() as u64
         );
     }
-    let text = match a.format {
-        OutputFormat::Json => format!("{}\n", serde_json::to_string_pretty(&outcome.manifest)?),
-        OutputFormat::Table => describe(&outcome, &out, &vault_path),
-    };
-    crate::print_stdout(&text)?;
-    Ok(())
+    Ok((outcome, out, vault_path))
 }
 
 fn describe(o: &Outcome, out: &Path, vault: &Path) -> String {
