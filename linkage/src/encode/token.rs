@@ -1,8 +1,6 @@
 //! Exact-match tokens: a keyed BLAKE3 hash (128 bits) of a normalised value, one key per field.
 //! Equal normalised values give equal tokens; anything else gives unrelated tokens.
 
-use std::collections::HashMap;
-
 use zeroize::Zeroizing;
 
 use super::key::{KEY_BYTES, LinkageKey};
@@ -12,12 +10,12 @@ pub const TOKEN_BYTES: usize = 16;
 /// Tokenises values of named fields; field keys are derived once and cached.
 pub struct Tokeniser<'k> {
     key: &'k LinkageKey,
-    keys: HashMap<String, Zeroizing<[u8; KEY_BYTES]>>,
+    keys: std::collections::HashMap<String, Zeroizing<[u8; KEY_BYTES]>, ahash::RandomState>,
 }
 
 impl<'k> Tokeniser<'k> {
     pub fn new(key: &'k LinkageKey) -> Self {
-        Tokeniser { key, keys: HashMap::new() }
+        Tokeniser { key, keys: Default::default() }
     }
 
     /// The token of `value` in `field`.

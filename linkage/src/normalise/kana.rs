@@ -24,17 +24,22 @@ pub fn katakana(s: &str) -> String {
 /// long-vowel marks and spaces removed, ヲ as オ, ヰ ヱ as イ エ. Readings that differ only in the
 /// ways keyboards and legacy systems vary (シヨウ/ショウ, ヅ/ズ, オオノ/オーノ) share a key.
 pub fn loose(s: &str) -> String {
-    let k: String = katakana(s)
-        .chars()
-        .map(|c| match c {
+    let mut out = String::with_capacity(s.len());
+    for c in katakana(s).chars() {
+        let c = match c {
             'ヅ' => 'ズ',
             'ヂ' => 'ジ',
             c => c,
-        })
-        .collect();
-    k.nfd()
-        .filter(|c| !matches!(c, '\u{3099}' | '\u{309A}' | 'ー' | '-' | ' ' | '・'))
-        .map(|c| match c {
+        };
+        // the base kana of a voiced or semi-voiced one (ガ → カ), dropping the mark
+        let mut base = c;
+        unicode_normalization::char::decompose_canonical(c, |d| {
+            if !matches!(d, '\u{3099}' | '\u{309A}') {
+                base = d;
+            }
+        });
+        let mapped = match base {
+            '\u{3099}' | '\u{309A}' | 'ー' | '-' | ' ' | '・' => continue,
             'ァ' => 'ア',
             'ィ' => 'イ',
             'ゥ' => 'ウ',
@@ -51,10 +56,10 @@ pub fn loose(s: &str) -> String {
             'ヰ' => 'イ',
             'ヱ' => 'エ',
             c => c,
-        })
-        .collect::<String>()
-        .nfc()
-        .collect()
+        };
+        out.push(mapped);
+    }
+    out
 }
 
 #[cfg(test)]

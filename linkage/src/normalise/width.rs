@@ -6,6 +6,12 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::WILDCARD;
 
+/// Whether `s` holds a character that stands for one lost on the way; the same test as
+/// `has_wildcard(&fold(s))` without folding.
+pub fn has_lost(s: &str) -> bool {
+    s.chars().any(is_lost)
+}
+
 /// Characters that stand for a character lost on the way (CP932 `?`, the geta mark 〓,
 /// U+FFFD from a decoder).
 fn is_lost(c: char) -> bool {
@@ -18,6 +24,12 @@ fn is_lost(c: char) -> bool {
 pub fn fold(s: &str) -> String {
     // printable ASCII without '?' is already NFKC; only spaces need collapsing
     if s.bytes().all(|b| (0x21..0x7f).contains(&b) && b != b'?') {
+        return s.to_string();
+    }
+    // most Japanese text is already NFKC with no marks, lost characters or odd spaces
+    if unicode_normalization::is_nfkc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes
+        && !s.chars().any(|c| matches!(c, '゛' | '゜' | 'ﾞ' | 'ﾟ') || is_lost(c) || c.is_whitespace())
+    {
         return s.to_string();
     }
     let joined: String = s

@@ -24,10 +24,10 @@ use output::Output;
 pub const RECORDS_FILE: &str = "records.parquet";
 pub const MANIFEST_FILE: &str = "manifest.json";
 
-/// Hash counts per Bloom field: about 10–15 q-grams a value, so roughly a fifth of the bits set.
-const BLOOM_K_NAME: u32 = 20;
-const BLOOM_K_KANA: u32 = 20;
-const BLOOM_K_ADDRESS: u32 = 15;
+/// Hash counts per Bloom field: about 10–15 q-grams a value, so roughly a sixth of the bits set.
+const BLOOM_K_NAME: u32 = 16;
+const BLOOM_K_KANA: u32 = 16;
+const BLOOM_K_ADDRESS: u32 = 12;
 
 #[derive(Clone, Debug, Default)]
 pub struct Options {

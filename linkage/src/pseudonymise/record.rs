@@ -1,13 +1,15 @@
 //! One record: normalised fields to tokens, Bloom encodings and typed attributes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+/// A fast hash map for the few short column names of one record.
+type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
 
 use chrono::{Datelike, NaiveDate};
 
 use super::manifest::FieldCounts;
 use super::output::Out;
 use super::{Plan, Role};
-use crate::encode::bloom::qgrams;
 use crate::encode::{BloomEncoder, Tokeniser, VaultKey};
 use crate::extract::{Row, Value};
 use crate::mapping::{AttributeType, Compare};
@@ -44,7 +46,7 @@ impl RowContext<'_> {
                 self.count(role).blank += 1;
                 None
             }
-            Some(s) if has_wildcard(&width::fold(&s)) => {
+            Some(s) if width::has_lost(&s) => {
                 self.count(role).wildcard += 1;
                 None
             }
@@ -131,8 +133,8 @@ pub(crate) fn encode(
         return Encoded::Rejected("missing_record_id");
     };
     let record_ref = vault_key.record_ref(department, &record_id);
-    let mut out: HashMap<&'static str, Vec<u8>> = HashMap::new();
-    let mut dyn_out: HashMap<String, Out> = HashMap::new();
+    let mut out: HashMap<&'static str, Vec<u8>> = HashMap::default();
+    let mut dyn_out: HashMap<String, Out> = HashMap::default();
     let put = |out: &mut HashMap<&'static str, Vec<u8>>, col: &'static str, t: [u8; 16]| {
         out.insert(col, t.to_vec());
     };
@@ -161,8 +163,7 @@ pub(crate) fn encode(
             if !whole.is_empty() {
                 put(&mut out, "tok_name", tok.token("name", &whole));
                 let parts: Vec<&str> = [family.as_deref(), given.as_deref()].into_iter().flatten().collect();
-                let grams = qgrams(&parts, true);
-                out.insert("bf_name", enc.name.encode(grams.iter().map(String::as_str)));
+                out.insert("bf_name", enc.name.encode_parts(&parts, true));
             }
         }
     }
@@ -185,23 +186,24 @@ pub(crate) fn encode(
             };
             let f = f.filter(|s| !s.is_empty());
             let g = g.filter(|s| !s.is_empty());
-            if let Some(f) = &f {
+            // katakana already: the loose key of each part, once
+            let lf = f.as_deref().map(kana::loose);
+            let lg = g.as_deref().map(kana::loose);
+            if let (Some(f), Some(l)) = (&f, &lf) {
                 put(&mut out, "tok_family_kana", tok.token("family_kana", f));
-                put(&mut out, "tok_family_kana_loose", tok.token("family_kana_loose", &kana::loose(f)));
+                put(&mut out, "tok_family_kana_loose", tok.token("family_kana_loose", l));
             }
-            if let Some(g) = &g {
+            if let (Some(g), Some(l)) = (&g, &lg) {
                 put(&mut out, "tok_given_kana", tok.token("given_kana", g));
-                put(&mut out, "tok_given_kana_loose", tok.token("given_kana_loose", &kana::loose(g)));
+                put(&mut out, "tok_given_kana_loose", tok.token("given_kana_loose", l));
             }
             let whole: String = k.replace(' ', "");
             if !whole.is_empty() {
                 put(&mut out, "tok_kana", tok.token("kana", &whole));
-                put(&mut out, "tok_kana_loose", tok.token("kana_loose", &kana::loose(&whole)));
-                let loose_parts: Vec<String> =
-                    [f.as_deref(), g.as_deref()].into_iter().flatten().map(kana::loose).collect();
-                let refs: Vec<&str> = loose_parts.iter().map(String::as_str).collect();
-                let grams = qgrams(&refs, false);
-                out.insert("bf_kana", enc.kana.encode(grams.iter().map(String::as_str)));
+                let loose_whole: String = [lf.as_deref(), lg.as_deref()].into_iter().flatten().collect();
+                put(&mut out, "tok_kana_loose", tok.token("kana_loose", &loose_whole));
+                let refs: Vec<&str> = [lf.as_deref(), lg.as_deref()].into_iter().flatten().collect();
+                out.insert("bf_kana", enc.kana.encode_parts(&refs, false));
             }
         }
     }
@@ -252,8 +254,7 @@ pub(crate) fn encode(
             }
             if let Some(c) = parts.canonical() {
                 put(&mut out, "tok_address", tok.token("address", &c));
-                let grams = qgrams(&[c.as_str()], false);
-                out.insert("bf_address", enc.address.encode(grams.iter().map(String::as_str)));
+                out.insert("bf_address", enc.address.encode_parts(&[c.as_str()], false));
             }
         }
     }
@@ -275,8 +276,7 @@ pub(crate) fn encode(
     }
     if !plan.roles.contains(&Role::Address) && (street.is_some() || locality.is_some()) {
         let parts: Vec<&str> = [street.as_deref(), locality.as_deref()].into_iter().flatten().collect();
-        let grams = qgrams(&parts, false);
-        out.insert("bf_address", enc.address.encode(grams.iter().map(String::as_str)));
+        out.insert("bf_address", enc.address.encode_parts(&parts, false));
     }
 
     // codes
@@ -308,12 +308,8 @@ pub(crate) fn encode(
             Compare::Bloom => {
                 let parts: Vec<String> = width::fold(&v).split(' ').filter_map(name_part).collect();
                 let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
-                let grams = qgrams(&refs, true);
                 if let Some((_, encoder)) = enc.extras.iter().find(|(n, _)| *n == e.name) {
-                    dyn_out.insert(
-                        format!("bf_x_{}", e.name),
-                        Out::Bin(Some(encoder.encode(grams.iter().map(String::as_str)))),
-                    );
+                    dyn_out.insert(format!("bf_x_{}", e.name), Out::Bin(Some(encoder.encode_parts(&refs, true))));
                 }
             }
         }
