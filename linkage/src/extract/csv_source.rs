@@ -16,6 +16,8 @@ pub struct CsvSource {
     indices: Vec<usize>,
     record: csv::StringRecord,
     encoding: &'static str,
+    /// The csv crate starts a record after a CRLF at the LF, one line early: 1 for CRLF files.
+    line_offset: u64,
 }
 
 /// Detects UTF-8 (BOM or valid bytes) or CP932 from the first 64 KiB.
@@ -33,6 +35,13 @@ fn detect(path: &Path) -> Result<&'static encoding_rs::Encoding, ExtractError> {
         Err(e) => e.error_len().is_none() && n == head.capacity(),
     };
     Ok(if valid { encoding_rs::UTF_8 } else { encoding_rs::SHIFT_JIS })
+}
+
+/// Whether the first line ends in CRLF.
+fn crlf(path: &Path) -> bool {
+    let mut head = vec![0u8; 64 * 1024];
+    let n = File::open(path).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
+    head[..n].iter().position(|b| *b == b'\n').is_some_and(|i| i > 0 && head[i - 1] == b'\r')
 }
 
 fn has_bom(path: &Path) -> bool {
@@ -70,7 +79,15 @@ impl CsvSource {
             (true, false) => "utf-8",
             _ => "cp932",
         };
-        Ok(CsvSource { path: path.to_path_buf(), reader, indices, record: csv::StringRecord::new(), encoding })
+        let line_offset = u64::from(crlf(path));
+        Ok(CsvSource {
+            path: path.to_path_buf(),
+            reader,
+            indices,
+            record: csv::StringRecord::new(),
+            encoding,
+            line_offset,
+        })
     }
 }
 
@@ -89,13 +106,13 @@ fn csv_kind(e: &csv::Error) -> String {
 impl RowSource for CsvSource {
     fn next_row(&mut self) -> Result<Option<Row>, ExtractError> {
         let more = self.reader.read_record(&mut self.record).map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            let line = e.position().map(|p| p.line() + self.line_offset).unwrap_or(0);
             ExtractError::Row { path: self.path.clone(), line, message: csv_kind(&e) }
         })?;
         if !more {
             return Ok(None);
         }
-        let line = self.record.position().map(|p| p.line()).unwrap_or(0);
+        let line = self.record.position().map(|p| p.line() + self.line_offset).unwrap_or(0);
         let values = self
             .indices
             .iter()

@@ -115,3 +115,79 @@ pub fn file_hash(path: &Path) -> Result<String, ExtractError> {
     h.update_reader(file).map_err(|source| ExtractError::Io { path: path.to_path_buf(), source })?;
     Ok(h.finalize().to_hex().to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping(dir: &Path, file: &str, encoding: &str) -> Mapping {
+        let text = format!(
+            "department = \"t\"\n[source]\npath = \"{file}\"\nencoding = \"{encoding}\"\n[identity]\nrecord_id = \"番号\"\nname = \"氏名\"\n"
+        );
+        let path = dir.join("t.toml");
+        std::fs::write(&path, &text).unwrap();
+        Mapping::load(&path).unwrap()
+    }
+
+    fn wanted() -> Vec<Wanted> {
+        vec![
+            Wanted { role: "record_id".into(), column: "番号".into() },
+            Wanted { role: "name".into(), column: "氏名".into() },
+        ]
+    }
+
+    fn rows(m: &Mapping) -> Vec<(u64, Vec<Option<String>>)> {
+        let mut src = open(m, &wanted()).unwrap();
+        let mut out = Vec::new();
+        while let Some(r) = src.next_row().unwrap() {
+            out.push((r.line, r.values.iter().map(Value::as_text).collect()));
+        }
+        out
+    }
+
+    #[test]
+    fn csv_in_every_encoding_with_quoted_newlines() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "番号,氏名\r\nA1,\"山田\n花子\"\r\nA2,髙橋　太郎\r\n";
+        let (cp932, _, _) = encoding_rs::SHIFT_JIS.encode(text);
+        let cases: [(&str, Vec<u8>, &str, &str); 4] = [
+            ("u.csv", text.as_bytes().to_vec(), "utf-8", "utf-8"),
+            ("b.csv", [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat(), "auto", "utf-8-bom"),
+            ("s.csv", cp932.to_vec(), "cp932", "cp932"),
+            ("a.csv", cp932.to_vec(), "auto", "cp932"),
+        ];
+        for (file, bytes, encoding, detected) in cases {
+            std::fs::write(dir.path().join(file), &bytes).unwrap();
+            let m = mapping(dir.path(), file, encoding);
+            let got = rows(&m);
+            assert_eq!(got.len(), 2, "{file}");
+            assert_eq!(got[0].1[1].as_deref(), Some("山田\n花子"), "{file}");
+            assert_eq!(got[1].1[1].as_deref(), Some("髙橋　太郎"), "{file}");
+            // the second record starts on line 4: the quoted field spans two lines
+            assert_eq!((got[0].0, got[1].0), (2, 4), "{file}");
+            assert_eq!(open(&m, &wanted()).unwrap().encoding(), Some(detected), "{file}");
+        }
+    }
+
+    #[test]
+    fn undecodable_bytes_become_lost_characters() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("x.csv"),
+            b"\xE7\x95\xAA\xE5\x8F\xB7,\xE6\xB0\x8F\xE5\x90\x8D\nA1,\xE5\xB1\xB1\xFF\n",
+        )
+        .unwrap();
+        let got = rows(&mapping(dir.path(), "x.csv", "utf-8"));
+        let name = got[0].1[1].clone().unwrap();
+        assert!(crate::normalise::has_wildcard(&crate::normalise::width::fold(&name)));
+    }
+
+    #[test]
+    fn a_missing_column_names_the_column_the_role_and_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("y.csv"), "番号,名前\nA1,x\n").unwrap();
+        let m = mapping(dir.path(), "y.csv", "utf-8");
+        let err = open(&m, &wanted()).err().unwrap().to_string();
+        assert!(err.contains("氏名") && err.contains("name") && err.contains("y.csv") && err.contains("名前"), "{err}");
+    }
+}
