@@ -71,7 +71,7 @@ impl Output {
         let file = File::create(path).map_err(|e| err(path, e))?;
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
-            .set_max_row_group_row_count(Some(65_536))
+            .set_max_row_group_row_count(Some(16_384))
             .build();
         let writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|e| err(path, e))?;
         Ok(Output { path: path.to_path_buf(), schema, builders, rows: 0, writer })
