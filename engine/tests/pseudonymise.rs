@@ -342,7 +342,8 @@ fn febrl_style_extract_pseudonymises() {
         "rec_id,given_name,surname,street_number,address_1,address_2,suburb,postcode,state,date_of_birth,soc_sec_id\n\
          rec-0-org,michaela,neumann,8,stanley street,miami,winston hills,4223,nsw,19151111,5304218\n\
          rec-0-dup-0,michaela,neuman,8,stanley st,miami,winston hills,4223,nsw,19151111,5304218\n\
-         rec-1-org,courtney,painter,12,pinkerton circuit,bega flats,richlands,4560,vic,19161214,4066625\n",
+         rec-1-org,courtney,painter,12,pinkerton circuit,bega flats,richlands,4560,vic,19161214,4066625\n\
+         rec-2-org,courtney,,3,main road,,richlands,4560,vic,19170101,4066626\n",
     )
     .unwrap();
     fs::write(
@@ -366,7 +367,12 @@ fn febrl_style_extract_pseudonymises() {
     );
     assert!(!log.contains("neumann") && !log.contains("stanley"));
     let b = batches(&d.join("ws/extracts/febrl/records.parquet"));
-    assert_eq!(b[0].num_rows(), 3);
+    assert_eq!(b[0].num_rows(), 4);
+    // a missing surname leaves the given name a given name
+    let given = b[0].column_by_name("tok_given").unwrap().as_any().downcast_ref::<FixedSizeBinaryArray>().unwrap();
+    let family = b[0].column_by_name("tok_family").unwrap().as_any().downcast_ref::<FixedSizeBinaryArray>().unwrap();
+    assert!(family.is_null(3));
+    assert_eq!(given.value(3), given.value(2), "the same given name, with or without a surname");
     for col in [
         "tok_family",
         "tok_given",

@@ -116,6 +116,35 @@ fn number_of(v: &Value) -> Result<Option<f64>, String> {
     }
 }
 
+/// The (family, given) texts of a name held in one column (split by `split_one`) or in two;
+/// None when the roles are not mapped, the value is blank, or it holds a lost character (each
+/// counted under `label`).
+fn name_parts(
+    ctx: &mut RowContext,
+    label: &str,
+    text: &dyn Fn(Role) -> Option<String>,
+    [one, family, given]: [Role; 3],
+    split_one: impl Fn(&str) -> (Option<String>, Option<String>),
+) -> Option<(Option<String>, Option<String>)> {
+    let mapped = ctx.plan.roles.iter().any(|r| *r == one || *r == family || *r == given);
+    if !mapped {
+        return None;
+    }
+    if let Some(v) = text(one) {
+        return ctx.usable(label, Some(v)).map(|v| split_one(&v));
+    }
+    let (f, g) = (text(family), text(given));
+    if f.is_none() && g.is_none() {
+        ctx.count(label).blank += 1;
+        return None;
+    }
+    if [&f, &g].into_iter().flatten().any(|v| width::has_lost(v)) {
+        ctx.count(label).wildcard += 1;
+        return None;
+    }
+    Some((f, g))
+}
+
 /// Encodes one row, or says why it is rejected.
 pub(crate) fn encode(
     ctx: &mut RowContext,
@@ -139,72 +168,55 @@ pub(crate) fn encode(
         out.insert(col, t.to_vec());
     };
 
-    // names
-    let has_name = plan.roles.iter().any(|r| matches!(r, Role::Name | Role::FamilyName | Role::GivenName));
-    if has_name {
-        let raw = match text(Role::Name) {
-            Some(n) => Some(n),
-            None => match (text(Role::FamilyName), text(Role::GivenName)) {
-                (None, None) => None,
-                (f, g) => Some(format!("{} {}", f.unwrap_or_default(), g.unwrap_or_default())),
-            },
-        };
-        if let Some(full) = ctx.usable("name", raw) {
-            let n = name::split(&full);
-            let family = n.family.as_deref().and_then(name_part);
-            let given = n.given.as_deref().and_then(name_part);
-            if let Some(f) = &family {
-                put(&mut out, "tok_family", tok.token("family", f));
-            }
-            if let Some(g) = &given {
-                put(&mut out, "tok_given", tok.token("given", g));
-            }
-            let whole: String = [family.as_deref(), given.as_deref()].iter().flatten().copied().collect();
-            if !whole.is_empty() {
-                put(&mut out, "tok_name", tok.token("name", &whole));
-                let parts: Vec<&str> = [family.as_deref(), given.as_deref()].into_iter().flatten().collect();
-                out.insert("bf_name", enc.name.encode_parts(&parts, true));
-            }
+    // names and readings: one column split on its space, or two columns as they are
+    if let Some((family, given)) =
+        name_parts(ctx, "name", &text, [Role::Name, Role::FamilyName, Role::GivenName], |s| {
+            let n = name::split(s);
+            (n.family, n.given)
+        })
+    {
+        let family = family.as_deref().and_then(name_part);
+        let given = given.as_deref().and_then(name_part);
+        if let Some(f) = &family {
+            put(&mut out, "tok_family", tok.token("family", f));
+        }
+        if let Some(g) = &given {
+            put(&mut out, "tok_given", tok.token("given", g));
+        }
+        let parts: Vec<&str> = [family.as_deref(), given.as_deref()].into_iter().flatten().collect();
+        if !parts.is_empty() {
+            put(&mut out, "tok_name", tok.token("name", &parts.concat()));
+            out.insert("bf_name", enc.name.encode_parts(&parts, true));
         }
     }
-
-    // readings
-    let has_kana = plan.roles.iter().any(|r| matches!(r, Role::NameKana | Role::FamilyKana | Role::GivenKana));
-    if has_kana {
-        let raw = match text(Role::NameKana) {
-            Some(n) => Some(n),
-            None => match (text(Role::FamilyKana), text(Role::GivenKana)) {
-                (None, None) => None,
-                (f, g) => Some(format!("{} {}", f.unwrap_or_default(), g.unwrap_or_default())),
-            },
-        };
-        if let Some(full) = ctx.usable("name_kana", raw) {
-            let k = kana::katakana(&full);
-            let (f, g) = match k.split_once(' ') {
-                Some((f, g)) => (Some(f.replace(' ', "")), Some(g.replace(' ', ""))),
-                None => (Some(k.clone()), None),
-            };
-            let f = f.filter(|s| !s.is_empty());
-            let g = g.filter(|s| !s.is_empty());
-            // katakana already: the loose key of each part, once
-            let lf = f.as_deref().map(kana::loose);
-            let lg = g.as_deref().map(kana::loose);
-            if let (Some(f), Some(l)) = (&f, &lf) {
-                put(&mut out, "tok_family_kana", tok.token("family_kana", f));
-                put(&mut out, "tok_family_kana_loose", tok.token("family_kana_loose", l));
+    if let Some((family, given)) =
+        name_parts(ctx, "name_kana", &text, [Role::NameKana, Role::FamilyKana, Role::GivenKana], |s| {
+            let k = kana::katakana(s);
+            match k.split_once(' ') {
+                Some((f, g)) => (Some(f.to_string()), Some(g.to_string())),
+                None => (Some(k), None),
             }
-            if let (Some(g), Some(l)) = (&g, &lg) {
-                put(&mut out, "tok_given_kana", tok.token("given_kana", g));
-                put(&mut out, "tok_given_kana_loose", tok.token("given_kana_loose", l));
-            }
-            let whole: String = k.replace(' ', "");
-            if !whole.is_empty() {
-                put(&mut out, "tok_kana", tok.token("kana", &whole));
-                let loose_whole: String = [lf.as_deref(), lg.as_deref()].into_iter().flatten().collect();
-                put(&mut out, "tok_kana_loose", tok.token("kana_loose", &loose_whole));
-                let refs: Vec<&str> = [lf.as_deref(), lg.as_deref()].into_iter().flatten().collect();
-                out.insert("bf_kana", enc.kana.encode_parts(&refs, false));
-            }
+        })
+    {
+        let katakana = |s: Option<String>| s.map(|s| kana::katakana(&s).replace(' ', "")).filter(|s| !s.is_empty());
+        let (f, g) = (katakana(family), katakana(given));
+        // the loose key of each part, once
+        let lf = f.as_deref().map(kana::loose);
+        let lg = g.as_deref().map(kana::loose);
+        if let (Some(f), Some(l)) = (&f, &lf) {
+            put(&mut out, "tok_family_kana", tok.token("family_kana", f));
+            put(&mut out, "tok_family_kana_loose", tok.token("family_kana_loose", l));
+        }
+        if let (Some(g), Some(l)) = (&g, &lg) {
+            put(&mut out, "tok_given_kana", tok.token("given_kana", g));
+            put(&mut out, "tok_given_kana_loose", tok.token("given_kana_loose", l));
+        }
+        let whole: String = [f.as_deref(), g.as_deref()].into_iter().flatten().collect();
+        if !whole.is_empty() {
+            put(&mut out, "tok_kana", tok.token("kana", &whole));
+            let loose: Vec<&str> = [lf.as_deref(), lg.as_deref()].into_iter().flatten().collect();
+            put(&mut out, "tok_kana_loose", tok.token("kana_loose", &loose.concat()));
+            out.insert("bf_kana", enc.kana.encode_parts(&loose, false));
         }
     }
 
