@@ -1,6 +1,20 @@
-//! Differential privacy for aggregates released outside the municipality: exact discrete
-//! Laplace and Gaussian samplers on a CSPRNG, bounded-contribution mechanisms, partition
-//! selection, pure-ε and zCDP accountants, and a crash-safe budget ledger.
+//! Differential privacy for aggregates released outside the municipality.
 //!
-//! This crate depends on nothing else in the workspace. Its contents arrive with the dp-core
-//! issue; until then it exports nothing, and no verb releases aggregates.
+//! This crate depends on nothing else in the workspace and uses integer and rational arithmetic
+//! only where privacy depends on it, so that no floating-point artefact can leak the true value
+//! (Mironov 2012). What is here:
+//!
+//! - [`rational`]: exact non-negative rationals parsed from decimal or fraction strings;
+//! - [`csprng`]: the random source (ChaCha20 seeded by the operating system; a fixed seed only
+//!   for tests);
+//! - [`sample`]: exact samplers of Bernoulli(exp(−γ)), the discrete Laplace and the discrete
+//!   Gaussian distributions (Canonne, Kamath and Steinke 2020).
+//!
+//! Mechanisms with bounded contribution, accountants and the budget ledger arrive with the rest
+//! of the dp-core issue; until then no verb releases aggregates.
+
+pub mod csprng;
+pub mod rational;
+pub mod sample;
+
+pub use rational::Rational;
