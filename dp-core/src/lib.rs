@@ -10,10 +10,15 @@
 //! - [`sample`]: exact samplers of Bernoulli(exp(−γ)), the discrete Laplace and the discrete
 //!   Gaussian distributions (Canonne, Kamath and Steinke 2020).
 //!
-//! Mechanisms with bounded contribution, accountants and the budget ledger arrive with the rest
-//! of the dp-core issue; until then no verb releases aggregates.
+//! - [`accountant`]: pure ε and ρ-zCDP composition, with ρ converted to (ε, δ);
+//! - [`ledger`]: the per-purpose budget ledger, charged (fsynced) before a result is returned.
+//!
+//! Mechanisms with bounded contribution and partition selection arrive with the rest of the
+//! dp-core issue; until then no verb releases aggregates.
 
+pub mod accountant;
 pub mod csprng;
+pub mod ledger;
 pub mod rational;
 pub mod sample;
 
