@@ -13,12 +13,15 @@
 //! - [`accountant`]: pure ε and ρ-zCDP composition, with ρ converted to (ε, δ);
 //! - [`ledger`]: the per-purpose budget ledger, charged (fsynced) before a result is returned.
 //!
-//! Mechanisms with bounded contribution and partition selection arrive with the rest of the
-//! dp-core issue; until then no verb releases aggregates.
+//! - [`mechanism`]: count, sum, mean and histogram with bounded contribution, and partition
+//!   selection, each stating its cost and its 95 % error bound.
+//!
+//! No verb releases aggregates yet: `mimamori release` arrives with the policy gateway.
 
 pub mod accountant;
 pub mod csprng;
 pub mod ledger;
+pub mod mechanism;
 pub mod rational;
 pub mod sample;
 

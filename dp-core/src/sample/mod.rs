@@ -123,10 +123,18 @@ pub fn discrete_laplace<R: Rng + ?Sized>(rng: &mut R, scale: &Rational) -> Resul
 /// Adding this noise to an integer query of sensitivity Δ satisfies ρ-zero-concentrated
 /// differential privacy with ρ = Δ²/(2σ²) (CKS20, Theorem 14).
 pub fn discrete_gaussian<R: Rng + ?Sized>(rng: &mut R, sigma: &Rational) -> Result<i64, SampleError> {
-    if sigma.is_zero() {
+    discrete_gaussian_var(rng, &sigma.square())
+}
+
+/// The discrete Gaussian with variance parameter σ² = `var` given directly, for noise
+/// calibrated to ρ-zCDP (σ² = Δ²/(2ρ) is rational when σ is not).
+///
+/// # Proof definition
+/// As [`discrete_gaussian`] with σ = √var.
+pub fn discrete_gaussian_var<R: Rng + ?Sized>(rng: &mut R, var: &Rational) -> Result<i64, SampleError> {
+    if var.is_zero() {
         return Err(SampleError::NonPositiveScale);
     }
-    let var = sigma.square();
     let (a, b) = (var.numer().clone(), var.denom().clone());
     let t = (&a / &b).sqrt() + 1u32;
     let laplace_scale = Rational::new(t.clone(), BigUint::one()).ok_or(SampleError::NonPositiveScale)?;
