@@ -189,13 +189,22 @@ pub fn histogram<P: Hash + Eq + Clone, K: Ord + Clone + Hash, R: Rng + ?Sized>(
     let mut distinct: HashSet<(P, K)> = HashSet::new();
     let in_domain =
         records.into_iter().filter(|(_, key)| declared.contains(key)).filter(|r| distinct.insert(r.clone()));
-    let kept = bounded(in_domain.map(|(p, key)| (p, key)), k);
+    let kept = bounded(in_domain, k);
     let mut counts: BTreeMap<K, i64> = domain.iter().map(|d| (d.clone(), 0)).collect();
     for key in kept {
         *counts.entry(key).or_default() += 1;
     }
     let k = u64::from(k);
     counts.into_iter().map(|(key, n)| noisy(rng, n, k, k, noise).map(|r| (key, r))).collect()
+}
+
+/// The keys partition selection released, with their noisy counts.
+#[derive(Clone, Debug)]
+pub struct Selection<K> {
+    pub released: Vec<(K, i64)>,
+    pub cost: Cost,
+    /// Noisy counts below this were withheld.
+    pub threshold: u64,
 }
 
 /// Partition selection: noisy counts of keys that are not declared in advance, released only
@@ -213,13 +222,13 @@ pub fn partition_selection<P: Hash + Eq + Clone, K: Ord + Clone + Hash, R: Rng +
     k: u32,
     epsilon: &Rational,
     delta: &Rational,
-) -> Result<(Vec<(K, i64)>, Cost, u64), MechanismError> {
+) -> Result<Selection<K>, MechanismError> {
     if epsilon.is_zero() || delta.is_zero() {
         return Err(MechanismError::ZeroBudget);
     }
     let mut distinct: HashSet<(P, K)> = HashSet::new();
     let unique = records.into_iter().filter(|r| distinct.insert(r.clone()));
-    let kept = bounded(unique.map(|(p, key)| (p, key)), k);
+    let kept = bounded(unique, k);
     let mut counts: BTreeMap<K, i64> = BTreeMap::new();
     for key in kept {
         *counts.entry(key).or_default() += 1;
@@ -234,7 +243,11 @@ pub fn partition_selection<P: Hash + Eq + Clone, K: Ord + Clone + Hash, R: Rng +
             released.push((key, noisy));
         }
     }
-    Ok((released, Cost::Approx { epsilon: epsilon.clone(), delta: delta.clone() }, threshold as u64))
+    Ok(Selection {
+        released,
+        cost: Cost::Approx { epsilon: epsilon.clone(), delta: delta.clone() },
+        threshold: threshold as u64,
+    })
 }
 
 #[cfg(test)]
