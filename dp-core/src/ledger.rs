@@ -144,6 +144,20 @@ impl Ledger {
         Ok(after)
     }
 
+    /// Charges `cost` first and only then runs `compute`: the result of a release can never be
+    /// seen without its charge being on disk. A refused charge runs nothing.
+    pub fn release<T>(
+        &self,
+        purpose: &str,
+        budget: &Budget,
+        release: &str,
+        cost: &Cost,
+        compute: impl FnOnce() -> T,
+    ) -> Result<T, LedgerError> {
+        self.charge(purpose, budget, release, cost)?;
+        Ok(compute())
+    }
+
     /// Every charge, in order: (purpose, release).
     pub fn releases(&self) -> Result<Vec<(String, String)>, LedgerError> {
         let mut file = self.open_file()?;

@@ -22,6 +22,16 @@ pub enum Noise {
     Gaussian { rho: Rational },
 }
 
+impl Noise {
+    /// What one release with this noise costs, to charge before running it.
+    pub fn cost(&self) -> Cost {
+        match self {
+            Noise::Laplace { epsilon } => Cost::Pure { epsilon: epsilon.clone() },
+            Noise::Gaussian { rho } => Cost::Zcdp { rho: rho.clone() },
+        }
+    }
+}
+
 /// A released value with what it cost and how far it may be from the truth.
 #[derive(Clone, Debug)]
 pub struct Release {
@@ -63,7 +73,7 @@ fn noisy<R: Rng + ?Sized>(
             let z = discrete_laplace(rng, &scale)?;
             Ok(Release {
                 value: value.saturating_add(z),
-                cost: Cost::Pure { epsilon: epsilon.clone() },
+                cost: noise.cost(),
                 error95: laplace_error95(scale.to_f64()),
             })
         }
@@ -77,7 +87,7 @@ fn noisy<R: Rng + ?Sized>(
             let z = discrete_gaussian_var(rng, &var)?;
             Ok(Release {
                 value: value.saturating_add(z),
-                cost: Cost::Zcdp { rho: rho.clone() },
+                cost: noise.cost(),
                 error95: gaussian_error95(var.to_f64()),
             })
         }

@@ -30,6 +30,24 @@ fn charges_until_exhausted_then_refuses_without_writing() {
 }
 
 #[test]
+fn a_release_runs_only_after_its_charge() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::new(&dir.path().join("ledger.jsonl"));
+    let b = budget("0.5", "0");
+    let mut rng = crate::csprng::seeded_for_tests(9);
+    let noise = crate::mechanism::Noise::Laplace { epsilon: "0.5".parse().unwrap() };
+    let first = ledger
+        .release("stats", &b, "r1", &noise.cost(), || crate::mechanism::count(&mut rng, 0..40, 1, &noise))
+        .unwrap()
+        .unwrap();
+    assert!(first.value.abs_diff(40) <= 40);
+    let mut ran = false;
+    let refused = ledger.release("stats", &b, "r2", &noise.cost(), || ran = true);
+    assert!(matches!(refused, Err(LedgerError::Exhausted { .. })));
+    assert!(!ran, "nothing is computed for a refused release");
+}
+
+#[test]
 fn a_torn_last_line_is_cut_off_and_a_damaged_line_refuses() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger.jsonl");
