@@ -71,11 +71,7 @@ fn noisy<R: Rng + ?Sized>(
             let scale = Rational::new(epsilon.denom() * BigUint::from(l1.max(1)), epsilon.numer().clone())
                 .ok_or(MechanismError::ZeroBudget)?;
             let z = discrete_laplace(rng, &scale)?;
-            Ok(Release {
-                value: value.saturating_add(z),
-                cost: noise.cost(),
-                error95: laplace_error95(scale.to_f64()),
-            })
+            Ok(Release { value: value.saturating_add(z), cost: noise.cost(), error95: laplace_error95(scale.to_f64()) })
         }
         Noise::Gaussian { rho } => {
             if rho.is_zero() {
@@ -85,11 +81,7 @@ fn noisy<R: Rng + ?Sized>(
             let var = Rational::new(rho.denom() * BigUint::from(l2_sq.max(1)), rho.numer() * BigUint::from(2u32))
                 .ok_or(MechanismError::ZeroBudget)?;
             let z = discrete_gaussian_var(rng, &var)?;
-            Ok(Release {
-                value: value.saturating_add(z),
-                cost: noise.cost(),
-                error95: gaussian_error95(var.to_f64()),
-            })
+            Ok(Release { value: value.saturating_add(z), cost: noise.cost(), error95: gaussian_error95(var.to_f64()) })
         }
     }
 }
