@@ -21,8 +21,13 @@ impl Progress {
         if target.is_hidden() {
             return Progress { bar: None, json_task: None, total, last_json: 0 };
         }
-        let bar = ProgressBar::with_draw_target(Some(total), target);
-        let style = ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({eta} left)")
+        // an unknown total (a CSV read as a stream) gets a counter instead of a bar
+        let (bar, template) = if total == 0 {
+            (ProgressBar::with_draw_target(None, target), "{msg:>12} {spinner} {pos}")
+        } else {
+            (ProgressBar::with_draw_target(Some(total), target), "{msg:>12} [{bar:40}] {pos}/{len} ({eta} left)")
+        };
+        let style = ProgressStyle::with_template(template)
             .map(|s| s.progress_chars("=> "))
             .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);

@@ -99,7 +99,11 @@ fn stream(path: PathBuf, sheet: Option<String>, tx: SyncSender<Message>) {
                 row[c] = value(cell.get_value());
             }
             Ok(None) => break,
-            Err(e) => return fail(&tx, format!("cannot read sheet `{name}` ({e})")),
+            // the error may quote the cell, which may hold an identifier: say where, not what
+            Err(_) => {
+                let at = current.map(|r| format!(" after row {}", r + 1)).unwrap_or_default();
+                return fail(&tx, format!("sheet `{name}` has a cell that cannot be read{at}"));
+            }
         }
     }
     if let Some(prev) = current {

@@ -13,7 +13,7 @@ use super::{Plan, Role};
 use crate::encode::{BloomEncoder, Tokeniser, VaultKey};
 use crate::extract::{Row, Value};
 use crate::mapping::{AttributeType, Compare};
-use crate::normalise::{address, era_date, has_wildcard, kana, latin, name, sex, width};
+use crate::normalise::{address, era_date, kana, latin, name, sex, width};
 
 pub(crate) struct Encoders {
     pub name: BloomEncoder,
@@ -222,7 +222,7 @@ pub(crate) fn encode(
 
     // birth date
     if let Some(v) = value(Role::BirthDate) {
-        let wild = matches!(v, Value::Text(s) if has_wildcard(&width::fold(s)));
+        let wild = matches!(v, Value::Text(s) if width::has_lost(s));
         match (wild, date_of(v)) {
             (true, _) => ctx.count("birth_date").wildcard += 1,
             (false, Ok(None)) => ctx.count("birth_date").blank += 1,
