@@ -20,6 +20,12 @@ use crate::normalise::NORMALISER_VERSION;
 use manifest::{ColumnInfo, ColumnSensitivity, EncodingInfo, FieldCounts, MANIFEST_FORMAT, Manifest, SourceInfo};
 use output::Output;
 
+/// Rows read and encoded together (spread over the cores).
+const BATCH_ROWS: usize = 8192;
+
+/// One thread's share of a batch: encoded rows, field counts, problems (with their lines).
+type EncodedChunk = (Vec<record::Encoded>, BTreeMap<String, FieldCounts>, Vec<(u64, String, String, String)>);
+
 /// The data file written into the extract folder.
 pub const RECORDS_FILE: &str = "records.parquet";
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -320,7 +326,6 @@ pub fn run(
     let file_name = source_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
 
     let mut out = Output::create(&out_dir.join(RECORDS_FILE), plan.fields.clone())?;
-    let mut tokeniser = Tokeniser::new(key);
     let mut counts: BTreeMap<String, FieldCounts> = BTreeMap::new();
     let mut rejected: BTreeMap<String, u64> = BTreeMap::new();
     let mut seen: HashSet<[u8; 16]> = HashSet::new();
@@ -329,35 +334,78 @@ pub fn run(
     let mut rows = 0u64;
     let mut read = 0u64;
 
-    while let Some(row) = source.next_row()? {
-        read += 1;
-        let mut ctx = record::RowContext { plan: &plan, counts: &mut counts, problems: Vec::new() };
-        let encoded = record::encode(&mut ctx, &row, &mut tokeniser, &encoders, vault_key, &mapping.department);
-        for (column, role, expected) in ctx.problems {
-            let p = Problem { file: file_name.clone(), line: row.line, column, role, expected };
-            if options.strict {
-                return Err(PseudonymiseError::Strict(p));
-            }
-            problems_total += 1;
-            if problems.len() < 20 {
-                problems.push(p);
+    // rows are read in batches and encoded on every core; results are written in file order
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
+    let mut batch: Vec<extract::Row> = Vec::with_capacity(BATCH_ROWS);
+    loop {
+        batch.clear();
+        while batch.len() < BATCH_ROWS {
+            match source.next_row()? {
+                Some(r) => batch.push(r),
+                None => break,
             }
         }
-        match encoded {
-            record::Encoded::Rejected(reason) => *rejected.entry(reason.to_string()).or_default() += 1,
-            record::Encoded::Row { record_ref, record_id, values } => {
-                if !seen.insert(record_ref) {
-                    *rejected.entry("duplicate_record_id".into()).or_default() += 1;
-                } else {
-                    vault(&record_ref, &record_id).map_err(PseudonymiseError::Vault)?;
-                    out.push(values)?;
-                    rows += 1;
+        if batch.is_empty() {
+            break;
+        }
+        read += batch.len() as u64;
+        let chunk = batch.len().div_ceil(threads);
+        let department = mapping.department.as_str();
+        let encoded: Vec<EncodedChunk> = std::thread::scope(|scope| {
+            let workers: Vec<_> = batch
+                .chunks(chunk)
+                .map(|rows| {
+                    let (plan, encoders) = (&plan, &encoders);
+                    scope.spawn(move || {
+                        let mut tokeniser = Tokeniser::new(key);
+                        let mut ctx = record::RowContext::new(plan);
+                        let rows: Vec<record::Encoded> = rows
+                            .iter()
+                            .map(|row| record::encode(&mut ctx, row, &mut tokeniser, encoders, vault_key, department))
+                            .collect();
+                        (rows, ctx.counts, ctx.problems)
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join()).collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(|_| PseudonymiseError::Write {
+            path: out_dir.join(RECORDS_FILE),
+            message: "internal error: an encoding thread stopped".into(),
+        })?;
+        for (rows_encoded, chunk_counts, chunk_problems) in encoded {
+            for (field, c) in chunk_counts {
+                let total = counts.entry(field).or_default();
+                total.blank += c.blank;
+                total.wildcard += c.wildcard;
+                total.invalid += c.invalid;
+            }
+            for (line, column, role, expected) in chunk_problems {
+                let p = Problem { file: file_name.clone(), line, column, role, expected };
+                if options.strict {
+                    return Err(PseudonymiseError::Strict(p));
+                }
+                problems_total += 1;
+                if problems.len() < 20 {
+                    problems.push(p);
+                }
+            }
+            for e in rows_encoded {
+                match e {
+                    record::Encoded::Rejected(reason) => *rejected.entry(reason.to_string()).or_default() += 1,
+                    record::Encoded::Row { record_ref, record_id, values } => {
+                        if !seen.insert(record_ref) {
+                            *rejected.entry("duplicate_record_id".into()).or_default() += 1;
+                        } else {
+                            vault(&record_ref, &record_id).map_err(PseudonymiseError::Vault)?;
+                            out.push(values)?;
+                            rows += 1;
+                        }
+                    }
                 }
             }
         }
-        if read.is_multiple_of(4096) {
-            progress(read, total);
-        }
+        progress(read, total);
     }
     progress(read, total);
     out.finish()?;

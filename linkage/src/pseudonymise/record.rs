@@ -22,11 +22,13 @@ pub(crate) struct Encoders {
     pub extras: Vec<(String, BloomEncoder)>,
 }
 
+/// What encoding a run of rows found besides the rows: counts per field and problems.
 pub(crate) struct RowContext<'a> {
     pub plan: &'a Plan,
-    pub counts: &'a mut BTreeMap<String, FieldCounts>,
-    /// (column, role, what was expected)
-    pub problems: Vec<(String, String, String)>,
+    pub counts: BTreeMap<String, FieldCounts>,
+    /// (line, column, role, what was expected)
+    pub problems: Vec<(u64, String, String, String)>,
+    line: u64,
 }
 
 pub(crate) enum Encoded {
@@ -34,7 +36,11 @@ pub(crate) enum Encoded {
     Row { record_ref: [u8; 16], record_id: String, values: Vec<Out> },
 }
 
-impl RowContext<'_> {
+impl<'a> RowContext<'a> {
+    pub fn new(plan: &'a Plan) -> Self {
+        RowContext { plan, counts: BTreeMap::new(), problems: Vec::new(), line: 0 }
+    }
+
     fn count(&mut self, role: &str) -> &mut FieldCounts {
         self.counts.entry(role.to_string()).or_default()
     }
@@ -64,7 +70,7 @@ impl RowContext<'_> {
             .map(|i| self.plan.wanted[i].column.clone())
             .unwrap_or_default();
         self.count(&label).invalid += 1;
-        self.problems.push((column, label, expected));
+        self.problems.push((self.line, column, label, expected));
     }
 }
 
@@ -154,6 +160,7 @@ pub(crate) fn encode(
     vault_key: &VaultKey,
     department: &str,
 ) -> Encoded {
+    ctx.line = row.line;
     let plan = ctx.plan;
     let value = |r: Role| plan.roles.iter().position(|x| *x == r).map(|i| &row.values[i]);
     let text = |r: Role| value(r).and_then(Value::as_text);
