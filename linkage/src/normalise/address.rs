@@ -115,6 +115,14 @@ fn strip_prefix_areas(s: &str) -> &str {
     rest
 }
 
+/// The town part: 異体字 folded, spaces removed, and the 大字/字 prefix that some systems write
+/// and others leave out dropped.
+fn town_name(s: &str) -> String {
+    let t = kanji::fold(s.trim()).replace(' ', "");
+    let t = t.strip_prefix("大字").or_else(|| t.strip_prefix('字')).map(str::to_string).unwrap_or(t);
+    t
+}
+
 /// Parses an address into parts. Unparseable numbers leave the parts None; the town alone
 /// still compares.
 pub fn parse(s: &str) -> AddressParts {
@@ -133,10 +141,10 @@ pub fn parse(s: &str) -> AddressParts {
     let numbered = kansuji_to_digits(&unified);
     let body = strip_prefix_areas(&numbered).trim();
     let Some(first_digit) = body.find(|c: char| c.is_ascii_digit()) else {
-        let town = kanji::fold(body).replace(' ', "");
+        let town = town_name(body);
         return AddressParts { town: (!town.is_empty()).then_some(town), ..Default::default() };
     };
-    let town = kanji::fold(body[..first_digit].trim()).replace(' ', "");
+    let town = town_name(&body[..first_digit]);
     let mut nums: Vec<u32> = Vec::new();
     let mut chome_marked = false;
     let mut banchi_marked = false;
@@ -228,6 +236,7 @@ mod tests {
         assert_eq!(parse("一宮町3-2").town.as_deref(), Some("一宮町"));
         assert_eq!(parse("港町十二番地").block, Some(12));
         assert_eq!(parse("市場町1-2").town.as_deref(), Some("市場町"));
+        assert_eq!(parse("大字高砂14番地3").town, parse("高砂14-3").town);
     }
 
     proptest::proptest! {

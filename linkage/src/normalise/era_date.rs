@@ -46,12 +46,17 @@ pub fn from_excel_serial(serial: f64) -> Result<NaiveDate, DateError> {
 /// Parses a date; blank input is `Ok(None)`.
 pub fn parse(s: &str) -> Result<Option<NaiveDate>, DateError> {
     let folded = width::fold(s);
-    // a time of day after the date (exports of date cells as text) is dropped
-    let t = folded.split(['T', ' ']).next().unwrap_or("").trim();
+    // a time of day after the date (exports of date cells as text: "2016-04-01 00:00:00",
+    // "2016-04-01T00:00") is dropped; spaces inside the date ("平成28年 4月 1日") are not kept
+    let date_part = match folded.rfind([' ', 'T']) {
+        Some(i) if folded[i + 1..].contains(':') => &folded[..i],
+        _ => folded.as_str(),
+    };
+    let t: String = date_part.chars().filter(|c| *c != ' ').collect();
     if t.is_empty() {
         return Ok(None);
     }
-    parse_folded(t).map(Some)
+    parse_folded(&t).map(Some)
 }
 
 fn parse_folded(t: &str) -> Result<NaiveDate, DateError> {
@@ -68,7 +73,8 @@ fn parse_folded(t: &str) -> Result<NaiveDate, DateError> {
             None
         };
         let Some(rest) = rest else { continue };
-        let rest = rest.trim_start();
+        // "H.28.4.1", "H 28/4/1": a separator right after the era letter
+        let rest = rest.trim_start().trim_start_matches(['.', '/', '-', ' ']);
         let (era_year, rest) = match rest.strip_prefix('元') {
             Some(r) => (1, r),
             None => {
@@ -135,10 +141,16 @@ mod tests {
             ("4280401", d(2016, 4, 1)),
             ("平28.4.1", d(2016, 4, 1)),
             ("令和元年5月1日", d(2019, 5, 1)),
+            ("H.28.4.1", d(2016, 4, 1)),
+            ("平成２８年　４月　１日", d(2016, 4, 1)),
+            ("平成28年4月1日生", d(2016, 4, 1)),
+            ("令和元.5.1", d(2019, 5, 1)),
             ("R3.4.5", d(2021, 4, 5)),
             ("S64.1.7", d(1989, 1, 7)),
             ("昭和55年12月31日", d(1980, 12, 31)),
             ("2016-04-01 00:00:00", d(2016, 4, 1)),
+            ("2016-04-01T00:00", d(2016, 4, 1)),
+            ("2016/4/1 0:00", d(2016, 4, 1)),
             ("42461", d(2016, 4, 1)),
             ("", None),
         ];

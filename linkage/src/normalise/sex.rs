@@ -17,11 +17,18 @@ impl Sex {
     }
 }
 
-/// The sex a code stands for; None when blank or unknown.
+/// The sex a code stands for; None when blank or unknown. Code-and-label forms that systems
+/// export ("1:男", "2（女）") are read by their label.
 pub fn parse(s: &str) -> Option<Sex> {
-    match width::fold(s).to_lowercase().as_str() {
-        "1" | "男" | "男性" | "m" | "male" => Some(Sex::Male),
-        "2" | "女" | "女性" | "f" | "female" => Some(Sex::Female),
+    let folded = width::fold(s).to_lowercase();
+    match folded.as_str() {
+        "1" | "男" | "男性" | "m" | "male" => return Some(Sex::Male),
+        "2" | "女" | "女性" | "f" | "female" => return Some(Sex::Female),
+        _ => {}
+    }
+    match (folded.contains('男'), folded.contains('女')) {
+        (true, false) => Some(Sex::Male),
+        (false, true) => Some(Sex::Female),
         _ => None,
     }
 }
