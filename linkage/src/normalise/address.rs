@@ -119,8 +119,7 @@ fn strip_prefix_areas(s: &str) -> &str {
 /// and others leave out dropped.
 fn town_name(s: &str) -> String {
     let t = kanji::fold(s.trim()).replace(' ', "");
-    let t = t.strip_prefix("大字").or_else(|| t.strip_prefix('字')).map(str::to_string).unwrap_or(t);
-    t
+    t.strip_prefix("大字").or_else(|| t.strip_prefix('字')).map(str::to_string).unwrap_or(t)
 }
 
 /// Parses an address into parts. Unparseable numbers leave the parts None; the town alone
