@@ -13,7 +13,7 @@ use std::fs;
 use std::path::Path;
 
 use arrow_array::{Array, FixedSizeBinaryArray};
-use linkage::encode::bloom::dice;
+use linkage::compare::dice::dice_bytes;
 use linkage::encode::{Hardening, KEY_BYTES, LinkageKey, VaultKey};
 use linkage::mapping::Mapping;
 use linkage::pseudonymise::{self, Options};
@@ -138,7 +138,7 @@ fn main() -> anyhow::Result<()> {
                 }
                 for (f, s) in scores.iter_mut().enumerate() {
                     let Some(a) = &records[id][f] else { continue };
-                    let score = |other: &str| registry[other][f].as_ref().map(|b| dice(a, b));
+                    let score = |other: &str| registry[other][f].as_ref().map(|b| f64::from(dice_bytes(a, b)));
                     if let Some(t) = score(reg_id) {
                         s[0].push(t);
                     }

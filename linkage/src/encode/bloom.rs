@@ -183,23 +183,10 @@ fn keyed_permutation(key: &[u8; KEY_BYTES], n: usize) -> Vec<u16> {
     p
 }
 
-/// Dice similarity of two filters of equal length: 2|A∩B| / (|A|+|B|); 0 for two empty filters.
-pub fn dice(a: &[u8], b: &[u8]) -> f64 {
-    let (mut both, mut total) = (0u32, 0u32);
-    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
-        let (mut xa, mut yb) = ([0u8; 8], [0u8; 8]);
-        xa.copy_from_slice(x);
-        yb.copy_from_slice(y);
-        let (x, y) = (u64::from_le_bytes(xa), u64::from_le_bytes(yb));
-        both += (x & y).count_ones();
-        total += x.count_ones() + y.count_ones();
-    }
-    if total == 0 { 0.0 } else { 2.0 * f64::from(both) / f64::from(total) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compare::dice::dice_bytes as dice;
 
     fn key() -> LinkageKey {
         LinkageKey::from_bytes(Zeroizing::new([5; KEY_BYTES]))

@@ -1,0 +1,3 @@
+//! Comparison of encoded fields between two records.
+
+pub mod dice;

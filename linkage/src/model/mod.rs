@@ -1,0 +1,3 @@
+//! Probabilistic record linkage models.
+
+pub mod fellegi_sunter;
