@@ -76,6 +76,40 @@ def main():
     out = ROOT / "evaluation" / "results"
     out.mkdir(exist_ok=True)
     (out / "dp_samplers.json").write_text(json.dumps(rows, indent=2) + "\n")
+    mechanism_comparison(dp, out)
+
+
+def mechanism_comparison(dp, out, runs=4000):
+    """The same query in both libraries: a count where each person contributes at most k
+    records (the first k), released with ε = 1 by discrete Laplace noise of scale k/ε."""
+    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "dp-core", "--example", "bounded_count"], cwd=ROOT, check=True)
+    # 3,000 persons with 1–4 records each (deterministic)
+    persons = [f"p{i}" for i in range(3000) for _ in range(1 + (i * 7) % 4)]
+    rows = []
+    for k in [1, 2]:
+        kept, seen = [], {}
+        for p in persons:
+            seen[p] = seen.get(p, 0) + 1
+            if seen[p] <= k:
+                kept.append(p)
+        truth = len(kept)
+        ours = subprocess.run([str(ROOT / "target/release/examples/bounded_count"), "1", str(k), str(runs)],
+                              input="\n".join(persons), capture_output=True, text=True, check=True).stdout.split()
+        ours = [int(x) - truth for x in ours]
+        meas = dp.t.make_count(dp.vector_domain(dp.atom_domain(T=str)), dp.symmetric_distance()) >> \
+            dp.m.then_laplace(scale=float(k))
+        assert meas.map(k) <= 1.0 + 1e-9, "OpenDP's own accounting agrees: ε = 1 at k contributions"
+        theirs = [meas(kept) - truth for _ in range(runs)]
+        rmse = lambda e: math.sqrt(sum(x * x for x in e) / len(e))
+        q95 = lambda e: sorted(abs(x) for x in e)[int(0.95 * len(e))]
+        rows.append({"k": k, "true_count": truth, "mimamori_rmse": round(rmse(ours), 3), "opendp_rmse": round(rmse(theirs), 3),
+                     "mimamori_q95": q95(ours), "opendp_q95": q95(theirs), "runs": runs})
+    print()
+    print("| bounded count, ε = 1 | true count | RMSE mimamori / OpenDP | |error| q95 mimamori / OpenDP |")
+    print("| --- | --- | --- | --- |")
+    for r in rows:
+        print(f"| k = {r['k']} | {r['true_count']} | {r['mimamori_rmse']} / {r['opendp_rmse']} | {r['mimamori_q95']} / {r['opendp_q95']} |")
+    (out / "dp_mechanisms.json").write_text(json.dumps(rows, indent=2) + "\n")
 
 
 if __name__ == "__main__":
