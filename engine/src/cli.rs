@@ -47,10 +47,12 @@ pub enum OutputFormat {
 pub enum Command {
     /// Run the whole pipeline on a synthetic municipality, locally, and write a workspace.
     ///
-    /// Writes OUT/custodians/<department>/ (each department's raw extract and mapping, as on
-    /// the custodians' own machines; includes ground truth under OUT/custodians/truth/) and
-    /// OUT/workspace/ (the linkage workspace with mimamori.toml). Later stages (pseudonymise,
-    /// link, score, report) are added to the demo as they land.
+    /// Generates the municipality into OUT/custodians/<department>/ (each department's raw
+    /// extract and mapping, as on the custodians' own machines; ground truth under
+    /// OUT/custodians/truth/), creates the keys (OUT/custodians/keys/, OUT/custodians/vaults/),
+    /// and has every custodian pseudonymise its extract into OUT/workspace/extracts/, with its
+    /// vault kept under OUT/custodians/vaults/. Later stages (link, score, report) join the demo
+    /// as they land.
     Demo {
         /// Folder to write; must be empty or absent unless --force.
         #[arg(long, value_name = "DIR")]
