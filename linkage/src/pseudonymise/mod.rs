@@ -290,10 +290,6 @@ impl Plan {
     pub(crate) fn role_label(&self, r: Role) -> String {
         role_name(r, &self.extras, &self.attributes)
     }
-
-    pub(crate) fn has_column(&self, name: &str) -> bool {
-        self.fields.iter().any(|f| f.name() == name)
-    }
 }
 
 /// Pseudonymises the extract of `mapping` into `out_dir` (which must exist).

@@ -22,6 +22,8 @@ const BATCH_ROWS: usize = 8192;
 /// One output cell.
 #[derive(Clone, Debug)]
 pub enum Out {
+    /// A 16-byte token (or record_ref).
+    Token(Option<[u8; 16]>),
     Bin(Option<Vec<u8>>),
     Text(Option<String>),
     Int(Option<i64>),
@@ -91,7 +93,8 @@ impl Output {
         for (b, v) in self.builders.iter_mut().zip(row) {
             let r = match (b, v) {
                 (Builder::Bin(b, n), Out::Bin(Some(x))) if x.len() == *n as usize => b.append_value(&x),
-                (Builder::Bin(b, _), Out::Bin(None)) => {
+                (Builder::Bin(b, 16), Out::Token(Some(x))) => b.append_value(x),
+                (Builder::Bin(b, _), Out::Bin(None) | Out::Token(None)) => {
                     b.append_null();
                     Ok(())
                 }

@@ -169,10 +169,12 @@ pub(crate) fn encode(
         return Encoded::Rejected("missing_record_id");
     };
     let record_ref = vault_key.record_ref(department, &record_id);
-    let mut out: HashMap<&'static str, Vec<u8>> = HashMap::default();
+    // tokens stay on the stack; only Bloom filters are heap-allocated
+    let mut out: HashMap<&'static str, [u8; 16]> = HashMap::default();
+    let mut blooms: HashMap<&'static str, Vec<u8>> = HashMap::default();
     let mut dyn_out: HashMap<String, Out> = HashMap::default();
-    let put = |out: &mut HashMap<&'static str, Vec<u8>>, col: &'static str, t: [u8; 16]| {
-        out.insert(col, t.to_vec());
+    let put = |out: &mut HashMap<&'static str, [u8; 16]>, col: &'static str, t: [u8; 16]| {
+        out.insert(col, t);
     };
 
     // names and readings: one column split on its space, or two columns as they are
@@ -193,7 +195,7 @@ pub(crate) fn encode(
         let parts: Vec<&str> = [family.as_deref(), given.as_deref()].into_iter().flatten().collect();
         if !parts.is_empty() {
             put(&mut out, "tok_name", tok.token("name", &parts.concat()));
-            out.insert("bf_name", enc.name.encode_parts(&parts, true));
+            blooms.insert("bf_name", enc.name.encode_parts(&parts, true));
         }
     }
     if let Some((family, given)) =
@@ -223,7 +225,7 @@ pub(crate) fn encode(
             put(&mut out, "tok_kana", tok.token("kana", &whole));
             let loose: Vec<&str> = [lf.as_deref(), lg.as_deref()].into_iter().flatten().collect();
             put(&mut out, "tok_kana_loose", tok.token("kana_loose", &loose.concat()));
-            out.insert("bf_kana", enc.kana.encode_parts(&loose, false));
+            blooms.insert("bf_kana", enc.kana.encode_parts(&loose, false));
         }
     }
 
@@ -273,7 +275,7 @@ pub(crate) fn encode(
             }
             if let Some(c) = parts.canonical() {
                 put(&mut out, "tok_address", tok.token("address", &c));
-                out.insert("bf_address", enc.address.encode_parts(&[c.as_str()], false));
+                blooms.insert("bf_address", enc.address.encode_parts(&[c.as_str()], false));
             }
         }
     }
@@ -295,7 +297,7 @@ pub(crate) fn encode(
     }
     if !plan.roles.contains(&Role::Address) && (street.is_some() || locality.is_some()) {
         let parts: Vec<&str> = [street.as_deref(), locality.as_deref()].into_iter().flatten().collect();
-        out.insert("bf_address", enc.address.encode_parts(&parts, false));
+        blooms.insert("bf_address", enc.address.encode_parts(&parts, false));
     }
 
     // codes
@@ -367,14 +369,18 @@ pub(crate) fn encode(
         .map(|f| {
             let n = f.name().as_str();
             if n == "record_ref" {
-                return Out::Bin(Some(record_ref.to_vec()));
+                return Out::Token(Some(record_ref));
             }
             if let Some(v) = dyn_out.remove(n) {
                 return v;
             }
-            Out::Bin(out.remove(n))
+            match out.remove(n) {
+                Some(t) => Out::Token(Some(t)),
+                None if n.starts_with("tok_") => Out::Token(None),
+                None => Out::Bin(blooms.remove(n)),
+            }
         })
         .collect();
-    debug_assert!(out.is_empty() || out.keys().all(|k| !plan.has_column(k)));
+
     Encoded::Row { record_ref, record_id, values }
 }
