@@ -91,7 +91,10 @@ fn kill_minus_nine_never_loses_or_doubles_a_charge() {
     let path = dir.path().join("ledger.jsonl");
     let exe = std::env::current_exe().unwrap();
     let mut acknowledged = Vec::new();
-    for run in 0..25u64 {
+    // kill children at varied moments until enough charges were acknowledged (a loaded machine
+    // starts children slowly, so the number of runs adapts rather than the assertion)
+    let mut run = 0u64;
+    while run < 25 || (acknowledged.len() <= 50 && run < 400) {
         let mut child = Command::new(&exe)
             .args(["ledger::tests::crash_child", "--exact", "--nocapture", "--test-threads=1"])
             .env("DP_LEDGER_CHILD", &path)
@@ -109,6 +112,7 @@ fn kill_minus_nine_never_loses_or_doubles_a_charge() {
             }
         }
         let _ = child.wait();
+        run += 1;
     }
     assert!(acknowledged.len() > 50, "the children charged only {} times", acknowledged.len());
     // one more charge repairs any torn tail; then every line must parse
