@@ -50,6 +50,19 @@ fn werr(path: &Path, e: impl std::fmt::Display) -> VaultError {
 
 impl VaultWriter {
     pub fn create(path: &Path, department: &str, key: &VaultKey) -> Result<VaultWriter, VaultError> {
+        // an older vault is replaced; anything else at that path (a key file given by mistake)
+        // is never overwritten
+        if path.exists() {
+            let mut head = [0u8; 16];
+            let is_vault = fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head)).is_ok()
+                && &head == MAGIC;
+            if !is_vault {
+                return Err(VaultError::Write {
+                    path: path.to_path_buf(),
+                    message: "a file that is not a mimamori vault is already there; it is never overwritten (choose another --vault path)".into(),
+                });
+            }
+        }
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -206,5 +219,13 @@ mod tests {
         }
         fs::write(&path, &bytes[..bytes.len() - 5]).unwrap();
         assert!(open(&path, "welfare", &k).is_err(), "truncation is detected");
+
+        // a vault is replaced by a new one, but never a file that is not a vault
+        fs::write(&path, &bytes).unwrap();
+        assert!(VaultWriter::create(&path, "welfare", &k).is_ok());
+        let key_file = dir.path().join("link.key");
+        fs::write(&key_file, "mimamori-linkage-key-v1 00").unwrap();
+        assert!(VaultWriter::create(&key_file, "welfare", &k).is_err());
+        assert_eq!(fs::read_to_string(&key_file).unwrap(), "mimamori-linkage-key-v1 00");
     }
 }
