@@ -41,6 +41,15 @@ struct Line {
     at: u64,
 }
 
+/// A charge as read back: its costs parsed exactly.
+struct Entry {
+    purpose: String,
+    release: String,
+    epsilon: Rational,
+    delta: Rational,
+    rho: Rational,
+}
+
 pub struct Ledger {
     path: PathBuf,
 }
@@ -63,7 +72,7 @@ impl Ledger {
 
     /// Reads every complete line; a torn last line (no newline) is ignored here and cut off by
     /// the next charge.
-    fn read(&self, file: &mut File) -> Result<(Vec<Line>, u64), LedgerError> {
+    fn read(&self, file: &mut File) -> Result<(Vec<Entry>, u64), LedgerError> {
         let mut text = String::new();
         file.seek(SeekFrom::Start(0)).map_err(|e| self.io(e))?;
         file.read_to_string(&mut text).map_err(|e| self.io(e))?;
@@ -73,20 +82,26 @@ impl Ledger {
             if l.trim().is_empty() {
                 continue;
             }
-            let line: Line =
-                serde_json::from_str(l).map_err(|_| LedgerError::Corrupt { path: self.path.clone(), line: i + 1 })?;
-            lines.push(line);
+            // a cost that does not parse is damage, never a zero charge
+            let corrupt = || LedgerError::Corrupt { path: self.path.clone(), line: i + 1 };
+            let line: Line = serde_json::from_str(l).map_err(|_| corrupt())?;
+            let cost = |v: &str| v.parse::<Rational>().map_err(|_| corrupt());
+            lines.push(Entry {
+                epsilon: cost(&line.epsilon)?,
+                delta: cost(&line.delta)?,
+                rho: cost(&line.rho)?,
+                purpose: line.purpose,
+                release: line.release,
+            });
         }
         Ok((lines, complete as u64))
     }
 
-    fn spent_in(lines: &[Line], purpose: &str) -> Spent {
+    fn spent_in(lines: &[Entry], purpose: &str) -> Spent {
         let mut s = Spent::default();
         for l in lines.iter().filter(|l| l.purpose == purpose) {
-            let parse = |v: &str| v.parse::<Rational>().unwrap_or_else(|_| Rational::from_integer(0));
-            s.add(&Cost::Pure { epsilon: parse(&l.epsilon) });
-            s.add(&Cost::Approx { epsilon: Rational::from_integer(0), delta: parse(&l.delta) });
-            s.add(&Cost::Zcdp { rho: parse(&l.rho) });
+            s.add(&Cost::Approx { epsilon: l.epsilon.clone(), delta: l.delta.clone() });
+            s.add(&Cost::Zcdp { rho: l.rho.clone() });
         }
         s
     }

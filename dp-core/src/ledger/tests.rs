@@ -59,6 +59,13 @@ fn a_torn_last_line_is_cut_off_and_a_damaged_line_refuses() {
     ledger.charge("p", &budget("10", "0"), "r2", &pure("1")).unwrap();
     let releases: Vec<String> = ledger.releases().unwrap().into_iter().map(|r| r.1).collect();
     assert_eq!(releases, ["r1", "r2"]);
+    // a cost that does not parse is damage, not a zero charge
+    std::fs::write(
+        &path,
+        "{\"purpose\":\"p\",\"release\":\"r\",\"epsilon\":\"abc\",\"delta\":\"0\",\"rho\":\"0\",\"at\":0}\n",
+    )
+    .unwrap();
+    assert!(matches!(ledger.spent("p"), Err(LedgerError::Corrupt { line: 1, .. })));
     std::fs::write(&path, "not json\n").unwrap();
     assert!(matches!(
         ledger.charge("p", &budget("10", "0"), "r3", &pure("1")),
