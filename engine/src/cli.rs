@@ -151,11 +151,70 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
+    /// Link every pseudonymised extract of a workspace into persons and households.
+    ///
+    /// Reads WS/extracts/*/ (records.parquet + manifest.json; all must share the linkage key's
+    /// fingerprint and encodings), blocks on tokens with the rules of [linkage] in
+    /// mimamori.toml (defaults when absent), prints each rule's candidate-pair count before
+    /// comparing, estimates a Fellegi–Sunter model (u from random pairs, m and λ by EM), and
+    /// clusters records into persons and households. Writes WS/linked/: persons.parquet
+    /// (department, record_ref, person_id, household_id), households.parquet, pairs.parquet,
+    /// review.parquet (borderline pairs for clerical review), model.json and quality.json. The
+    /// previous WS/linked/ stays in place until the new one is complete. The run is audited.
+    Link {
+        #[arg(long, value_name = "WS")]
+        workspace: PathBuf,
+        /// Evaluation only: score the result against truth.csv (department, record_id,
+        /// person_id, household_id); needs --vault-dir to map record_refs to record_ids.
+        #[arg(long, value_name = "FILE", requires = "vault_dir")]
+        truth: Option<PathBuf>,
+        /// Folder with each department's <department>.vault and <department>.vault.key (for --truth).
+        #[arg(long, value_name = "DIR")]
+        vault_dir: Option<PathBuf>,
+        /// Who runs the linkage, for the audit log [default: the login name].
+        #[arg(long, value_name = "U")]
+        user: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// Map linked records back to record ids, at the custodians (evaluation, clerical review).
+    ///
+    /// For each department in WS/linked/persons.parquet, opens DIR/<department>.vault with
+    /// DIR/<department>.vault.key and writes --out as CSV: department, record_id, person_id,
+    /// household_id. The file holds record ids, so it must be written outside the workspace.
+    /// Audited.
+    ExportLinks {
+        #[arg(long, value_name = "WS")]
+        workspace: PathBuf,
+        /// Folder holding <department>.vault and <department>.vault.key for every department.
+        #[arg(long, value_name = "DIR")]
+        vault_dir: PathBuf,
+        /// CSV file to create (outside the workspace); never overwritten.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Who exports, for the audit log [default: the login name].
+        #[arg(long, value_name = "U")]
+        user: Option<String>,
+    },
+    /// The audit log: verify its hash chain.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Check a workspace's mimamori.toml and print what it configures.
     Config {
         #[arg(long, value_name = "DIR")]
         workspace: PathBuf,
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the whole log: any edit, deletion, reordering or truncation is found and its line named.
+    Verify {
+        #[arg(long, value_name = "WS")]
+        workspace: PathBuf,
     },
 }

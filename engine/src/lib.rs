@@ -1,6 +1,7 @@
 //! The mimamori engine: workspace configuration, the verbs of the `mimamori` binary, and — as
 //! later issues land — the catalog, policy gateway, audit log, keys and vaults, and the portal.
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod keys;

@@ -15,21 +15,22 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::{mimamori, stderr_of};
 
-struct City {
+pub(crate) struct City {
     _dir: tempfile::TempDir,
-    root: PathBuf,
+    pub(crate) root: PathBuf,
     /// stdout + stderr of every run
     logs: String,
 }
 
-fn run_ok(args: &[&str], cwd: &Path) -> String {
+pub(crate) fn run_ok(args: &[&str], cwd: &Path) -> String {
     let out = mimamori().args(args).current_dir(cwd).output().unwrap();
     assert!(out.status.success(), "{args:?}: {}", stderr_of(&out));
     format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr_of(&out))
 }
 
-/// A synthetic city, keys, a workspace, and every department pseudonymised.
-fn city() -> &'static City {
+/// A synthetic city, keys, a workspace, every department pseudonymised, and the workspace
+/// linked.
+pub(crate) fn city() -> &'static City {
     static C: OnceLock<City> = OnceLock::new();
     C.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
@@ -56,11 +57,12 @@ fn city() -> &'static City {
                 &root,
             );
         }
+        logs += &run_ok(&["link", "--workspace", "ws"], &root);
         City { _dir: dir, root, logs }
     })
 }
 
-fn batches(path: &Path) -> Vec<RecordBatch> {
+pub(crate) fn batches(path: &Path) -> Vec<RecordBatch> {
     let file = fs::File::open(path).unwrap();
     ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap().map(|b| b.unwrap()).collect()
 }
@@ -130,7 +132,7 @@ fn identifiers(mapping: &Mapping) -> HashSet<String> {
     ids
 }
 
-fn files_under(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();

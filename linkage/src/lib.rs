@@ -5,6 +5,7 @@
 pub mod compare;
 pub mod encode;
 pub mod extract;
+pub mod link;
 pub mod mapping;
 pub mod model;
 pub mod normalise;

@@ -67,6 +67,8 @@ struct RawConfig {
     users: Vec<RawUser>,
     #[serde(rename = "purpose", default)]
     purposes: Vec<RawPurpose>,
+    #[serde(default)]
+    linkage: Option<Spanned<linkage::link::LinkConfig>>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -183,6 +185,8 @@ pub struct Config {
     pub districts: Vec<District>,
     pub users: Vec<User>,
     pub purposes: Vec<Purpose>,
+    /// `[linkage]`: blocking rules, limits, threshold (defaults when absent).
+    pub linkage: linkage::link::LinkConfig,
 }
 
 fn is_code_name(s: &str) -> bool {
@@ -393,7 +397,15 @@ impl Config {
             });
         }
 
+        let linkage = match &raw.linkage {
+            Some(l) => {
+                l.get_ref().validate().map_err(|m| err(l.span().start, format!("[linkage]: {m}")))?;
+                l.get_ref().clone()
+            }
+            None => linkage::link::LinkConfig::default(),
+        };
         Ok(Config {
+            linkage,
             municipality_name: raw.municipality.name,
             municipality_code: code.clone(),
             min_group_size: *raw.privacy.min_group_size.get_ref(),

@@ -1,9 +1,12 @@
 //! One module per verb; each turns its arguments into work on the libraries and a printed result.
 
+mod audit;
 mod config;
 mod demo;
+mod export_links;
 mod init;
 mod keygen;
+mod link;
 mod pseudonymise;
 mod synth;
 
@@ -19,6 +22,13 @@ pub fn run(command: Command) -> Result<()> {
         Command::Init { workspace } => init::run(&workspace),
         Command::Config { workspace, format } => config::run(&workspace, format),
         Command::Keygen { vault, out } => keygen::run(vault, &out),
+        Command::Link { workspace, truth, vault_dir, user, format } => {
+            link::run(&workspace, truth.as_deref(), vault_dir.as_deref(), user, format)
+        }
+        Command::ExportLinks { workspace, vault_dir, out, user } => {
+            export_links::run(&workspace, &vault_dir, &out, user)
+        }
+        Command::Audit { command } => audit::run(command),
         Command::Pseudonymise { mapping, key, vault_key, out, vault, hardening, strict, force, format } => {
             pseudonymise::run(&pseudonymise::Args {
                 mapping,

@@ -1,0 +1,220 @@
+//! `mimamori link`: links the workspace's extracts into WS/linked/, staged and then renamed, so
+//! that a failed run leaves the previous result in place.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use linkage::link::{self, Event, LinkConfig, Quality};
+use serde_json::json;
+
+use crate::audit::{self, Decision};
+use crate::cli::OutputFormat;
+use crate::config::{self, Config};
+use crate::staging::StagedDir;
+
+/// The linkage settings of a workspace: `[linkage]` of its mimamori.toml, or the defaults when
+/// the workspace has no mimamori.toml.
+pub fn settings(workspace: &Path) -> Result<LinkConfig> {
+    if workspace.join(config::FILE_NAME).is_file() {
+        Ok(Config::load_workspace(workspace)?.linkage)
+    } else {
+        Ok(LinkConfig::default())
+    }
+}
+
+/// (true person, true household) per (department, record_ref), interned as numbers.
+pub type TruthMap = HashMap<(String, [u8; 16]), (u64, u64)>;
+
+/// Truth per (department, record_ref), through the custodians' vaults (evaluation only).
+pub fn load_truth(workspace: &Path, truth: &Path, vault_dir: &Path) -> Result<TruthMap> {
+    let found = link::manifests(workspace)?;
+    // record_id → record_ref per department
+    let mut by_id: HashMap<(String, String), [u8; 16]> = HashMap::new();
+    for (_, m) in &found {
+        let refs = super::export_links::open_vault(vault_dir, &m.department)?;
+        for (r, id) in refs {
+            by_id.insert((m.department.clone(), id), r);
+        }
+    }
+    let mut reader = csv::Reader::from_path(truth).with_context(|| format!("cannot read {}", truth.display()))?;
+    let headers = reader.headers().with_context(|| format!("{}: no header line", truth.display()))?.clone();
+    let col = |name: &str| {
+        headers.iter().position(|h| h == name).with_context(|| {
+            format!("{}:1: no `{name}` column (expected department,record_id,person_id,household_id)", truth.display())
+        })
+    };
+    let (d, r, p, h) = (col("department")?, col("record_id")?, col("person_id")?, col("household_id")?);
+    let mut intern: HashMap<String, u64> = HashMap::new();
+    let mut id = |s: &str, prefix: &str| {
+        let n = intern.len() as u64;
+        *intern.entry(format!("{prefix}{s}")).or_insert(n)
+    };
+    let mut out = HashMap::new();
+    for (i, row) in reader.records().enumerate() {
+        let row = row.with_context(|| format!("{}:{}: not a CSV row", truth.display(), i + 2))?;
+        let key = (row[d].to_string(), row[r].to_string());
+        if let Some(rf) = by_id.get(&key) {
+            let person = id(&row[p], "p");
+            let household = id(&row[h], "h");
+            out.insert((key.0, *rf), (person, household));
+        }
+    }
+    Ok(out)
+}
+
+pub fn run(
+    workspace: &Path,
+    truth: Option<&Path>,
+    vault_dir: Option<&Path>,
+    user: Option<String>,
+    format: OutputFormat,
+) -> Result<()> {
+    if !workspace.is_dir() {
+        bail!("workspace {} does not exist; create it with `mimamori init --workspace DIR`", workspace.display());
+    }
+    let user = user.unwrap_or_else(audit::os_user);
+    let cfg = settings(workspace)?;
+    let truth_map = match (truth, vault_dir) {
+        (Some(t), Some(v)) => {
+            audit::append(
+                workspace,
+                audit::Record {
+                    user: &user,
+                    action: "evaluate-links",
+                    purpose: None,
+                    resource: "vaults",
+                    decision: Decision::Allow,
+                    detail: json!({"truth_file": t.file_name().map(|n| n.to_string_lossy().to_string())}),
+                },
+            )?;
+            Some(load_truth(workspace, t, v)?)
+        }
+        _ => None,
+    };
+    let quality = link_workspace(workspace, &cfg, truth_map.as_ref(), &user, format)?;
+    let text = match format {
+        OutputFormat::Json => format!("{}\n", serde_json::to_string_pretty(&quality)?),
+        OutputFormat::Table => summary(&quality),
+    };
+    crate::print_stdout(&text)?;
+    Ok(())
+}
+
+/// Runs the linkage into WS/linked/ (staged) and audits it; used by `link` and `demo`.
+pub fn link_workspace(
+    workspace: &Path,
+    cfg: &LinkConfig,
+    truth: Option<&TruthMap>,
+    user: &str,
+    format: OutputFormat,
+) -> Result<Quality> {
+    let target = workspace.join("linked");
+    let staged = StagedDir::new(&target)?;
+    let interactive = format == OutputFormat::Table && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut observe = |e: Event| match e {
+        Event::Stage(s) if interactive => eprintln!("  {s}"),
+        Event::Rule(r) if interactive => eprintln!(
+            "    rule {:<44} {:>12} candidate pairs (largest group {})",
+            r.columns.join(" + "),
+            super::count(r.pairs),
+            r.largest_groups.first().copied().unwrap_or(0)
+        ),
+        _ => {}
+    };
+    let lookup = truth.map(|t| move |d: &str, r: &[u8; 16]| t.get(&(d.to_string(), *r)).copied());
+    let result = link::link(
+        workspace,
+        cfg,
+        staged.path(),
+        lookup.as_ref().map(|f| f as &dyn Fn(&str, &[u8; 16]) -> Option<(u64, u64)>),
+        &mut observe,
+    );
+    let quality = match result {
+        Ok(q) => q,
+        Err(e) => {
+            audit::append(
+                workspace,
+                audit::Record {
+                    user,
+                    action: "link",
+                    purpose: None,
+                    resource: "extracts",
+                    decision: Decision::Deny,
+                    detail: json!({"error": e.to_string()}),
+                },
+            )?;
+            return Err(e.into());
+        }
+    };
+    audit::append(
+        workspace,
+        audit::Record {
+            user,
+            action: "link",
+            purpose: None,
+            resource: "extracts",
+            decision: Decision::Allow,
+            detail: json!({
+                "records": quality.records,
+                "departments": quality.departments.iter().map(|d| d.name.clone()).collect::<Vec<_>>(),
+                "candidate_pairs": quality.candidate_pairs,
+                "persons": quality.persons.persons,
+                "households": quality.households.households,
+            }),
+        },
+    )?;
+    staged.commit(true)?;
+    Ok(quality)
+}
+
+fn summary(q: &Quality) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "linked {} records of {} departments into {} persons and {} households\n",
+        super::count(q.records),
+        q.departments.len(),
+        super::count(q.persons.persons),
+        super::count(q.households.households)
+    ));
+    s.push_str("blocking rules (candidate pairs, new pairs):\n");
+    for r in &q.blocking {
+        match &r.skipped {
+            Some(why) => s.push_str(&format!("  {:<46} skipped: {why}\n", r.columns.join(" + "))),
+            None => s.push_str(&format!(
+                "  {:<46} {:>12} {:>12}\n",
+                r.columns.join(" + "),
+                super::count(r.pairs),
+                super::count(r.new_pairs)
+            )),
+        }
+    }
+    let e = &q.expected;
+    s.push_str(&format!(
+        "candidate pairs {}; threshold p ≥ {:.3}; model's own estimate: precision {:.4}, recall {:.4} (of candidate pairs)\n",
+        super::count(q.candidate_pairs),
+        e.threshold,
+        e.precision,
+        e.recall
+    ));
+    s.push_str(&format!(
+        "persons: largest {} records, {} merges refused (records that must differ), {} bridges, {} low-confidence records\n",
+        q.persons.largest, q.persons.refused_merges, q.persons.bridges, q.persons.low_confidence_records
+    ));
+    if let Some(t) = &q.truth {
+        s.push_str(&format!(
+            "against truth ({} records): persons pair F1 {:.4} (P {:.4}, R {:.4}), cluster F1 {:.4}; households pair F1 {:.4}\n",
+            super::count(t.records_covered),
+            t.persons.pair_f1,
+            t.persons.pair_precision,
+            t.persons.pair_recall,
+            t.persons.cluster_f1,
+            t.households.pair_f1
+        ));
+    }
+    let total: f64 = q.seconds.iter().map(|(_, t)| t).sum();
+    s.push_str(&format!("time {total:.1} s ("));
+    s.push_str(&q.seconds.iter().map(|(n, t)| format!("{n} {t:.1}")).collect::<Vec<_>>().join(", "));
+    s.push_str(")\nwritten: WS/linked/{persons,households,pairs,review}.parquet, model.json, quality.json\n");
+    s
+}

@@ -1,0 +1,235 @@
+//! `mimamori link`, `export-links` and `audit verify` as a linkage officer and custodians run
+//! them: quality against the synthetic truth, the contract outputs, refusals that leave the
+//! previous result in place, and the audit trail.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+
+use arrow_array::{Array, UInt64Array};
+
+use super::pseudonymise::{batches, city, run_ok};
+use super::{mimamori, stderr_of};
+
+/// Copies the workspace's extracts into a fresh workspace (tests that change it work on a copy).
+fn copy_workspace(from: &Path, to: &Path) {
+    for d in synthetic_data::DEPARTMENTS {
+        let dst = to.join("extracts").join(d);
+        fs::create_dir_all(&dst).unwrap();
+        for f in ["records.parquet", "manifest.json"] {
+            fs::copy(from.join("extracts").join(d).join(f), dst.join(f)).unwrap();
+        }
+    }
+}
+
+/// Vaults and their keys side by side, as `--vault-dir` expects them.
+fn vault_dir(root: &Path) -> std::path::PathBuf {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    let dir = root.join("vaults");
+    ONCE.call_once(|| {
+        fs::create_dir(&dir).unwrap();
+        for d in synthetic_data::DEPARTMENTS {
+            fs::copy(root.join(format!("city/{d}/{d}.vault")), dir.join(format!("{d}.vault"))).unwrap();
+            fs::copy(root.join(format!("keys/{d}.key")), dir.join(format!("{d}.vault.key"))).unwrap();
+        }
+    });
+    dir
+}
+
+#[test]
+fn link_writes_the_contract_outputs_and_links_persons_and_households_well() {
+    let c = city();
+    let linked = c.root.join("ws/linked");
+    for f in ["persons.parquet", "households.parquet", "pairs.parquet", "review.parquet", "model.json", "quality.json"]
+    {
+        assert!(linked.join(f).is_file(), "linked/{f}");
+    }
+    let persons = batches(&linked.join("persons.parquet"));
+    let rows: usize = persons.iter().map(|b| b.num_rows()).sum();
+    let records: u64 = synthetic_data::DEPARTMENTS
+        .iter()
+        .map(|d| {
+            let m: serde_json::Value = serde_json::from_str(
+                &fs::read_to_string(c.root.join(format!("ws/extracts/{d}/manifest.json"))).unwrap(),
+            )
+            .unwrap();
+            m["rows"].as_u64().unwrap()
+        })
+        .sum();
+    assert_eq!(rows as u64, records, "one persons row per record");
+    for name in ["department", "record_ref", "person_id", "household_id"] {
+        assert!(persons[0].schema().field_with_name(name).is_ok(), "persons.parquet has {name}");
+    }
+    let model: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(linked.join("model.json")).unwrap()).unwrap();
+    for key in ["m", "u", "lambda", "threshold", "fields", "term_frequency"] {
+        assert!(model.get(key).is_some(), "model.json holds {key}");
+    }
+
+    // quality against the truth, through the custodians' vaults (on a copy: other tests read ws)
+    let dir = tempfile::tempdir().unwrap();
+    copy_workspace(&c.root.join("ws"), &dir.path().join("ws"));
+    let out = mimamori()
+        .args(["link", "--workspace", "ws", "--format", "json", "--truth"])
+        .arg(c.root.join("city/truth/truth.csv"))
+        .arg("--vault-dir")
+        .arg(vault_dir(&c.root))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let q: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = &q["truth"];
+    assert_eq!(t["records_covered"].as_u64(), Some(records), "every record is in the truth");
+    let f1 = t["persons"]["pair_f1"].as_f64().unwrap();
+    let hf1 = t["households"]["pair_f1"].as_f64().unwrap();
+    assert!(f1 >= 0.97, "person pair F1 {f1}");
+    assert!(hf1 >= 0.90, "household pair F1 {hf1}");
+    // the model's own estimate of precision is near what the truth says
+    let est = q["expected"]["precision"].as_f64().unwrap();
+    let real = t["persons"]["pair_precision"].as_f64().unwrap();
+    assert!((est - real).abs() < 0.05, "estimated precision {est}, measured {real}");
+    // rules report their pairs before comparisons
+    assert!(q["blocking"].as_array().unwrap().iter().any(|r| r["pairs"].as_u64().unwrap() > 0));
+}
+
+#[test]
+fn export_links_maps_records_back_through_the_vaults_and_is_audited() {
+    let c = city();
+    let dir = tempfile::tempdir().unwrap();
+    let out_csv = dir.path().join("links.csv");
+    let vaults = vault_dir(&c.root);
+    let run = mimamori()
+        .args(["export-links", "--workspace", "ws", "--vault-dir"])
+        .arg(&vaults)
+        .arg("--out")
+        .arg(&out_csv)
+        .current_dir(&c.root)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    let text = fs::read_to_string(&out_csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("department,record_id,person_id,household_id"));
+    // every truth record is there once, and records of one true person mostly share a person_id
+    let truth = fs::read_to_string(c.root.join("city/truth/truth.csv")).unwrap();
+    let exported: HashMap<(String, String), String> = lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            ((f[0].to_string(), f[1].to_string()), f[2].to_string())
+        })
+        .collect();
+    let mut by_true: HashMap<String, Vec<String>> = HashMap::new();
+    for l in truth.lines().skip(1) {
+        let f: Vec<&str> = l.split(',').collect();
+        let p = exported.get(&(f[0].to_string(), f[1].to_string())).expect("truth record exported");
+        by_true.entry(f[2].to_string()).or_default().push(p.clone());
+    }
+    let together = by_true.values().filter(|ps| ps.iter().all(|p| *p == ps[0])).count();
+    assert!(together as f64 / by_true.len() as f64 > 0.97, "{together} of {} persons kept whole", by_true.len());
+
+    // never overwritten, never inside the workspace
+    let again = mimamori()
+        .args(["export-links", "--workspace", "ws", "--vault-dir"])
+        .arg(&vaults)
+        .arg("--out")
+        .arg(&out_csv)
+        .current_dir(&c.root)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    let inside = mimamori()
+        .args(["export-links", "--workspace", "ws", "--vault-dir"])
+        .arg(&vaults)
+        .args(["--out", "ws/links.csv"])
+        .current_dir(&c.root)
+        .output()
+        .unwrap();
+    assert_eq!(inside.status.code(), Some(1));
+    assert!(stderr_of(&inside).contains("inside the workspace"), "{}", stderr_of(&inside));
+
+    // the log names the link and the export, and its chain verifies
+    let log = fs::read_to_string(c.root.join("ws/audit/log.jsonl")).unwrap();
+    assert!(log.contains("\"action\":\"link\"") && log.contains("\"action\":\"export-links\""));
+    let verify = run_ok(&["audit", "verify", "--workspace", "ws"], &c.root);
+    assert!(verify.contains("intact"), "{verify}");
+}
+
+#[test]
+fn refusals_are_clear_and_leave_the_previous_result_in_place() {
+    let c = city();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    copy_workspace(&c.root.join("ws"), &ws);
+    run_ok(&["link", "--workspace", "ws"], dir.path());
+    let before = fs::read(ws.join("linked/persons.parquet")).unwrap();
+
+    // a rule that would explode is refused before comparing, with advice
+    fs::copy(c.root.join("ws/mimamori.toml"), ws.join("mimamori.toml")).unwrap();
+    let mut toml = fs::read_to_string(ws.join("mimamori.toml")).unwrap();
+    toml.push_str("\n[linkage]\nblocking = [[\"tok_sex\"]]\nmax_pairs_per_rule = 100000\n");
+    fs::write(ws.join("mimamori.toml"), &toml).unwrap();
+    let out = mimamori().args(["link", "--workspace", "ws"]).current_dir(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(err.contains("tok_sex") && err.contains("largest key groups"), "{err}");
+    assert_eq!(fs::read(ws.join("linked/persons.parquet")).unwrap(), before, "previous result kept");
+
+    // a bad [linkage] setting is located
+    fs::write(ws.join("mimamori.toml"), toml.replace("[[\"tok_sex\"]]", "[[\"sex\"]]")).unwrap();
+    let out = mimamori().args(["link", "--workspace", "ws"]).current_dir(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr_of(&out).contains("mimamori.toml:") && stderr_of(&out).contains("not a token column"),
+        "{}",
+        stderr_of(&out)
+    );
+    fs::remove_file(ws.join("mimamori.toml")).unwrap();
+
+    // extracts made with another linkage key are refused
+    let m = ws.join("extracts/welfare/manifest.json");
+    let text = fs::read_to_string(&m).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let fp = v["linkage_key_fingerprint"].as_str().unwrap();
+    fs::write(&m, text.replace(fp, "0000000000000000")).unwrap();
+    let out = mimamori().args(["link", "--workspace", "ws"]).current_dir(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("linkage key fingerprint"), "{}", stderr_of(&out));
+    fs::write(&m, text).unwrap();
+
+    // a folder without a manifest, and a workspace without extracts
+    fs::create_dir(ws.join("extracts/stray")).unwrap();
+    let out = mimamori().args(["link", "--workspace", "ws"]).current_dir(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("no manifest.json"), "{}", stderr_of(&out));
+    fs::remove_dir(ws.join("extracts/stray")).unwrap();
+    let empty = dir.path().join("empty");
+    fs::create_dir_all(empty.join("extracts")).unwrap();
+    let out = mimamori().args(["link", "--workspace", "empty"]).current_dir(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("no extract folders"), "{}", stderr_of(&out));
+
+    assert_eq!(fs::read(ws.join("linked/persons.parquet")).unwrap(), before, "previous result kept");
+    // refused runs are audited too
+    let log = fs::read_to_string(ws.join("audit/log.jsonl")).unwrap();
+    assert!(log.contains("\"decision\":\"deny\""));
+}
+
+#[test]
+fn linking_is_reproducible() {
+    let c = city();
+    let dir = tempfile::tempdir().unwrap();
+    copy_workspace(&c.root.join("ws"), &dir.path().join("ws"));
+    run_ok(&["link", "--workspace", "ws"], dir.path());
+    for f in ["persons.parquet", "households.parquet", "pairs.parquet", "review.parquet", "model.json"] {
+        assert_eq!(
+            fs::read(dir.path().join("ws/linked").join(f)).unwrap(),
+            fs::read(c.root.join("ws/linked").join(f)).unwrap(),
+            "{f} is the same on a second run"
+        );
+    }
+    let persons = batches(&dir.path().join("ws/linked/persons.parquet"));
+    let ids = persons[0].column(2).as_any().downcast_ref::<UInt64Array>().unwrap();
+    assert_eq!(ids.value(0), 1, "person ids are numbered from each person's first record");
+    assert!(ids.null_count() == 0);
+}

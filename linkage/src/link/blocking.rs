@@ -1,0 +1,230 @@
+//! Blocking as DataFusion joins. Each rule's key (its token columns combined; unknown when any
+//! is unknown) is a column of one in-memory table `blocking_keys(rid, k0, k1, …)`. Before any
+//! pair is produced, every rule's candidate-pair count is computed from its key-group sizes
+//! (`Σ n(n−1)/2`), so a rule that would explode is refused up front. Pairs are then produced by
+//! a self-join per rule; a pair that an earlier rule already produced is dropped (its keys agree
+//! under that rule), so the union holds each pair once and remembers the first rule.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt32Array, UInt64Array};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::datasource::MemTable;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use futures::StreamExt;
+use serde::Serialize;
+
+use super::LinkError;
+use super::records::Records;
+
+/// One rule as resolved against the extracts.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleReport {
+    pub columns: Vec<String>,
+    /// Records with a known key under the rule.
+    pub records_with_key: u64,
+    /// Candidate pairs the rule's join yields (before removing pairs of earlier rules).
+    pub pairs: u64,
+    /// Pairs this rule added that no earlier rule had.
+    pub new_pairs: u64,
+    /// Sizes of the largest key groups (never the key values).
+    pub largest_groups: Vec<u64>,
+    /// Why the rule was skipped, if it was.
+    pub skipped: Option<String>,
+}
+
+fn mix(h: u64, t: u64) -> u64 {
+    // splitmix64 finaliser over the running hash: order-sensitive, well spread
+    let mut z = h ^ t.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Per-rid keys of a rule; 0 when any column is unknown.
+fn rule_keys(records: &Records, columns: &[&[u64]]) -> Vec<u64> {
+    (0..records.len())
+        .map(|i| {
+            let mut h = 0x6D69_6D61_6D6F_7269u64;
+            for c in columns {
+                let t = c[i];
+                if t == 0 {
+                    return 0;
+                }
+                h = mix(h, t);
+            }
+            h.max(1)
+        })
+        .collect()
+}
+
+fn df_err(e: impl std::fmt::Display) -> LinkError {
+    LinkError::Engine(e.to_string())
+}
+
+/// The candidate pairs of all rules, sorted, each as `(a << 32) | b` with a < b, and the rule
+/// that found it first.
+pub struct Candidates {
+    pub pairs: Vec<u64>,
+    pub rule: Vec<u8>,
+    pub reports: Vec<RuleReport>,
+    /// Per applied rule: its index in `reports` and its key per rid (0 = unknown).
+    pub keys: Vec<(usize, Vec<u64>)>,
+}
+
+impl Candidates {
+    /// Whether rule `j` (an index into `keys`) puts the pair's records in one block.
+    pub fn agree(&self, j: usize, pair: u64) -> bool {
+        let k = &self.keys[j].1;
+        let (a, b) = ((pair >> 32) as usize, (pair as u32) as usize);
+        k[a] != 0 && k[a] == k[b]
+    }
+}
+
+/// Resolves the rules, counts their pairs, refuses an exploding one, then runs the joins.
+/// `keep` decides whether a pair may be compared at all (e.g. two registry records never can).
+pub fn block(
+    records: &Records,
+    rules: &[Vec<String>],
+    max_pairs_per_rule: u64,
+    memory_limit_mib: u64,
+    keep: &(dyn Fn(u32, u32) -> bool + Sync),
+    notify: &mut dyn FnMut(&RuleReport),
+) -> Result<Candidates, LinkError> {
+    let mut reports = Vec::new();
+    let mut keys: Vec<Vec<u64>> = Vec::new();
+    for rule in rules {
+        let missing: Vec<&String> = rule.iter().filter(|c| records.token(c).is_none()).collect();
+        let mut report = RuleReport {
+            columns: rule.clone(),
+            records_with_key: 0,
+            pairs: 0,
+            new_pairs: 0,
+            largest_groups: Vec::new(),
+            skipped: None,
+        };
+        if !missing.is_empty() {
+            let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+            report.skipped = Some(format!("no extract has {}", names.join(", ")));
+            reports.push(report);
+            continue;
+        }
+        let cols: Vec<&[u64]> = rule.iter().filter_map(|c| records.token(c)).collect();
+        let k = rule_keys(records, &cols);
+        report.records_with_key = k.iter().filter(|x| **x != 0).count() as u64;
+        keys.push(k);
+        reports.push(report);
+    }
+    let active: Vec<usize> = (0..reports.len()).filter(|i| reports[*i].skipped.is_none()).collect();
+    if active.is_empty() {
+        return Err(LinkError::NoRules { rules: rules.iter().map(|r| r.join("+")).collect() });
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .thread_stack_size(8 << 20)
+        .build()
+        .map_err(df_err)?;
+    runtime.block_on(async {
+        let partitions = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let mut config = SessionConfig::new().with_target_partitions(partitions).with_batch_size(65_536);
+        config.options_mut().set("datafusion.execution.collect_statistics", "false").map_err(df_err)?;
+        let rt = RuntimeEnvBuilder::new()
+            .with_memory_pool(Arc::new(FairSpillPool::new((memory_limit_mib as usize) << 20)))
+            .build_arc()
+            .map_err(df_err)?;
+        let ctx = SessionContext::new_with_config_rt(config, rt);
+
+        // the key table, split in as many partitions as cores so scans and joins run in parallel
+        let mut fields = vec![Field::new("rid", DataType::UInt32, false)];
+        for j in 0..keys.len() {
+            fields.push(Field::new(format!("k{j}"), DataType::UInt64, true));
+        }
+        let schema = Arc::new(Schema::new(fields));
+        let n = records.len();
+        let chunk = n.div_ceil(partitions).max(1);
+        let mut parts = Vec::new();
+        let mut start = 0;
+        while start < n {
+            let end = (start + chunk).min(n);
+            let mut cols: Vec<ArrayRef> = vec![Arc::new(UInt32Array::from_iter_values(start as u32..end as u32))];
+            for k in &keys {
+                cols.push(Arc::new(UInt64Array::from_iter(k[start..end].iter().map(|x| (*x != 0).then_some(*x)))));
+            }
+            parts.push(vec![RecordBatch::try_new(schema.clone(), cols).map_err(df_err)?]);
+            start = end;
+        }
+        let table = MemTable::try_new(schema, parts).map_err(df_err)?;
+        ctx.register_table("blocking_keys", Arc::new(table)).map_err(df_err)?;
+
+        // 1. pair counts per rule, from the key-group sizes
+        for (j, &ri) in active.iter().enumerate() {
+            let sql = format!(
+                "SELECT count(*) AS n FROM blocking_keys WHERE k{j} IS NOT NULL GROUP BY k{j} HAVING count(*) > 1"
+            );
+            let batches = ctx.sql(&sql).await.map_err(df_err)?.collect().await.map_err(df_err)?;
+            let mut sizes: Vec<u64> = Vec::new();
+            for b in &batches {
+                let col = b.column(0);
+                let Some(c) = col.as_any().downcast_ref::<datafusion::arrow::array::Int64Array>() else {
+                    return Err(df_err("count(*) is not Int64"));
+                };
+                sizes.extend(c.values().iter().map(|v| *v as u64));
+            }
+            sizes.sort_unstable_by(|a, b| b.cmp(a));
+            let pairs: u64 = sizes.iter().map(|s| s * (s - 1) / 2).sum();
+            let report = &mut reports[ri];
+            report.pairs = pairs;
+            report.largest_groups = sizes.iter().take(5).copied().collect();
+            notify(report);
+            if pairs > max_pairs_per_rule {
+                return Err(LinkError::RuleExplodes {
+                    rule: report.columns.join(" + "),
+                    pairs,
+                    limit: max_pairs_per_rule,
+                    largest: report.largest_groups.clone(),
+                });
+            }
+        }
+
+        // 2. the joins; a pair an earlier rule has is skipped
+        let mut pairs: Vec<u64> = Vec::new();
+        let mut rule_of: Vec<u8> = Vec::new();
+        for (j, &ri) in active.iter().enumerate() {
+            let sql = format!(
+                "SELECT l.rid AS a, r.rid AS b FROM blocking_keys l JOIN blocking_keys r ON l.k{j} = r.k{j} WHERE l.rid < r.rid"
+            );
+            let mut stream = ctx.sql(&sql).await.map_err(df_err)?.execute_stream().await.map_err(df_err)?;
+            let mut added = 0u64;
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(df_err)?;
+                let (Some(a), Some(b)) = (
+                    batch.column(0).as_any().downcast_ref::<UInt32Array>(),
+                    batch.column(1).as_any().downcast_ref::<UInt32Array>(),
+                ) else {
+                    return Err(df_err("join output is not (UInt32, UInt32)"));
+                };
+                for (&x, &y) in a.values().iter().zip(b.values().iter()) {
+                    let earlier = keys[..j].iter().any(|k| k[x as usize] != 0 && k[x as usize] == k[y as usize]);
+                    if !earlier && keep(x, y) {
+                        pairs.push(((x as u64) << 32) | y as u64);
+                        rule_of.push(ri as u8);
+                        added += 1;
+                    }
+                }
+            }
+            reports[ri].new_pairs = added;
+        }
+        Ok::<_, LinkError>((pairs, rule_of))
+    })
+    .map(move |(pairs, rule_of)| {
+        // a fixed order whatever the join's partitioning did
+        let mut order: Vec<usize> = (0..pairs.len()).collect();
+        order.sort_unstable_by_key(|&i| pairs[i]);
+        let sorted_pairs = order.iter().map(|&i| pairs[i]).collect();
+        let sorted_rule = order.iter().map(|&i| rule_of[i]).collect();
+        Candidates { pairs: sorted_pairs, rule: sorted_rule, reports, keys: active.into_iter().zip(keys).collect() }
+    })
+}

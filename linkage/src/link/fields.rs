@@ -1,0 +1,334 @@
+//! Comparison fields: which tokens and encodings each compares, its levels, and the comparison
+//! vector γ of a record pair packed into a u64 (4 bits per field, 15 = unknown). Everything here
+//! runs per candidate pair, so it only reads slices and never allocates.
+
+use serde::Serialize;
+
+use super::records::{BloomColumn, Records};
+use crate::compare::dice::dice_words;
+
+/// Unknown level in a packed γ.
+pub const UNKNOWN: u64 = 15;
+/// At most this many fields fit in a packed γ.
+pub const MAX_FIELDS: usize = 16;
+
+#[derive(Clone, Copy)]
+enum Kind<'a> {
+    /// 4 exact; 3 loose token equal or Dice ≥ 0.9; 2 Dice ≥ 0.8; 1 Dice ≥ 0.7; 0 otherwise.
+    Fuzzy { exact: Option<&'a [u64]>, loose: Option<&'a [u64]>, bloom: Option<&'a BloomColumn> },
+    /// A name part (given or family): 2 same (written or read); 1 same loose reading; 0 otherwise.
+    Given { written: Option<&'a [u64]>, reading: Option<&'a [u64]>, loose: Option<&'a [u64]> },
+    /// 3 equal; 2 day and month transposed; 1 one component off; 0 otherwise.
+    Date {
+        full: &'a [u64],
+        swapped: Option<&'a [u64]>,
+        ym: Option<&'a [u64]>,
+        md: Option<&'a [u64]>,
+        yd: Option<&'a [u64]>,
+    },
+    /// 4 same address (or street); 3 same block or Dice ≥ 0.9; 2 same 丁目 or Dice ≥ 0.75;
+    /// 1 same town (or locality); 0 otherwise.
+    Address {
+        address: Option<&'a [u64]>,
+        block: Option<&'a [u64]>,
+        chome: Option<&'a [u64]>,
+        town: Option<&'a [u64]>,
+        street: Option<&'a [u64]>,
+        locality: Option<&'a [u64]>,
+        bloom: Option<&'a BloomColumn>,
+    },
+    /// 1 equal, 0 different.
+    Exact(&'a [u64]),
+    /// 3 Dice ≥ 0.9; 2 ≥ 0.8; 1 ≥ 0.7; 0 otherwise.
+    Bloom(&'a BloomColumn),
+}
+
+/// A field of the model, as model.json describes it.
+#[derive(Clone, Debug, Serialize)]
+pub struct FieldInfo {
+    pub name: String,
+    pub columns: Vec<String>,
+    /// Token columns whose agreement constrains this field: a blocking rule on any of them
+    /// makes the field agree by construction, so EM on that rule's pairs leaves it out.
+    pub related: Vec<String>,
+    /// Level labels, lowest (disagreement) first.
+    pub levels: Vec<String>,
+    /// Token column whose value frequencies adjust the top level's weight, if any.
+    pub term_frequency: Option<String>,
+}
+
+pub struct Comparator<'a> {
+    kinds: Vec<Kind<'a>>,
+    pub fields: Vec<FieldInfo>,
+}
+
+#[inline]
+fn eq(col: Option<&[u64]>, a: usize, b: usize) -> Option<bool> {
+    let c = col?;
+    let (x, y) = (c[a], c[b]);
+    if x == 0 || y == 0 { None } else { Some(x == y) }
+}
+
+#[inline]
+fn dice(col: Option<&BloomColumn>, a: u32, b: u32) -> Option<f32> {
+    let c = col?;
+    let x = c.get(a)?;
+    let y = c.get(b)?;
+    Some(if c.words == 16 {
+        let (Ok(x), Ok(y)) = (<&[u64; 16]>::try_from(x), <&[u64; 16]>::try_from(y)) else { return Some(0.0) };
+        dice_words(x, y)
+    } else {
+        let (mut both, mut total) = (0u32, 0u32);
+        for (p, q) in x.iter().zip(y) {
+            both += (p & q).count_ones();
+            total += p.count_ones() + q.count_ones();
+        }
+        if total == 0 { 0.0 } else { 2.0 * both as f32 / total as f32 }
+    })
+}
+
+fn labels(l: &[&str]) -> Vec<String> {
+    l.iter().map(|s| s.to_string()).collect()
+}
+
+impl<'a> Comparator<'a> {
+    /// The fields the extracts support: a field is used when its columns exist in any extract.
+    pub fn new(r: &'a Records) -> Comparator<'a> {
+        let mut kinds = Vec::new();
+        let mut fields = Vec::new();
+        let t = |n: &str| r.token(n);
+        let mut push = |kind: Kind<'a>, name: &str, columns: &[&str], levels: &[&str], tf: Option<&str>| {
+            let columns: Vec<String> = columns
+                .iter()
+                .filter(|c| r.tokens.contains_key(**c) || r.blooms.contains_key(**c))
+                .map(|c| c.to_string())
+                .collect();
+            kinds.push(kind);
+            fields.push(FieldInfo {
+                name: name.to_string(),
+                columns,
+                levels: labels(levels),
+                term_frequency: tf.map(str::to_string),
+                related: Vec::new(),
+            });
+        };
+        let fuzzy = ["different", "Dice ≥ 0.7", "Dice ≥ 0.8", "Dice ≥ 0.9 or loose key equal", "exact"];
+        if t("tok_name").is_some() || r.bloom("bf_name").is_some() {
+            let kind = Kind::Fuzzy { exact: t("tok_name"), loose: None, bloom: r.bloom("bf_name") };
+            push(kind, "name", &["tok_name", "bf_name"], &fuzzy, t("tok_name").map(|_| "tok_name"));
+        }
+        if t("tok_kana").is_some() || r.bloom("bf_kana").is_some() {
+            let kind = Kind::Fuzzy { exact: t("tok_kana"), loose: t("tok_kana_loose"), bloom: r.bloom("bf_kana") };
+            push(kind, "kana", &["tok_kana", "tok_kana_loose", "bf_kana"], &fuzzy, t("tok_kana").map(|_| "tok_kana"));
+        }
+        if t("tok_given").is_some() || t("tok_given_kana").is_some() {
+            let kind =
+                Kind::Given { written: t("tok_given"), reading: t("tok_given_kana"), loose: t("tok_given_kana_loose") };
+            push(
+                kind,
+                "given_name",
+                &["tok_given", "tok_given_kana", "tok_given_kana_loose"],
+                &["different", "loose reading equal", "equal"],
+                None,
+            );
+        }
+        if t("tok_family").is_some() || t("tok_family_kana").is_some() {
+            let kind = Kind::Given {
+                written: t("tok_family"),
+                reading: t("tok_family_kana"),
+                loose: t("tok_family_kana_loose"),
+            };
+            push(
+                kind,
+                "family_name",
+                &["tok_family", "tok_family_kana", "tok_family_kana_loose"],
+                &["different", "loose reading equal", "equal"],
+                None,
+            );
+        }
+        if let Some(full) = t("tok_birth_date") {
+            let kind = Kind::Date {
+                full,
+                swapped: t("tok_birth_swapped"),
+                ym: t("tok_birth_ym"),
+                md: t("tok_birth_md"),
+                yd: t("tok_birth_yd"),
+            };
+            push(
+                kind,
+                "birth_date",
+                &["tok_birth_date", "tok_birth_swapped", "tok_birth_ym", "tok_birth_md", "tok_birth_yd"],
+                &["different", "one component off", "day and month transposed", "equal"],
+                None,
+            );
+        }
+        if let Some(sex) = t("tok_sex") {
+            push(Kind::Exact(sex), "sex", &["tok_sex"], &["different", "equal"], None);
+        }
+        let address_cols =
+            ["tok_address", "tok_town_block", "tok_town_chome", "tok_town", "tok_street", "tok_locality", "bf_address"];
+        if address_cols.iter().any(|c| r.tokens.contains_key(*c) || r.blooms.contains_key(*c)) {
+            let kind = Kind::Address {
+                address: t("tok_address"),
+                block: t("tok_town_block"),
+                chome: t("tok_town_chome"),
+                town: t("tok_town"),
+                street: t("tok_street"),
+                locality: t("tok_locality"),
+                bloom: r.bloom("bf_address"),
+            };
+            push(
+                kind,
+                "address",
+                &address_cols,
+                &[
+                    "different town",
+                    "same town",
+                    "same 丁目 or Dice ≥ 0.75",
+                    "same block or Dice ≥ 0.9",
+                    "same address",
+                ],
+                None,
+            );
+        }
+        for (col, name) in
+            [("tok_postcode", "postcode"), ("tok_resident_id", "resident_id"), ("tok_national_id", "national_id")]
+        {
+            if let Some(c) = t(col) {
+                push(Kind::Exact(c), name, &[col], &["different", "equal"], None);
+            }
+        }
+        for (name, col) in &r.tokens {
+            if let Some(extra) = name.strip_prefix("tok_x_") {
+                push(Kind::Exact(col), extra, &[name.as_str()], &["different", "equal"], None);
+            }
+        }
+        for (name, col) in &r.blooms {
+            if let Some(extra) = name.strip_prefix("bf_x_") {
+                push(
+                    Kind::Bloom(col),
+                    extra,
+                    &[name.as_str()],
+                    &["different", "Dice ≥ 0.7", "Dice ≥ 0.8", "Dice ≥ 0.9"],
+                    None,
+                );
+            }
+        }
+        for f in fields.iter_mut() {
+            let extra: &[&str] = match f.name.as_str() {
+                "name" => &["tok_family", "tok_given", "tok_family_kana", "tok_given_kana"],
+                "kana" => &["tok_family_kana", "tok_given_kana", "tok_family_kana_loose", "tok_given_kana_loose"],
+                "birth_date" => &["tok_birth_year"],
+                "address" => &["tok_postcode"],
+                _ => &[],
+            };
+            f.related = f.columns.iter().cloned().chain(extra.iter().map(|c| c.to_string())).collect();
+        }
+        kinds.truncate(MAX_FIELDS);
+        fields.truncate(MAX_FIELDS);
+        Comparator { kinds, fields }
+    }
+
+    pub fn levels(&self) -> Vec<usize> {
+        self.fields.iter().map(|f| f.levels.len()).collect()
+    }
+
+    /// The packed comparison vector of records `a` and `b`.
+    pub fn gamma(&self, a: u32, b: u32) -> u64 {
+        let mut g = 0u64;
+        for (i, k) in self.kinds.iter().enumerate() {
+            let level = level(k, a, b).map_or(UNKNOWN, u64::from);
+            g |= level << (4 * i);
+        }
+        g
+    }
+
+    pub fn len(&self) -> usize {
+        self.kinds.len()
+    }
+}
+
+/// Level of field `i` in a packed γ (None when unknown).
+#[inline]
+pub fn level_of(g: u64, i: usize) -> Option<u8> {
+    let l = (g >> (4 * i)) & 0xF;
+    if l == UNKNOWN { None } else { Some(l as u8) }
+}
+
+fn fuzzy_cut(d: f32) -> u8 {
+    if d >= 0.9 {
+        3
+    } else if d >= 0.8 {
+        2
+    } else {
+        u8::from(d >= 0.7)
+    }
+}
+
+#[inline]
+fn level(k: &Kind, a: u32, b: u32) -> Option<u8> {
+    let (x, y) = (a as usize, b as usize);
+    match *k {
+        Kind::Fuzzy { exact, loose, bloom } => {
+            let e = eq(exact, x, y);
+            if e == Some(true) {
+                return Some(4);
+            }
+            if eq(loose, x, y) == Some(true) {
+                return Some(3);
+            }
+            match dice(bloom, a, b) {
+                Some(d) => Some(fuzzy_cut(d)),
+                None => e.map(|_| 0),
+            }
+        }
+        Kind::Given { written, reading, loose } => {
+            let (w, r, l) = (eq(written, x, y), eq(reading, x, y), eq(loose, x, y));
+            if w == Some(true) || r == Some(true) {
+                Some(2)
+            } else if l == Some(true) {
+                Some(1)
+            } else if w.is_some() || r.is_some() || l.is_some() {
+                Some(0)
+            } else {
+                None
+            }
+        }
+        Kind::Date { full, swapped, ym, md, yd } => {
+            let f = eq(Some(full), x, y)?;
+            if f {
+                return Some(3);
+            }
+            let s = |p: Option<&[u64]>, q: Option<&[u64]>| match (p, q) {
+                (Some(p), Some(q)) => p[x] != 0 && p[x] == q[y],
+                _ => false,
+            };
+            if s(Some(full), swapped) || s(swapped, Some(full)) {
+                return Some(2);
+            }
+            Some(u8::from([eq(ym, x, y), eq(md, x, y), eq(yd, x, y)].contains(&Some(true))))
+        }
+        Kind::Address { address, block, chome, town, street, locality, bloom } => {
+            let (ad, st) = (eq(address, x, y), eq(street, x, y));
+            if ad == Some(true) || st == Some(true) {
+                return Some(4);
+            }
+            let bl = eq(block, x, y);
+            let d = dice(bloom, a, b);
+            if bl == Some(true) || d.is_some_and(|d| d >= 0.9) {
+                return Some(3);
+            }
+            let ch = eq(chome, x, y);
+            if ch == Some(true) || d.is_some_and(|d| d >= 0.75) {
+                return Some(2);
+            }
+            let (tw, lo) = (eq(town, x, y), eq(locality, x, y));
+            if tw == Some(true) || lo == Some(true) {
+                return Some(1);
+            }
+            if [ad, st, bl, ch, tw, lo].iter().any(Option::is_some) || d.is_some() { Some(0) } else { None }
+        }
+        Kind::Exact(c) => eq(Some(c), x, y).map(u8::from),
+        Kind::Bloom(c) => dice(Some(c), a, b).map(fuzzy_cut),
+    }
+}

@@ -1,0 +1,240 @@
+//! The identifier columns of every extract of a workspace, in memory, indexed by a dense
+//! record number (`rid`): departments in name order, rows in file order. Only pseudonyms are
+//! read: tokens (kept as their first 8 bytes, enough for equality with a collision chance of
+//! 2⁻⁶⁴ per pair) and Bloom encodings (as 64-bit words, for popcount Dice).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow_array::{Array, FixedSizeBinaryArray};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use super::LinkError;
+use crate::pseudonymise::manifest::{MANIFEST_FORMAT, Manifest};
+use crate::pseudonymise::{MANIFEST_FILE, RECORDS_FILE};
+
+/// A token column: 0 is unknown (a token whose first 8 bytes are 0 is stored as 1).
+pub type TokenColumn = Vec<u64>;
+
+/// A Bloom-encoding column: `words` 64-bit words per record; an all-zero filter is unknown.
+pub struct BloomColumn {
+    pub words: usize,
+    pub data: Vec<u64>,
+}
+
+impl BloomColumn {
+    pub fn get(&self, rid: u32) -> Option<&[u64]> {
+        let s = &self.data[rid as usize * self.words..(rid as usize + 1) * self.words];
+        if s.iter().all(|w| *w == 0) { None } else { Some(s) }
+    }
+}
+
+pub struct Department {
+    pub name: String,
+    /// First rid of the department.
+    pub start: u32,
+    pub rows: u32,
+}
+
+pub struct Records {
+    pub departments: Vec<Department>,
+    /// Index into `departments`, per rid.
+    pub department_of: Vec<u16>,
+    pub record_ref: Vec<[u8; 16]>,
+    pub tokens: BTreeMap<String, TokenColumn>,
+    pub blooms: BTreeMap<String, BloomColumn>,
+}
+
+impl Records {
+    pub fn len(&self) -> usize {
+        self.record_ref.len()
+    }
+
+    pub fn token(&self, name: &str) -> Option<&[u64]> {
+        self.tokens.get(name).map(Vec::as_slice)
+    }
+
+    pub fn bloom(&self, name: &str) -> Option<&BloomColumn> {
+        self.blooms.get(name)
+    }
+}
+
+fn token_u64(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[..8]);
+    u64::from_le_bytes(w).max(1)
+}
+
+fn manifest_err(path: &Path, message: impl Into<String>) -> LinkError {
+    LinkError::Extract { path: path.to_path_buf(), message: message.into() }
+}
+
+/// Reads every `extracts/<department>/manifest.json` of the workspace and checks that they can
+/// be linked together: same linkage key, same normaliser, same encodings.
+pub fn manifests(workspace: &Path) -> Result<Vec<(PathBuf, Manifest)>, LinkError> {
+    let dir = workspace.join("extracts");
+    let entries =
+        std::fs::read_dir(&dir).map_err(|e| LinkError::NoExtracts { dir: dir.clone(), message: e.to_string() })?;
+    let mut found = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| LinkError::NoExtracts { dir: dir.clone(), message: e.to_string() })?;
+        let path = entry.path();
+        if !path.is_dir() || entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let mpath = path.join(MANIFEST_FILE);
+        let text = match std::fs::read_to_string(&mpath) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(manifest_err(
+                    &mpath,
+                    "no manifest.json: the folder is not a pseudonymised extract (run `mimamori pseudonymise` into it, or remove it)",
+                ));
+            }
+            Err(e) => return Err(manifest_err(&mpath, e.to_string())),
+        };
+        let m: Manifest = serde_json::from_str(&text)
+            .map_err(|e| manifest_err(&mpath, format!("line {}, column {}: {e}", e.line(), e.column())))?;
+        if m.format != MANIFEST_FORMAT {
+            return Err(manifest_err(&mpath, format!("format `{}`, expected `{MANIFEST_FORMAT}`", m.format)));
+        }
+        let folder = entry.file_name().to_string_lossy().to_string();
+        if m.department != folder {
+            return Err(manifest_err(
+                &mpath,
+                format!("the manifest is for department `{}` but sits in folder `{folder}`", m.department),
+            ));
+        }
+        found.push((path, m));
+    }
+    if found.is_empty() {
+        return Err(LinkError::NoExtracts {
+            dir,
+            message: "no extract folders; each custodian runs `mimamori pseudonymise --out WS/extracts/<department>/`"
+                .into(),
+        });
+    }
+    found.sort_by(|a, b| a.1.department.cmp(&b.1.department));
+    let (_, first) = &found[0];
+    for (_, m) in &found[1..] {
+        let mismatch = |what: &str| LinkError::Mismatch {
+            what: what.to_string(),
+            first: first.department.clone(),
+            other: m.department.clone(),
+        };
+        if m.linkage_key_fingerprint != first.linkage_key_fingerprint {
+            return Err(mismatch("linkage key fingerprint"));
+        }
+        if m.normaliser_version != first.normaliser_version {
+            return Err(mismatch("normaliser version"));
+        }
+        if m.encoding.token_bytes != first.encoding.token_bytes || m.encoding.token_hash != first.encoding.token_hash {
+            return Err(mismatch("token encoding"));
+        }
+        for spec in &m.encoding.bloom {
+            if let Some(other) = first.encoding.bloom.iter().find(|s| s.field == spec.field)
+                && other != spec
+            {
+                return Err(mismatch(&format!("Bloom encoding of `{}`", spec.field)));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Loads the identifier columns of every extract.
+pub fn load(found: Vec<(PathBuf, Manifest)>) -> Result<Records, LinkError> {
+    let total: u64 = found.iter().map(|(_, m)| m.rows).sum();
+    if total > u32::MAX as u64 / 2 {
+        return Err(LinkError::TooLarge { records: total });
+    }
+    let total = total as usize;
+    let mut records = Records {
+        departments: Vec::new(),
+        department_of: Vec::with_capacity(total),
+        record_ref: Vec::with_capacity(total),
+        tokens: BTreeMap::new(),
+        blooms: BTreeMap::new(),
+    };
+    for (index, (dir, manifest)) in found.into_iter().enumerate() {
+        let path = dir.join(RECORDS_FILE);
+        let start = records.record_ref.len();
+        let read_err = |e: &dyn std::fmt::Display| LinkError::Extract { path: path.clone(), message: e.to_string() };
+        let file = File::open(&path).map_err(|e| read_err(&e))?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .and_then(|b| b.with_batch_size(16_384).build())
+            .map_err(|e| read_err(&e))?;
+        for batch in reader {
+            let batch = batch.map_err(|e| read_err(&e))?;
+            let n = batch.num_rows();
+            let base = records.record_ref.len();
+            for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+                let name = field.name();
+                let is_token = name.starts_with("tok_") || name == "record_ref";
+                if !is_token && !name.starts_with("bf_") {
+                    continue;
+                }
+                let Some(arr) = column.as_any().downcast_ref::<FixedSizeBinaryArray>() else {
+                    return Err(read_err(&format!("column `{name}` is not fixed-size binary")));
+                };
+                let width = arr.value_length() as usize;
+                if name == "record_ref" {
+                    if width != 16 || arr.null_count() > 0 {
+                        return Err(read_err(&"record_ref must be 16 bytes and never empty"));
+                    }
+                    records.record_ref.extend((0..n).map(|i| {
+                        let mut r = [0u8; 16];
+                        r.copy_from_slice(arr.value(i));
+                        r
+                    }));
+                } else if is_token {
+                    if width < 8 {
+                        return Err(read_err(&format!("token column `{name}` holds {width} bytes, expected 16")));
+                    }
+                    let col = records.tokens.entry(name.clone()).or_insert_with(|| vec![0; total]);
+                    for i in 0..n {
+                        if arr.is_valid(i) {
+                            col[base + i] = token_u64(arr.value(i));
+                        }
+                    }
+                } else {
+                    if width == 0 || !width.is_multiple_of(8) {
+                        return Err(read_err(&format!("Bloom column `{name}` holds {width} bytes, not whole words")));
+                    }
+                    let words = width / 8;
+                    let col = records
+                        .blooms
+                        .entry(name.clone())
+                        .or_insert_with(|| BloomColumn { words, data: vec![0; total * words] });
+                    if col.words != words {
+                        return Err(read_err(&format!("Bloom column `{name}` differs in width between extracts")));
+                    }
+                    for i in 0..n {
+                        if arr.is_valid(i) {
+                            let at = (base + i) * words;
+                            for (w, chunk) in col.data[at..at + words].iter_mut().zip(arr.value(i).chunks_exact(8)) {
+                                let mut b = [0u8; 8];
+                                b.copy_from_slice(chunk);
+                                *w = u64::from_le_bytes(b);
+                            }
+                        }
+                    }
+                }
+            }
+            if records.record_ref.len() != base + n {
+                return Err(read_err(&"no record_ref column"));
+            }
+            records.department_of.extend(std::iter::repeat_n(index as u16, n));
+        }
+        let rows = records.record_ref.len() - start;
+        if rows == 0 {
+            return Err(LinkError::EmptyExtract { department: manifest.department.clone() });
+        }
+        if rows as u64 != manifest.rows {
+            return Err(read_err(&format!("holds {rows} rows, its manifest says {}", manifest.rows)));
+        }
+        records.departments.push(Department { name: manifest.department, start: start as u32, rows: rows as u32 });
+    }
+    Ok(records)
+}
