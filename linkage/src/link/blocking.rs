@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt32Array, UInt64Array};
+use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, UInt32Array, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::MemTable;
 use datafusion::execution::memory_pool::FairSpillPool;
@@ -25,7 +25,8 @@ pub struct RuleReport {
     pub columns: Vec<String>,
     /// Records with a known key under the rule.
     pub records_with_key: u64,
-    /// Candidate pairs the rule's join yields (before removing pairs of earlier rules).
+    /// Candidate pairs the rule's join yields (before removing pairs of earlier rules; pairs
+    /// within a department whose records are distinct persons are never candidates).
     pub pairs: u64,
     /// Pairs this rule added that no earlier rule had.
     pub new_pairs: u64,
@@ -90,6 +91,7 @@ pub fn block(
     rules: &[Vec<String>],
     max_pairs_per_rule: u64,
     memory_limit_mib: u64,
+    distinct_departments: u64,
     keep: &(dyn Fn(u32, u32) -> bool + Sync),
     notify: &mut dyn FnMut(&RuleReport),
 ) -> Result<Candidates, LinkError> {
@@ -127,104 +129,125 @@ pub fn block(
         .thread_stack_size(8 << 20)
         .build()
         .map_err(df_err)?;
-    runtime.block_on(async {
-        let partitions = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let mut config = SessionConfig::new().with_target_partitions(partitions).with_batch_size(65_536);
-        config.options_mut().set("datafusion.execution.collect_statistics", "false").map_err(df_err)?;
-        let rt = RuntimeEnvBuilder::new()
-            .with_memory_pool(Arc::new(FairSpillPool::new((memory_limit_mib as usize) << 20)))
-            .build_arc()
-            .map_err(df_err)?;
-        let ctx = SessionContext::new_with_config_rt(config, rt);
+    runtime
+        .block_on(async {
+            let partitions = std::thread::available_parallelism().map_or(2, |n| n.get());
+            let mut config = SessionConfig::new().with_target_partitions(partitions).with_batch_size(65_536);
+            config.options_mut().set("datafusion.execution.collect_statistics", "false").map_err(df_err)?;
+            let rt = RuntimeEnvBuilder::new()
+                .with_memory_pool(Arc::new(FairSpillPool::new((memory_limit_mib as usize) << 20)))
+                .build_arc()
+                .map_err(df_err)?;
+            let ctx = SessionContext::new_with_config_rt(config, rt);
 
-        // the key table, split in as many partitions as cores so scans and joins run in parallel
-        let mut fields = vec![Field::new("rid", DataType::UInt32, false)];
-        for j in 0..keys.len() {
-            fields.push(Field::new(format!("k{j}"), DataType::UInt64, true));
-        }
-        let schema = Arc::new(Schema::new(fields));
-        let n = records.len();
-        let chunk = n.div_ceil(partitions).max(1);
-        let mut parts = Vec::new();
-        let mut start = 0;
-        while start < n {
-            let end = (start + chunk).min(n);
-            let mut cols: Vec<ArrayRef> = vec![Arc::new(UInt32Array::from_iter_values(start as u32..end as u32))];
-            for k in &keys {
-                cols.push(Arc::new(UInt64Array::from_iter(k[start..end].iter().map(|x| (*x != 0).then_some(*x)))));
+            // the key table, split in as many partitions as cores so scans and joins run in parallel
+            // d: the department, for departments whose records are distinct persons (no pair within)
+            let mut fields = vec![Field::new("rid", DataType::UInt32, false), Field::new("d", DataType::UInt16, true)];
+            for j in 0..keys.len() {
+                fields.push(Field::new(format!("k{j}"), DataType::UInt64, true));
             }
-            parts.push(vec![RecordBatch::try_new(schema.clone(), cols).map_err(df_err)?]);
-            start = end;
-        }
-        let table = MemTable::try_new(schema, parts).map_err(df_err)?;
-        ctx.register_table("blocking_keys", Arc::new(table)).map_err(df_err)?;
+            let schema = Arc::new(Schema::new(fields));
+            let n = records.len();
+            let chunk = n.div_ceil(partitions).max(1);
+            let mut parts = Vec::new();
+            let mut start = 0;
+            while start < n {
+                let end = (start + chunk).min(n);
+                let d = records.department_of[start..end]
+                    .iter()
+                    .map(|&d| (d < 64 && distinct_departments & (1 << d) != 0).then_some(d));
+                let mut cols: Vec<ArrayRef> = vec![
+                    Arc::new(UInt32Array::from_iter_values(start as u32..end as u32)),
+                    Arc::new(datafusion::arrow::array::UInt16Array::from_iter(d)),
+                ];
+                for k in &keys {
+                    cols.push(Arc::new(UInt64Array::from_iter(k[start..end].iter().map(|x| (*x != 0).then_some(*x)))));
+                }
+                parts.push(vec![RecordBatch::try_new(schema.clone(), cols).map_err(df_err)?]);
+                start = end;
+            }
+            let table = MemTable::try_new(schema, parts).map_err(df_err)?;
+            ctx.register_table("blocking_keys", Arc::new(table)).map_err(df_err)?;
 
-        // 1. pair counts per rule, from the key-group sizes
-        for (j, &ri) in active.iter().enumerate() {
-            let sql = format!(
-                "SELECT count(*) AS n FROM blocking_keys WHERE k{j} IS NOT NULL GROUP BY k{j} HAVING count(*) > 1"
-            );
-            let batches = ctx.sql(&sql).await.map_err(df_err)?.collect().await.map_err(df_err)?;
-            let mut sizes: Vec<u64> = Vec::new();
-            for b in &batches {
-                let col = b.column(0);
-                let Some(c) = col.as_any().downcast_ref::<datafusion::arrow::array::Int64Array>() else {
-                    return Err(df_err("count(*) is not Int64"));
-                };
-                sizes.extend(c.values().iter().map(|v| *v as u64));
-            }
-            sizes.sort_unstable_by(|a, b| b.cmp(a));
-            let pairs: u64 = sizes.iter().map(|s| s * (s - 1) / 2).sum();
-            let report = &mut reports[ri];
-            report.pairs = pairs;
-            report.largest_groups = sizes.iter().take(5).copied().collect();
-            notify(report);
-            if pairs > max_pairs_per_rule {
-                return Err(LinkError::RuleExplodes {
-                    rule: report.columns.join(" + "),
-                    pairs,
-                    limit: max_pairs_per_rule,
-                    largest: report.largest_groups.clone(),
-                });
-            }
-        }
-
-        // 2. the joins; a pair an earlier rule has is skipped
-        let mut pairs: Vec<u64> = Vec::new();
-        let mut rule_of: Vec<u8> = Vec::new();
-        for (j, &ri) in active.iter().enumerate() {
-            let sql = format!(
-                "SELECT l.rid AS a, r.rid AS b FROM blocking_keys l JOIN blocking_keys r ON l.k{j} = r.k{j} WHERE l.rid < r.rid"
-            );
-            let mut stream = ctx.sql(&sql).await.map_err(df_err)?.execute_stream().await.map_err(df_err)?;
-            let mut added = 0u64;
-            while let Some(batch) = stream.next().await {
-                let batch = batch.map_err(df_err)?;
-                let (Some(a), Some(b)) = (
-                    batch.column(0).as_any().downcast_ref::<UInt32Array>(),
-                    batch.column(1).as_any().downcast_ref::<UInt32Array>(),
-                ) else {
-                    return Err(df_err("join output is not (UInt32, UInt32)"));
-                };
-                for (&x, &y) in a.values().iter().zip(b.values().iter()) {
-                    let earlier = keys[..j].iter().any(|k| k[x as usize] != 0 && k[x as usize] == k[y as usize]);
-                    if !earlier && keep(x, y) {
-                        pairs.push(((x as u64) << 32) | y as u64);
-                        rule_of.push(ri as u8);
-                        added += 1;
+            // 1. pair counts per rule, from the key-group sizes (less the pairs within one
+            //    distinct-persons department, which are never compared)
+            for (j, &ri) in active.iter().enumerate() {
+                let sql = format!(
+                    "SELECT k{j} AS k, d, count(*) AS n FROM blocking_keys WHERE k{j} IS NOT NULL GROUP BY k{j}, d"
+                );
+                let batches = ctx.sql(&sql).await.map_err(df_err)?.collect().await.map_err(df_err)?;
+                let mut groups: std::collections::HashMap<u64, (u64, u64)> = std::collections::HashMap::new();
+                for b in &batches {
+                    let (Some(k), Some(d), Some(n)) = (
+                        b.column(0).as_any().downcast_ref::<UInt64Array>(),
+                        b.column(1).as_any().downcast_ref::<datafusion::arrow::array::UInt16Array>(),
+                        b.column(2).as_any().downcast_ref::<datafusion::arrow::array::Int64Array>(),
+                    ) else {
+                        return Err(df_err("unexpected types from the group count"));
+                    };
+                    for i in 0..b.num_rows() {
+                        let c = n.value(i) as u64;
+                        let g = groups.entry(k.value(i)).or_insert((0, 0));
+                        g.0 += c;
+                        if d.is_valid(i) {
+                            g.1 += c * c.saturating_sub(1) / 2;
+                        }
                     }
                 }
+                let mut sizes: Vec<u64> = groups.values().map(|g| g.0).filter(|n| *n > 1).collect();
+                sizes.sort_unstable_by(|a, b| b.cmp(a));
+                let pairs: u64 = groups.values().map(|(n, within)| n * n.saturating_sub(1) / 2 - within).sum();
+                let report = &mut reports[ri];
+                report.pairs = pairs;
+                report.largest_groups = sizes.iter().take(5).copied().collect();
+                notify(report);
+                if pairs > max_pairs_per_rule {
+                    return Err(LinkError::RuleExplodes {
+                        rule: report.columns.join(" + "),
+                        pairs,
+                        limit: max_pairs_per_rule,
+                        largest: report.largest_groups.clone(),
+                    });
+                }
             }
-            reports[ri].new_pairs = added;
-        }
-        Ok::<_, LinkError>((pairs, rule_of))
-    })
-    .map(move |(pairs, rule_of)| {
-        // a fixed order whatever the join's partitioning did
-        let mut order: Vec<usize> = (0..pairs.len()).collect();
-        order.sort_unstable_by_key(|&i| pairs[i]);
-        let sorted_pairs = order.iter().map(|&i| pairs[i]).collect();
-        let sorted_rule = order.iter().map(|&i| rule_of[i]).collect();
-        Candidates { pairs: sorted_pairs, rule: sorted_rule, reports, keys: active.into_iter().zip(keys).collect() }
-    })
+
+            // 2. the joins; a pair an earlier rule has is skipped
+            let mut pairs: Vec<u64> = Vec::new();
+            let mut rule_of: Vec<u8> = Vec::new();
+            for (j, &ri) in active.iter().enumerate() {
+                let sql = format!(
+                    "SELECT l.rid AS a, r.rid AS b FROM blocking_keys l JOIN blocking_keys r ON l.k{j} = r.k{j} \
+                 WHERE l.rid < r.rid AND (l.d IS NULL OR r.d IS NULL OR l.d <> r.d)"
+                );
+                let mut stream = ctx.sql(&sql).await.map_err(df_err)?.execute_stream().await.map_err(df_err)?;
+                let mut added = 0u64;
+                while let Some(batch) = stream.next().await {
+                    let batch = batch.map_err(df_err)?;
+                    let (Some(a), Some(b)) = (
+                        batch.column(0).as_any().downcast_ref::<UInt32Array>(),
+                        batch.column(1).as_any().downcast_ref::<UInt32Array>(),
+                    ) else {
+                        return Err(df_err("join output is not (UInt32, UInt32)"));
+                    };
+                    for (&x, &y) in a.values().iter().zip(b.values().iter()) {
+                        let earlier = keys[..j].iter().any(|k| k[x as usize] != 0 && k[x as usize] == k[y as usize]);
+                        if !earlier && keep(x, y) {
+                            pairs.push(((x as u64) << 32) | y as u64);
+                            rule_of.push(ri as u8);
+                            added += 1;
+                        }
+                    }
+                }
+                reports[ri].new_pairs = added;
+            }
+            Ok::<_, LinkError>((pairs, rule_of))
+        })
+        .map(move |(pairs, rule_of)| {
+            // a fixed order whatever the join's partitioning did
+            let mut order: Vec<usize> = (0..pairs.len()).collect();
+            order.sort_unstable_by_key(|&i| pairs[i]);
+            let sorted_pairs = order.iter().map(|&i| pairs[i]).collect();
+            let sorted_rule = order.iter().map(|&i| rule_of[i]).collect();
+            Candidates { pairs: sorted_pairs, rule: sorted_rule, reports, keys: active.into_iter().zip(keys).collect() }
+        })
 }

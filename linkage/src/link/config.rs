@@ -53,6 +53,8 @@ pub struct LinkConfig {
     pub em_max_iterations: u32,
     /// Memory DataFusion may use for blocking joins, in MiB.
     pub memory_limit_mib: u64,
+    /// Comparison fields left out of the model (names as in model.json, e.g. "phone").
+    pub exclude_fields: Vec<String>,
 }
 
 impl Default for LinkConfig {
@@ -69,6 +71,7 @@ impl Default for LinkConfig {
             review_pairs: 200,
             em_max_iterations: 200,
             memory_limit_mib: 2048,
+            exclude_fields: Vec::new(),
         }
     }
 }

@@ -12,10 +12,52 @@ pub const UNKNOWN: u64 = 15;
 /// At most this many fields fit in a packed γ.
 pub const MAX_FIELDS: usize = 16;
 
+/// A Bloom column with its Dice cut points for levels 1, 2 and 3.
+#[derive(Clone, Copy)]
+struct Sim<'a> {
+    col: &'a BloomColumn,
+    cuts: [f32; 3],
+}
+
+/// Dice cut points of a Bloom column: where only 1 in 100, 1,000 and 10,000 random record pairs
+/// are as similar. Hardening changes the Dice scale (balanced filters of unrelated records reach
+/// Dice ≈ 0.8), so fixed cut points would mean different things under different encodings;
+/// tail shares of random pairs mean the same under all. Too few records to sample: 0.7/0.8/0.9.
+pub fn calibrate(col: &BloomColumn, n: u32, seed: u64) -> ([f32; 3], String) {
+    use rand::{Rng, SeedableRng};
+    const WANT: usize = 200_000;
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+    let mut d: Vec<f32> = Vec::with_capacity(WANT);
+    let mut tries = 0;
+    while d.len() < WANT && tries < WANT * 10 && n > 1 {
+        tries += 1;
+        let (a, b) = (rng.random_range(0..n), rng.random_range(0..n));
+        if a == b {
+            continue;
+        }
+        if let Some(x) = dice(Some(col), a, b) {
+            d.push(x);
+        }
+    }
+    if d.len() < 20_000 {
+        return ([0.7, 0.8, 0.9], format!("fixed (only {} random pairs to sample)", d.len()));
+    }
+    d.sort_unstable_by(|a, b| b.total_cmp(a));
+    let at = |share: f64| d[((d.len() as f64 * share) as usize).min(d.len() - 1)];
+    // strictly above the tail's edge, and strictly increasing
+    let c1 = at(1e-2) + 1e-6;
+    let c2 = at(1e-3).max(c1) + 1e-6;
+    let c3 = at(1e-4).max(c2) + 1e-6;
+    ([c1, c2, c3], format!("random-pair tails 1e-2, 1e-3, 1e-4 of {} sampled pairs", d.len()))
+}
+
 #[derive(Clone, Copy)]
 enum Kind<'a> {
-    /// 4 exact; 3 loose token equal or Dice ≥ 0.9; 2 Dice ≥ 0.8; 1 Dice ≥ 0.7; 0 otherwise.
-    Fuzzy { exact: Option<&'a [u64]>, loose: Option<&'a [u64]>, bloom: Option<&'a BloomColumn> },
+    /// 4 exact; 3 loose token equal or Dice ≥ cut 3; 2 Dice ≥ cut 2; 1 Dice ≥ cut 1; 0 otherwise.
+    /// When the name's parts are also fields (family, given), a pair with a part equal is left
+    /// to those fields (unknown here): otherwise the shared surname of two members of one
+    /// household, or the whole name of two namesakes, would count twice or three times.
+    Fuzzy { exact: Option<&'a [u64]>, loose: Option<&'a [u64]>, bloom: Option<Sim<'a>>, parts: [Option<&'a [u64]>; 2] },
     /// A name part (given or family): 2 same (written or read); 1 same loose reading; 0 otherwise.
     Given { written: Option<&'a [u64]>, reading: Option<&'a [u64]>, loose: Option<&'a [u64]> },
     /// 3 equal; 2 day and month transposed; 1 one component off; 0 otherwise.
@@ -26,7 +68,7 @@ enum Kind<'a> {
         md: Option<&'a [u64]>,
         yd: Option<&'a [u64]>,
     },
-    /// 4 same address (or street); 3 same block or Dice ≥ 0.9; 2 same 丁目 or Dice ≥ 0.75;
+    /// 4 same address (or street); 3 same block or Dice ≥ cut 3; 2 same 丁目 or Dice ≥ cut 2;
     /// 1 same town (or locality); 0 otherwise.
     Address {
         address: Option<&'a [u64]>,
@@ -35,12 +77,12 @@ enum Kind<'a> {
         town: Option<&'a [u64]>,
         street: Option<&'a [u64]>,
         locality: Option<&'a [u64]>,
-        bloom: Option<&'a BloomColumn>,
+        bloom: Option<Sim<'a>>,
     },
     /// 1 equal, 0 different.
     Exact(&'a [u64]),
-    /// 3 Dice ≥ 0.9; 2 ≥ 0.8; 1 ≥ 0.7; 0 otherwise.
-    Bloom(&'a BloomColumn),
+    /// 3 Dice ≥ cut 3; 2 ≥ cut 2; 1 ≥ cut 1; 0 otherwise.
+    Bloom(Sim<'a>),
 }
 
 /// A field of the model, as model.json describes it.
@@ -53,6 +95,8 @@ pub struct FieldInfo {
     pub related: Vec<String>,
     /// Level labels, lowest (disagreement) first.
     pub levels: Vec<String>,
+    /// Dice cut points of the field's Bloom column (levels 1–3) and how they were set.
+    pub dice_cuts: Option<([f32; 3], String)>,
     /// Token column whose value frequencies adjust the top level's weight, if any.
     pub term_frequency: Option<String>,
 }
@@ -87,13 +131,35 @@ fn dice(col: Option<&BloomColumn>, a: u32, b: u32) -> Option<f32> {
     })
 }
 
+/// A stable per-column seed offset.
+fn blake3_seed(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+}
+
+#[inline]
+fn sim_dice(s: Option<Sim>, a: u32, b: u32) -> Option<(f32, [f32; 3])> {
+    let s = s?;
+    dice(Some(s.col), a, b).map(|d| (d, s.cuts))
+}
+
 fn labels(l: &[&str]) -> Vec<String> {
     l.iter().map(|s| s.to_string()).collect()
 }
 
 impl<'a> Comparator<'a> {
     /// The fields the extracts support: a field is used when its columns exist in any extract.
-    pub fn new(r: &'a Records) -> Comparator<'a> {
+    pub fn new(r: &'a Records, seed: u64, exclude: &[String]) -> Comparator<'a> {
+        let n = r.len() as u32;
+        let mut calibrated: Vec<(String, [f32; 3], String)> = Vec::new();
+        for (name, col) in &r.blooms {
+            let (cuts, basis) = calibrate(col, n, seed ^ blake3_seed(name));
+            calibrated.push((name.clone(), cuts, basis));
+        }
+        let sim = |name: &str| -> Option<Sim<'a>> {
+            let col = r.bloom(name)?;
+            let cuts = calibrated.iter().find(|c| c.0 == name).map_or([0.7, 0.8, 0.9], |c| c.1);
+            Some(Sim { col, cuts })
+        };
         let mut kinds = Vec::new();
         let mut fields = Vec::new();
         let t = |n: &str| r.token(n);
@@ -110,15 +176,26 @@ impl<'a> Comparator<'a> {
                 levels: labels(levels),
                 term_frequency: tf.map(str::to_string),
                 related: Vec::new(),
+                dice_cuts: None,
             });
         };
-        let fuzzy = ["different", "Dice ≥ 0.7", "Dice ≥ 0.8", "Dice ≥ 0.9 or loose key equal", "exact"];
+        let fuzzy = ["different", "Dice ≥ cut 1", "Dice ≥ cut 2", "Dice ≥ cut 3 or loose key equal", "exact"];
         if t("tok_name").is_some() || r.bloom("bf_name").is_some() {
-            let kind = Kind::Fuzzy { exact: t("tok_name"), loose: None, bloom: r.bloom("bf_name") };
+            let kind = Kind::Fuzzy {
+                exact: t("tok_name"),
+                loose: None,
+                bloom: sim("bf_name"),
+                parts: [t("tok_family"), t("tok_given")],
+            };
             push(kind, "name", &["tok_name", "bf_name"], &fuzzy, t("tok_name").map(|_| "tok_name"));
         }
         if t("tok_kana").is_some() || r.bloom("bf_kana").is_some() {
-            let kind = Kind::Fuzzy { exact: t("tok_kana"), loose: t("tok_kana_loose"), bloom: r.bloom("bf_kana") };
+            let kind = Kind::Fuzzy {
+                exact: t("tok_kana"),
+                loose: t("tok_kana_loose"),
+                bloom: sim("bf_kana"),
+                parts: [t("tok_family_kana_loose"), t("tok_given_kana_loose")],
+            };
             push(kind, "kana", &["tok_kana", "tok_kana_loose", "bf_kana"], &fuzzy, t("tok_kana").map(|_| "tok_kana"));
         }
         if t("tok_given").is_some() || t("tok_given_kana").is_some() {
@@ -129,7 +206,7 @@ impl<'a> Comparator<'a> {
                 "given_name",
                 &["tok_given", "tok_given_kana", "tok_given_kana_loose"],
                 &["different", "loose reading equal", "equal"],
-                None,
+                Some(if t("tok_given").is_some() { "tok_given" } else { "tok_given_kana" }),
             );
         }
         if t("tok_family").is_some() || t("tok_family_kana").is_some() {
@@ -143,7 +220,7 @@ impl<'a> Comparator<'a> {
                 "family_name",
                 &["tok_family", "tok_family_kana", "tok_family_kana_loose"],
                 &["different", "loose reading equal", "equal"],
-                None,
+                Some(if t("tok_family").is_some() { "tok_family" } else { "tok_family_kana" }),
             );
         }
         if let Some(full) = t("tok_birth_date") {
@@ -175,7 +252,7 @@ impl<'a> Comparator<'a> {
                 town: t("tok_town"),
                 street: t("tok_street"),
                 locality: t("tok_locality"),
-                bloom: r.bloom("bf_address"),
+                bloom: sim("bf_address"),
             };
             push(
                 kind,
@@ -203,8 +280,8 @@ impl<'a> Comparator<'a> {
                 push(Kind::Exact(col), extra, &[name.as_str()], &["different", "equal"], None);
             }
         }
-        for (name, col) in &r.blooms {
-            if let Some(extra) = name.strip_prefix("bf_x_") {
+        for name in r.blooms.keys() {
+            if let (Some(extra), Some(col)) = (name.strip_prefix("bf_x_"), sim(name)) {
                 push(
                     Kind::Bloom(col),
                     extra,
@@ -215,6 +292,7 @@ impl<'a> Comparator<'a> {
             }
         }
         for f in fields.iter_mut() {
+            f.dice_cuts = calibrated.iter().find(|c| f.columns.contains(&c.0)).map(|c| (c.1, c.2.clone()));
             let extra: &[&str] = match f.name.as_str() {
                 "name" => &["tok_family", "tok_given", "tok_family_kana", "tok_given_kana"],
                 "kana" => &["tok_family_kana", "tok_given_kana", "tok_family_kana_loose", "tok_given_kana_loose"],
@@ -224,6 +302,11 @@ impl<'a> Comparator<'a> {
             };
             f.related = f.columns.iter().cloned().chain(extra.iter().map(|c| c.to_string())).collect();
         }
+        let keep: Vec<bool> = fields.iter().map(|f| !exclude.contains(&f.name)).collect();
+        let mut k = keep.iter();
+        kinds.retain(|_| k.next().copied().unwrap_or(true));
+        let mut k = keep.iter();
+        fields.retain(|_| k.next().copied().unwrap_or(true));
         kinds.truncate(MAX_FIELDS);
         fields.truncate(MAX_FIELDS);
         Comparator { kinds, fields }
@@ -255,13 +338,13 @@ pub fn level_of(g: u64, i: usize) -> Option<u8> {
     if l == UNKNOWN { None } else { Some(l as u8) }
 }
 
-fn fuzzy_cut(d: f32) -> u8 {
-    if d >= 0.9 {
+fn fuzzy_cut((d, cuts): (f32, [f32; 3])) -> u8 {
+    if d >= cuts[2] {
         3
-    } else if d >= 0.8 {
+    } else if d >= cuts[1] {
         2
     } else {
-        u8::from(d >= 0.7)
+        u8::from(d >= cuts[0])
     }
 }
 
@@ -269,7 +352,10 @@ fn fuzzy_cut(d: f32) -> u8 {
 fn level(k: &Kind, a: u32, b: u32) -> Option<u8> {
     let (x, y) = (a as usize, b as usize);
     match *k {
-        Kind::Fuzzy { exact, loose, bloom } => {
+        Kind::Fuzzy { exact, loose, bloom, parts } => {
+            if parts.iter().any(|p| eq(*p, x, y) == Some(true)) {
+                return None;
+            }
             let e = eq(exact, x, y);
             if e == Some(true) {
                 return Some(4);
@@ -277,7 +363,7 @@ fn level(k: &Kind, a: u32, b: u32) -> Option<u8> {
             if eq(loose, x, y) == Some(true) {
                 return Some(3);
             }
-            match dice(bloom, a, b) {
+            match sim_dice(bloom, a, b) {
                 Some(d) => Some(fuzzy_cut(d)),
                 None => e.map(|_| 0),
             }
@@ -314,12 +400,12 @@ fn level(k: &Kind, a: u32, b: u32) -> Option<u8> {
                 return Some(4);
             }
             let bl = eq(block, x, y);
-            let d = dice(bloom, a, b);
-            if bl == Some(true) || d.is_some_and(|d| d >= 0.9) {
+            let d = sim_dice(bloom, a, b);
+            if bl == Some(true) || d.is_some_and(|(d, c)| d >= c[2]) {
                 return Some(3);
             }
             let ch = eq(chome, x, y);
-            if ch == Some(true) || d.is_some_and(|d| d >= 0.75) {
+            if ch == Some(true) || d.is_some_and(|(d, c)| d >= c[1]) {
                 return Some(2);
             }
             let (tw, lo) = (eq(town, x, y), eq(locality, x, y));
@@ -329,6 +415,6 @@ fn level(k: &Kind, a: u32, b: u32) -> Option<u8> {
             if [ad, st, bl, ch, tw, lo].iter().any(Option::is_some) || d.is_some() { Some(0) } else { None }
         }
         Kind::Exact(c) => eq(Some(c), x, y).map(u8::from),
-        Kind::Bloom(c) => dice(Some(c), a, b).map(fuzzy_cut),
+        Kind::Bloom(c) => sim_dice(Some(c), a, b).map(fuzzy_cut),
     }
 }

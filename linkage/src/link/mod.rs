@@ -156,6 +156,7 @@ pub fn link(
         &config.blocking,
         config.max_pairs_per_rule,
         config.memory_limit_mib,
+        distinct_mask,
         &keep,
         &mut notify,
     )?;
@@ -165,7 +166,7 @@ pub fn link(
     lap("blocking", &mut seconds);
 
     observe(Event::Stage(format!("comparing {} candidate pairs", candidates.pairs.len())));
-    let comparator = fields::Comparator::new(&records);
+    let comparator = fields::Comparator::new(&records, config.seed, &config.exclude_fields);
     let gammas = score::gammas(&comparator, &candidates.pairs);
     lap("comparisons", &mut seconds);
 

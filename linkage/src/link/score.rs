@@ -159,6 +159,16 @@ fn patterns(gammas: &[u64], select: impl Fn(usize) -> bool, mask: u64, fields: u
     keys.iter().map(|g| Pattern { levels: (0..fields).map(|f| level_of(*g, f)).collect(), count: counts[g] }).collect()
 }
 
+/// Whether a rule's key identifies a person rather than a household. Address, postcode,
+/// surname, sex and household number are shared by the members of one household, whose pairs
+/// form a third kind of pair (neither match nor random non-match) that a two-class model
+/// absorbs into its match class; EM trains only on rules with a person-level key (a birth
+/// date, a given name, a whole name, a personal number).
+fn person_level(rule: &[String]) -> bool {
+    const PERSON: &[&str] = &["tok_birth_", "tok_given", "tok_name", "tok_kana", "tok_resident_id", "tok_national_id"];
+    rule.iter().any(|c| PERSON.iter().any(|p| c.starts_with(p)))
+}
+
 /// One EM session: the pairs of one blocking rule, with the fields that rule constrains left out.
 #[derive(Clone, Debug, Serialize)]
 pub struct Session {
@@ -196,7 +206,7 @@ pub fn fit(
         let mask = constrained.iter().fold(0u64, |m, f| m | (super::fields::UNKNOWN << (4 * f)));
         let pats = patterns(gammas, |i| candidates.agree(j, candidates.pairs[i]), mask, nf);
         let pairs: f64 = pats.iter().map(|p| p.count).sum();
-        if pairs < 10.0 || constrained.len() == nf {
+        if pairs < 10.0 || constrained.len() == nf || !person_level(rule) {
             continue;
         }
         let fit = fellegi_sunter::estimate(
