@@ -19,6 +19,7 @@ pub const DEFAULT_RULES: &[&[&str]] = &[
     &["tok_postcode", "tok_given"],
     &["tok_postcode", "tok_family"],
     &["tok_postcode", "tok_street"],
+    &["tok_street", "tok_locality"],
     &["tok_resident_id"],
 ];
 

@@ -26,6 +26,11 @@ struct Sim<'a> {
 pub fn calibrate(col: &BloomColumn, n: u32, seed: u64) -> ([f32; 3], String) {
     use rand::{Rng, SeedableRng};
     const WANT: usize = 200_000;
+    // tails of 1e-4 need many distinct pairs, not many draws of a few
+    let distinct_pairs = n as u64 * (n as u64).saturating_sub(1) / 2;
+    if distinct_pairs < 100_000 {
+        return ([0.7, 0.8, 0.9], format!("fixed (only {distinct_pairs} record pairs)"));
+    }
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
     let mut d: Vec<f32> = Vec::with_capacity(WANT);
     let mut tries = 0;
@@ -416,5 +421,57 @@ fn level(k: &Kind, a: u32, b: u32) -> Option<u8> {
         }
         Kind::Exact(c) => eq(Some(c), x, y).map(u8::from),
         Kind::Bloom(c) => sim_dice(Some(c), a, b).map(fuzzy_cut),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    fn random_column(n: usize, density: f64, seed: u64) -> BloomColumn {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+        let data = (0..n * 16)
+            .map(|_| (0..64).fold(0u64, |w, b| if rng.random_bool(density) { w | (1 << b) } else { w }))
+            .collect();
+        BloomColumn { words: 16, data }
+    }
+
+    #[test]
+    fn dice_cuts_sit_at_the_random_pair_tails_whatever_the_density() {
+        for density in [0.05, 0.5] {
+            let col = random_column(2_000, density, 7);
+            let (cuts, basis) = calibrate(&col, 2_000, 11);
+            assert!(basis.contains("random-pair tails"), "{basis}");
+            assert!(cuts[0] < cuts[1] && cuts[1] < cuts[2], "{cuts:?}");
+            // the share of fresh random pairs at or above each cut is near its tail share
+            let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(99);
+            let (mut above1, mut above2, mut total) = (0u32, 0u32, 0u32);
+            while total < 200_000 {
+                let (a, b) = (rng.random_range(0..2_000u32), rng.random_range(0..2_000u32));
+                if a == b {
+                    continue;
+                }
+                let d = dice(Some(&col), a, b).unwrap_or(0.0);
+                total += 1;
+                above1 += u32::from(d >= cuts[0]);
+                above2 += u32::from(d >= cuts[1]);
+            }
+            let (s1, s2) = (above1 as f64 / total as f64, above2 as f64 / total as f64);
+            assert!(s1 > 0.005 && s1 < 0.02, "density {density}: {s1} of random pairs above cut 1");
+            assert!(s2 > 0.0003 && s2 < 0.003, "density {density}: {s2} above cut 2");
+        }
+        // dense (balanced-like) filters put the cuts far higher than sparse ones
+        let sparse = calibrate(&random_column(2_000, 0.05, 7), 2_000, 11).0;
+        let dense = calibrate(&random_column(2_000, 0.5, 7), 2_000, 11).0;
+        assert!(dense[0] > sparse[2], "{dense:?} vs {sparse:?}");
+    }
+
+    #[test]
+    fn too_few_records_fall_back_to_fixed_cuts() {
+        let col = random_column(50, 0.1, 3);
+        let (cuts, basis) = calibrate(&col, 50, 1);
+        assert_eq!(cuts, [0.7, 0.8, 0.9]);
+        assert!(basis.starts_with("fixed"), "{basis}");
     }
 }

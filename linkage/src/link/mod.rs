@@ -172,6 +172,9 @@ pub fn link(
 
     observe(Event::Stage("estimating the model (u from random pairs, m and λ by EM)".into()));
     let u = score::estimate_u(&comparator, &records, config.u_sample_pairs, config.seed, &keep);
+    let household_fields = score::household_level(&comparator, &gammas, &u);
+    let mask = household_fields.iter().fold(0u64, |m, f| m | (fields::UNKNOWN << (4 * f)));
+    let gammas: Vec<u64> = if mask == 0 { gammas } else { gammas.into_iter().map(|g| g | mask).collect() };
     let comparable = comparable_pairs(&records, &distinct);
     let model = score::fit(&comparator, &records, &candidates, &gammas, u, comparable, config.em_max_iterations)?;
     let weights = model.weights(&comparator, &records, &candidates.pairs, &gammas);
@@ -196,7 +199,8 @@ pub fn link(
     lap("clustering", &mut seconds);
 
     observe(Event::Stage("writing outputs".into()));
-    let report = model.report(&comparator, config.u_sample_pairs, expected.threshold, basis);
+    let mut report = model.report(&comparator, config.u_sample_pairs, expected.threshold, basis);
+    report.household_level_fields = household_fields.iter().map(|f| comparator.fields[*f].name.clone()).collect();
     let written = output::write_all(
         out,
         &output::Outputs {

@@ -68,6 +68,46 @@ pub fn estimate_u(
         .collect()
 }
 
+/// Fields that describe the household rather than the person (a shared phone, a guardian's
+/// name): among pairs that are almost surely two members of one household (same address and
+/// surname, different given name and birth date) they agree over a hundred times more often
+/// than among random pairs. Such agreement says "same household", which the person model would
+/// read as "same person"; these fields are left out of it (households use addresses and
+/// household numbers). Needs at least 30 such pairs with the field known.
+pub fn household_level(comparator: &Comparator, gammas: &[u64], u: &[Vec<f64>]) -> Vec<usize> {
+    let idx = |name: &str| comparator.fields.iter().position(|f| f.name == name);
+    let (Some(ad), Some(fa), Some(gi), Some(bd)) =
+        (idx("address"), idx("family_name"), idx("given_name"), idx("birth_date"))
+    else {
+        return Vec::new();
+    };
+    let levels = comparator.levels();
+    let top = |f: usize| (levels[f] - 1) as u8;
+    let person = ["name", "kana", "given_name", "family_name", "birth_date", "sex", "address", "postcode"];
+    let mut out = Vec::new();
+    for f in 0..levels.len() {
+        if person.contains(&comparator.fields[f].name.as_str()) {
+            continue;
+        }
+        let (mut known, mut agree) = (0u64, 0u64);
+        for g in gammas {
+            if level_of(*g, ad) == Some(top(ad))
+                && level_of(*g, fa) == Some(top(fa))
+                && level_of(*g, gi) == Some(0)
+                && level_of(*g, bd) == Some(0)
+                && let Some(l) = level_of(*g, f)
+            {
+                known += 1;
+                agree += u64::from(l == top(f));
+            }
+        }
+        if known >= 30 && agree as f64 / known as f64 > 100.0 * u[f][top(f) as usize] {
+            out.push(f);
+        }
+    }
+    out
+}
+
 /// Comparison vectors of all candidate pairs, computed on all cores.
 pub fn gammas(comparator: &Comparator, pairs: &[u64]) -> Vec<u64> {
     let threads = std::thread::available_parallelism().map_or(2, |t| t.get());
@@ -125,6 +165,8 @@ pub struct ModelReport {
     pub threshold: f64,
     pub threshold_basis: String,
     pub distinct_patterns: usize,
+    /// Fields found to describe the household, left out of the person model.
+    pub household_level_fields: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -361,6 +403,7 @@ impl Model {
             threshold,
             threshold_basis: basis.to_string(),
             distinct_patterns: self.patterns,
+            household_level_fields: Vec::new(),
         }
     }
 }
