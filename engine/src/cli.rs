@@ -196,6 +196,22 @@ pub enum Command {
         #[arg(long, value_name = "U")]
         user: Option<String>,
     },
+    /// Charts of the last linkage as one self-contained HTML file (no script, no external asset).
+    ///
+    /// Match-weight histogram with the threshold, m and u per field and level, a waterfall of
+    /// the borderline pair nearest the threshold, records per person, blocking rules, and the
+    /// model's own quality estimates (and the truth scores when `link --truth` was used).
+    /// Aggregates and comparison levels only. Audited.
+    LinkReport {
+        #[arg(long, value_name = "WS")]
+        workspace: PathBuf,
+        /// HTML file to write [default: WS/linked/report.html].
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Who asks, for the audit log [default: the login name].
+        #[arg(long, value_name = "U")]
+        user: Option<String>,
+    },
     /// The audit log: verify its hash chain.
     Audit {
         #[command(subcommand)]

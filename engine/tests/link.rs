@@ -233,3 +233,23 @@ fn linking_is_reproducible() {
     assert_eq!(ids.value(0), 1, "person ids are numbered from each person's first record");
     assert!(ids.null_count() == 0);
 }
+
+#[test]
+fn link_report_is_one_self_contained_page_of_aggregates() {
+    let c = city();
+    let html = fs::read_to_string(c.root.join("ws/linked/report.html")).unwrap();
+    for part in ["<svg", "threshold", "m and u", "Waterfall", "blocking rule", "Records per person"] {
+        assert!(html.contains(part), "the report shows {part}");
+    }
+    for forbidden in ["<script", "http://", "https://", "src=", "record_ref"] {
+        assert!(!html.contains(forbidden), "the report holds no {forbidden}");
+    }
+    // every field of the model has its m/u rows
+    let model: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(c.root.join("ws/linked/model.json")).unwrap()).unwrap();
+    for f in model["fields"].as_array().unwrap() {
+        assert!(html.contains(&format!("<td>{}</td>", f["name"].as_str().unwrap())), "{f}");
+    }
+    let log = fs::read_to_string(c.root.join("ws/audit/log.jsonl")).unwrap();
+    assert!(log.contains("\"action\":\"link-report\""));
+}

@@ -58,6 +58,7 @@ pub(crate) fn city() -> &'static City {
             );
         }
         logs += &run_ok(&["link", "--workspace", "ws"], &root);
+        logs += &run_ok(&["link-report", "--workspace", "ws"], &root);
         City { _dir: dir, root, logs }
     })
 }

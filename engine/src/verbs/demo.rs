@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 use synthetic_data::SynthConfig;
 
-use super::{init, link, pseudonymise, synth};
+use super::{init, link, link_report, pseudonymise, synth};
 use crate::cli::{HardeningArg, OutputFormat};
 use crate::config::{self, Config};
 use crate::keys::{self, KeyKind};
@@ -82,6 +82,7 @@ pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFo
     let cfg = link::settings(&workspace)?;
     let truth = link::load_truth(&workspace, &custodians.join("truth").join("truth.csv"), &vault_dir)?;
     let linkage = link::link_workspace(&workspace, &cfg, Some(&truth), "demo", format)?;
+    link_report::run(&workspace, None, Some("demo".into()))?;
 
     let demo = DemoSummary {
         households,
@@ -91,7 +92,7 @@ pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFo
         records_by_department: summary.records_by_department.clone(),
         custodians: "custodians",
         workspace: "workspace",
-        stages_run: vec!["synth", "init", "keygen", "pseudonymise", "link"],
+        stages_run: vec!["synth", "init", "keygen", "pseudonymise", "link", "link-report"],
         pseudonymised: pseudonymised.clone(),
         linkage: linkage.clone(),
     };
@@ -103,7 +104,7 @@ pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFo
         OutputFormat::Table => {
             let custodians = out.join("custodians");
             format!(
-                "{}\npseudonymised by each custodian ({} records) into {}/extracts/<department>/\n  the linkage key ({}/keys/) and each department's vault and vault key ({}/vaults/) stay with the custodians\nlinked into {} persons and {} households{}\n\nwhere to look next:\n  {}/registry/registry.csv and the other extracts: what each department holds\n  {}/extracts/welfare/manifest.json: what left the department (tokens, encodings, counts; no names)\n  {}/truth/: the ground truth the evaluation scores against\n  {}/linked/quality.json and model.json: how the linkage went, every m, u and the threshold\n  mimamori config --workspace {}: the workspace's departments, districts, users and purposes\n",
+                "{}\npseudonymised by each custodian ({} records) into {}/extracts/<department>/\n  the linkage key ({}/keys/) and each department's vault and vault key ({}/vaults/) stay with the custodians\nlinked into {} persons and {} households{}\n\nwhere to look next:\n  {}/registry/registry.csv and the other extracts: what each department holds\n  {}/extracts/welfare/manifest.json: what left the department (tokens, encodings, counts; no names)\n  {}/truth/: the ground truth the evaluation scores against\n  {}/linked/report.html: the linkage charts (quality.json and model.json hold every figure, m, u and the threshold)\n  mimamori config --workspace {}: the workspace's departments, districts, users and purposes\n",
                 synth::describe(&summary, &custodians),
                 super::count(pseudonymised.values().sum()),
                 out.join("workspace").display(),

@@ -7,6 +7,7 @@ mod export_links;
 mod init;
 mod keygen;
 mod link;
+mod link_report;
 mod pseudonymise;
 mod synth;
 
@@ -29,6 +30,7 @@ pub fn run(command: Command) -> Result<()> {
             export_links::run(&workspace, &vault_dir, &out, user)
         }
         Command::Audit { command } => audit::run(command),
+        Command::LinkReport { workspace, out, user } => link_report::run(&workspace, out.as_deref(), user),
         Command::Pseudonymise { mapping, key, vault_key, out, vault, hardening, strict, force, format } => {
             pseudonymise::run(&pseudonymise::Args {
                 mapping,

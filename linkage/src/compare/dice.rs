@@ -27,6 +27,17 @@ pub fn dice_words<const W: usize>(a: &[u64; W], b: &[u64; W]) -> f32 {
     if total == 0 { 0.0 } else { 2.0 * both as f32 / total as f32 }
 }
 
+/// |A∩B| of two filters as fixed-size word arrays: with each filter's bit count kept beside it,
+/// Dice is 2|A∩B| / (|A|+|B|) at a third of the popcounts.
+#[inline]
+pub fn intersection_words<const W: usize>(a: &[u64; W], b: &[u64; W]) -> u32 {
+    let mut both = 0u32;
+    for i in 0..W {
+        both += (a[i] & b[i]).count_ones();
+    }
+    both
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,6 +50,7 @@ mod tests {
         assert!((dice_words(&a, &b) - 6.0 / 9.0).abs() < 1e-6);
         let bytes = |w: &[u64; 4]| w.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
         assert_eq!(dice_bytes(&bytes(&a), &bytes(&b)), dice_words(&a, &b));
+        assert_eq!(intersection_words(&a, &b), 3);
         assert_eq!(dice_bytes(&[0; 16], &[0; 16]), 0.0);
         assert_eq!(dice_bytes(&[1; 16], &[1; 8]), 0.0);
     }

@@ -65,8 +65,8 @@ fn df_err(e: impl std::fmt::Display) -> LinkError {
     LinkError::Engine(e.to_string())
 }
 
-/// The candidate pairs of all rules, sorted, each as `(a << 32) | b` with a < b, and the rule
-/// that found it first.
+/// The candidate pairs of all rules, each as `(a << 32) | b` with a < b, ordered by the rule
+/// that found it first and then by pair.
 pub struct Candidates {
     pub pairs: Vec<u64>,
     pub rule: Vec<u8>,
@@ -220,7 +220,7 @@ pub fn block(
                  WHERE l.rid < r.rid AND (l.d IS NULL OR r.d IS NULL OR l.d <> r.d)"
                 );
                 let mut stream = ctx.sql(&sql).await.map_err(df_err)?.execute_stream().await.map_err(df_err)?;
-                let mut added = 0u64;
+                let mut mine: Vec<u64> = Vec::new();
                 while let Some(batch) = stream.next().await {
                     let batch = batch.map_err(df_err)?;
                     let (Some(a), Some(b)) = (
@@ -232,22 +232,22 @@ pub fn block(
                     for (&x, &y) in a.values().iter().zip(b.values().iter()) {
                         let earlier = keys[..j].iter().any(|k| k[x as usize] != 0 && k[x as usize] == k[y as usize]);
                         if !earlier && keep(x, y) {
-                            pairs.push(((x as u64) << 32) | y as u64);
-                            rule_of.push(ri as u8);
-                            added += 1;
+                            mine.push(((x as u64) << 32) | y as u64);
                         }
                     }
                 }
-                reports[ri].new_pairs = added;
+                // a fixed order whatever the join's partitioning did: by rule, then by pair
+                mine.sort_unstable();
+                reports[ri].new_pairs = mine.len() as u64;
+                rule_of.extend(std::iter::repeat_n(ri as u8, mine.len()));
+                pairs.extend_from_slice(&mine);
             }
             Ok::<_, LinkError>((pairs, rule_of))
         })
-        .map(move |(pairs, rule_of)| {
-            // a fixed order whatever the join's partitioning did
-            let mut order: Vec<usize> = (0..pairs.len()).collect();
-            order.sort_unstable_by_key(|&i| pairs[i]);
-            let sorted_pairs = order.iter().map(|&i| pairs[i]).collect();
-            let sorted_rule = order.iter().map(|&i| rule_of[i]).collect();
-            Candidates { pairs: sorted_pairs, rule: sorted_rule, reports, keys: active.into_iter().zip(keys).collect() }
+        .map(move |(pairs, rule_of)| Candidates {
+            pairs,
+            rule: rule_of,
+            reports,
+            keys: active.into_iter().zip(keys).collect(),
         })
 }

@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 
-use super::records::{BloomColumn, Records};
-use crate::compare::dice::dice_words;
+use super::records::{BloomColumn, Col, Records};
+use crate::compare::dice::intersection_words;
 
 /// Unknown level in a packed γ.
 pub const UNKNOWN: u64 = 15;
@@ -62,30 +62,24 @@ enum Kind<'a> {
     /// When the name's parts are also fields (family, given), a pair with a part equal is left
     /// to those fields (unknown here): otherwise the shared surname of two members of one
     /// household, or the whole name of two namesakes, would count twice or three times.
-    Fuzzy { exact: Option<&'a [u64]>, loose: Option<&'a [u64]>, bloom: Option<Sim<'a>>, parts: [Option<&'a [u64]>; 2] },
+    Fuzzy { exact: Option<Col<'a>>, loose: Option<Col<'a>>, bloom: Option<Sim<'a>>, parts: [Option<Col<'a>>; 2] },
     /// A name part (given or family): 2 same (written or read); 1 same loose reading; 0 otherwise.
-    Given { written: Option<&'a [u64]>, reading: Option<&'a [u64]>, loose: Option<&'a [u64]> },
+    Given { written: Option<Col<'a>>, reading: Option<Col<'a>>, loose: Option<Col<'a>> },
     /// 3 equal; 2 day and month transposed; 1 one component off; 0 otherwise.
-    Date {
-        full: &'a [u64],
-        swapped: Option<&'a [u64]>,
-        ym: Option<&'a [u64]>,
-        md: Option<&'a [u64]>,
-        yd: Option<&'a [u64]>,
-    },
+    Date { full: Col<'a>, swapped: Option<Col<'a>>, ym: Option<Col<'a>>, md: Option<Col<'a>>, yd: Option<Col<'a>> },
     /// 4 same address (or street); 3 same block or Dice ≥ cut 3; 2 same 丁目 or Dice ≥ cut 2;
     /// 1 same town (or locality); 0 otherwise.
     Address {
-        address: Option<&'a [u64]>,
-        block: Option<&'a [u64]>,
-        chome: Option<&'a [u64]>,
-        town: Option<&'a [u64]>,
-        street: Option<&'a [u64]>,
-        locality: Option<&'a [u64]>,
+        address: Option<Col<'a>>,
+        block: Option<Col<'a>>,
+        chome: Option<Col<'a>>,
+        town: Option<Col<'a>>,
+        street: Option<Col<'a>>,
+        locality: Option<Col<'a>>,
         bloom: Option<Sim<'a>>,
     },
     /// 1 equal, 0 different.
-    Exact(&'a [u64]),
+    Exact(Col<'a>),
     /// 3 Dice ≥ cut 3; 2 ≥ cut 2; 1 ≥ cut 1; 0 otherwise.
     Bloom(Sim<'a>),
 }
@@ -112,28 +106,22 @@ pub struct Comparator<'a> {
 }
 
 #[inline]
-fn eq(col: Option<&[u64]>, a: usize, b: usize) -> Option<bool> {
+fn eq(col: Option<Col>, a: usize, b: usize) -> Option<bool> {
     let c = col?;
-    let (x, y) = (c[a], c[b]);
+    let (x, y) = (c.get(a), c.get(b));
     if x == 0 || y == 0 { None } else { Some(x == y) }
 }
 
 #[inline]
 fn dice(col: Option<&BloomColumn>, a: u32, b: u32) -> Option<f32> {
     let c = col?;
-    let x = c.get(a)?;
-    let y = c.get(b)?;
-    Some(if c.words == 16 {
-        let (Ok(x), Ok(y)) = (<&[u64; 16]>::try_from(x), <&[u64; 16]>::try_from(y)) else { return Some(0.0) };
-        dice_words(x, y)
-    } else {
-        let (mut both, mut total) = (0u32, 0u32);
-        for (p, q) in x.iter().zip(y) {
-            both += (p & q).count_ones();
-            total += p.count_ones() + q.count_ones();
-        }
-        if total == 0 { 0.0 } else { 2.0 * both as f32 / total as f32 }
-    })
+    let (x, ox) = c.get(a)?;
+    let (y, oy) = c.get(b)?;
+    let both = match (<&[u64; 16]>::try_from(x), <&[u64; 16]>::try_from(y)) {
+        (Ok(x), Ok(y)) => intersection_words(x, y),
+        _ => x.iter().zip(y).map(|(p, q)| (p & q).count_ones()).sum(),
+    };
+    Some(2.0 * both as f32 / (ox + oy) as f32)
 }
 
 /// A stable per-column seed offset.
@@ -167,7 +155,7 @@ impl<'a> Comparator<'a> {
         };
         let mut kinds = Vec::new();
         let mut fields = Vec::new();
-        let t = |n: &str| r.token(n);
+        let t = |n: &str| r.col(n);
         let mut push = |kind: Kind<'a>, name: &str, columns: &[&str], levels: &[&str], tf: Option<&str>| {
             let columns: Vec<String> = columns
                 .iter()
@@ -280,8 +268,8 @@ impl<'a> Comparator<'a> {
                 push(Kind::Exact(c), name, &[col], &["different", "equal"], None);
             }
         }
-        for (name, col) in &r.tokens {
-            if let Some(extra) = name.strip_prefix("tok_x_") {
+        for name in r.tokens.keys() {
+            if let (Some(extra), Some(col)) = (name.strip_prefix("tok_x_"), r.col(name)) {
                 push(Kind::Exact(col), extra, &[name.as_str()], &["different", "equal"], None);
             }
         }
@@ -390,8 +378,8 @@ fn level(k: &Kind, a: u32, b: u32) -> Option<u8> {
             if f {
                 return Some(3);
             }
-            let s = |p: Option<&[u64]>, q: Option<&[u64]>| match (p, q) {
-                (Some(p), Some(q)) => p[x] != 0 && p[x] == q[y],
+            let s = |p: Option<Col>, q: Option<Col>| match (p, q) {
+                (Some(p), Some(q)) => p.get(x) != 0 && p.get(x) == q.get(y),
                 _ => false,
             };
             if s(Some(full), swapped) || s(swapped, Some(full)) {
@@ -434,7 +422,7 @@ mod tests {
         let data = (0..n * 16)
             .map(|_| (0..64).fold(0u64, |w, b| if rng.random_bool(density) { w | (1 << b) } else { w }))
             .collect();
-        BloomColumn { words: 16, data }
+        BloomColumn::new(16, data)
     }
 
     #[test]

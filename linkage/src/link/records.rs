@@ -21,12 +21,25 @@ pub type TokenColumn = Vec<u64>;
 pub struct BloomColumn {
     pub words: usize,
     pub data: Vec<u64>,
+    /// Set bits per record, counted once so that Dice per pair needs only |A∩B|.
+    pub ones: Vec<u32>,
 }
 
 impl BloomColumn {
-    pub fn get(&self, rid: u32) -> Option<&[u64]> {
-        let s = &self.data[rid as usize * self.words..(rid as usize + 1) * self.words];
-        if s.iter().all(|w| *w == 0) { None } else { Some(s) }
+    /// A column from its words, counting each filter's bits.
+    pub fn new(words: usize, data: Vec<u64>) -> BloomColumn {
+        let ones = data.chunks_exact(words.max(1)).map(|f| f.iter().map(|w| w.count_ones()).sum()).collect();
+        BloomColumn { words, data, ones }
+    }
+
+    /// The filter of `rid` and its set bits; None when empty (unknown).
+    #[inline]
+    pub fn get(&self, rid: u32) -> Option<(&[u64], u32)> {
+        let ones = self.ones[rid as usize];
+        if ones == 0 {
+            return None;
+        }
+        Some((&self.data[rid as usize * self.words..(rid as usize + 1) * self.words], ones))
     }
 }
 
@@ -37,7 +50,26 @@ pub struct Department {
     pub rows: u32,
 }
 
+/// One token column read from the row-major copy: a record's tokens sit together, so comparing
+/// a pair touches a few cache lines instead of one per column.
+#[derive(Clone, Copy)]
+pub struct Col<'a> {
+    data: &'a [u64],
+    stride: usize,
+    offset: usize,
+}
+
+impl Col<'_> {
+    #[inline]
+    pub fn get(&self, rid: usize) -> u64 {
+        self.data[rid * self.stride + self.offset]
+    }
+}
+
 pub struct Records {
+    /// Token columns row by row (`rows[rid * stride + column]`), for comparisons.
+    rows: Vec<u64>,
+    row_index: BTreeMap<String, usize>,
     pub departments: Vec<Department>,
     /// Index into `departments`, per rid.
     pub department_of: Vec<u16>,
@@ -57,6 +89,12 @@ impl Records {
 
     pub fn bloom(&self, name: &str) -> Option<&BloomColumn> {
         self.blooms.get(name)
+    }
+
+    /// A token column in the row-major copy.
+    pub fn col(&self, name: &str) -> Option<Col<'_>> {
+        let offset = *self.row_index.get(name)?;
+        Some(Col { data: &self.rows, stride: self.row_index.len(), offset })
     }
 }
 
@@ -151,6 +189,8 @@ pub fn load(found: Vec<(PathBuf, Manifest)>) -> Result<Records, LinkError> {
     }
     let total = total as usize;
     let mut records = Records {
+        rows: Vec::new(),
+        row_index: BTreeMap::new(),
         departments: Vec::new(),
         department_of: Vec::with_capacity(total),
         record_ref: Vec::with_capacity(total),
@@ -203,10 +243,11 @@ pub fn load(found: Vec<(PathBuf, Manifest)>) -> Result<Records, LinkError> {
                         return Err(read_err(&format!("Bloom column `{name}` holds {width} bytes, not whole words")));
                     }
                     let words = width / 8;
-                    let col = records
-                        .blooms
-                        .entry(name.clone())
-                        .or_insert_with(|| BloomColumn { words, data: vec![0; total * words] });
+                    let col = records.blooms.entry(name.clone()).or_insert_with(|| BloomColumn {
+                        words,
+                        data: vec![0; total * words],
+                        ones: Vec::new(),
+                    });
                     if col.words != words {
                         return Err(read_err(&format!("Bloom column `{name}` differs in width between extracts")));
                     }
@@ -235,6 +276,19 @@ pub fn load(found: Vec<(PathBuf, Manifest)>) -> Result<Records, LinkError> {
             return Err(read_err(&format!("holds {rows} rows, its manifest says {}", manifest.rows)));
         }
         records.departments.push(Department { name: manifest.department, start: start as u32, rows: rows as u32 });
+    }
+    let stride = records.tokens.len();
+    records.row_index = records.tokens.keys().enumerate().map(|(i, k)| (k.clone(), i)).collect();
+    let mut rows = vec![0u64; total * stride];
+    for (c, col) in records.tokens.values().enumerate() {
+        for (r, t) in col.iter().enumerate() {
+            rows[r * stride + c] = *t;
+        }
+    }
+    records.rows = rows;
+    for col in records.blooms.values_mut() {
+        let data = std::mem::take(&mut col.data);
+        *col = BloomColumn::new(col.words, data);
     }
     Ok(records)
 }

@@ -188,17 +188,57 @@ pub struct Model {
     pub m_sessions: Vec<u32>,
 }
 
-/// Pattern counts of the pairs `select` keeps, with the fields of `mask` set unknown.
-fn patterns(gammas: &[u64], select: impl Fn(usize) -> bool, mask: u64, fields: usize) -> Vec<Pattern> {
-    let mut counts: HashMap<u64, f64, ahash::RandomState> = HashMap::default();
-    for (i, g) in gammas.iter().enumerate() {
-        if select(i) {
-            *counts.entry(g | mask).or_insert(0.0) += 1.0;
+/// Counts of (γ, set of rules whose keys agree) over the candidate pairs: one pass over the
+/// pairs, from which every EM session's pattern counts follow without touching a pair again.
+fn joint_counts(candidates: &Candidates, gammas: &[u64]) -> Vec<(u64, u64, f64)> {
+    let threads = std::thread::available_parallelism().map_or(2, |t| t.get());
+    let chunk = gammas.len().div_ceil(threads).max(1);
+    let parts: Vec<HashMap<(u64, u64), f64, ahash::RandomState>> = std::thread::scope(|s| {
+        let handles: Vec<_> = candidates
+            .pairs
+            .chunks(chunk)
+            .zip(gammas.chunks(chunk))
+            .map(|(pairs, gs)| {
+                s.spawn(move || {
+                    let mut m: HashMap<(u64, u64), f64, ahash::RandomState> = HashMap::default();
+                    for (p, g) in pairs.iter().zip(gs) {
+                        let mut rules = 0u64;
+                        for j in 0..candidates.keys.len().min(64) {
+                            if candidates.agree(j, *p) {
+                                rules |= 1 << j;
+                            }
+                        }
+                        *m.entry((*g, rules)).or_insert(0.0) += 1.0;
+                    }
+                    m
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let mut all: HashMap<(u64, u64), f64, ahash::RandomState> = HashMap::default();
+    for part in parts {
+        for (k, v) in part {
+            *all.entry(k).or_insert(0.0) += v;
         }
     }
-    let mut keys: Vec<u64> = counts.keys().copied().collect();
-    keys.sort_unstable();
-    keys.iter().map(|g| Pattern { levels: (0..fields).map(|f| level_of(*g, f)).collect(), count: counts[g] }).collect()
+    let mut out: Vec<(u64, u64, f64)> = all.into_iter().map(|((g, r), n)| (g, r, n)).collect();
+    out.sort_unstable_by_key(|e| (e.0, e.1));
+    out
+}
+
+/// Pattern counts of the entries `select` keeps, with the fields of `mask` set unknown.
+fn patterns(joint: &[(u64, u64, f64)], select: impl Fn(u64) -> bool, mask: u64, fields: usize) -> Vec<Pattern> {
+    let mut counts: std::collections::BTreeMap<u64, f64> = std::collections::BTreeMap::new();
+    for (g, rules, n) in joint {
+        if select(*rules) {
+            *counts.entry(g | mask).or_insert(0.0) += n;
+        }
+    }
+    counts
+        .into_iter()
+        .map(|(g, count)| Pattern { levels: (0..fields).map(|f| level_of(g, f)).collect(), count })
+        .collect()
 }
 
 /// Whether a rule's key identifies a person rather than a household. Address, postcode,
@@ -241,12 +281,13 @@ pub fn fit(
     let mut m_sum: Vec<Vec<f64>> = levels.iter().map(|&l| vec![0.0; l]).collect();
     let mut m_n = vec![0u32; nf];
     let mut sessions = Vec::new();
+    let joint = joint_counts(candidates, gammas);
     for (j, (ri, _)) in candidates.keys.iter().enumerate() {
         let rule = &candidates.reports[*ri].columns;
         let constrained: Vec<usize> =
             (0..nf).filter(|f| comparator.fields[*f].related.iter().any(|c| rule.contains(c))).collect();
         let mask = constrained.iter().fold(0u64, |m, f| m | (super::fields::UNKNOWN << (4 * f)));
-        let pats = patterns(gammas, |i| candidates.agree(j, candidates.pairs[i]), mask, nf);
+        let pats = patterns(&joint, |rules| j < 64 && rules & (1 << j) != 0, mask, nf);
         let pairs: f64 = pats.iter().map(|p| p.count).sum();
         if pairs < 10.0 || constrained.len() == nf || !person_level(rule) {
             continue;
@@ -292,7 +333,7 @@ pub fn fit(
         .collect();
 
     // λ over all comparable pairs, m and u fixed
-    let all = patterns(gammas, |_| true, 0, nf);
+    let all = patterns(&joint, |_| true, 0, nf);
     let mut params = Parameters { m, u, lambda: 1e-4 };
     let bf: Vec<f64> = all.iter().map(|p| params.log2_bayes_factor(&p.levels).exp2()).collect();
     let total = comparable_pairs.max(gammas.len() as f64);
