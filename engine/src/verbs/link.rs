@@ -130,39 +130,28 @@ pub fn link_workspace(
         lookup.as_ref().map(|f| f as &dyn Fn(&str, &[u8; 16]) -> Option<(u64, u64)>),
         &mut observe,
     );
+    let audit_link = |decision: Decision, detail: serde_json::Value| {
+        audit::append(
+            workspace,
+            audit::Record { user, action: "link", purpose: None, resource: "extracts", decision, detail },
+        )
+    };
     let quality = match result {
         Ok(q) => q,
         Err(e) => {
-            audit::append(
-                workspace,
-                audit::Record {
-                    user,
-                    action: "link",
-                    purpose: None,
-                    resource: "extracts",
-                    decision: Decision::Deny,
-                    detail: json!({"error": e.to_string()}),
-                },
-            )?;
+            audit_link(Decision::Deny, json!({"error": e.to_string()}))?;
             return Err(e.into());
         }
     };
-    audit::append(
-        workspace,
-        audit::Record {
-            user,
-            action: "link",
-            purpose: None,
-            resource: "extracts",
-            decision: Decision::Allow,
-            detail: json!({
-                "records": quality.records,
-                "departments": quality.departments.iter().map(|d| d.name.clone()).collect::<Vec<_>>(),
-                "candidate_pairs": quality.candidate_pairs,
-                "persons": quality.persons.persons,
-                "households": quality.households.households,
-            }),
-        },
+    audit_link(
+        Decision::Allow,
+        json!({
+            "records": quality.records,
+            "departments": quality.departments.iter().map(|d| d.name.clone()).collect::<Vec<_>>(),
+            "candidate_pairs": quality.candidate_pairs,
+            "persons": quality.persons.persons,
+            "households": quality.households.households,
+        }),
     )?;
     staged.commit(true)?;
     Ok(quality)

@@ -309,34 +309,20 @@ pub fn render(workspace: &Path) -> Result<String> {
 pub fn run(workspace: &Path, out: Option<&Path>, user: Option<String>) -> Result<()> {
     let user = user.unwrap_or_else(audit::os_user);
     let out: PathBuf = out.map_or_else(|| workspace.join("linked").join("report.html"), Path::to_path_buf);
+    let audit_report = |decision: Decision, detail: Value| {
+        audit::append(
+            workspace,
+            audit::Record { user: &user, action: "link-report", purpose: None, resource: "linked", decision, detail },
+        )
+    };
     let html = match render(workspace) {
         Ok(h) => h,
         Err(e) => {
-            audit::append(
-                workspace,
-                audit::Record {
-                    user: &user,
-                    action: "link-report",
-                    purpose: None,
-                    resource: "linked",
-                    decision: Decision::Deny,
-                    detail: json!({"error": format!("{e:#}")}),
-                },
-            )?;
+            audit_report(Decision::Deny, json!({"error": format!("{e:#}")}))?;
             return Err(e);
         }
     };
-    audit::append(
-        workspace,
-        audit::Record {
-            user: &user,
-            action: "link-report",
-            purpose: None,
-            resource: "linked",
-            decision: Decision::Allow,
-            detail: json!({"aggregates_only": true}),
-        },
-    )?;
+    audit_report(Decision::Allow, json!({"aggregates_only": true}))?;
     let tmp = out.with_extension("html.tmp");
     std::fs::write(&tmp, html)
         .and_then(|_| std::fs::rename(&tmp, &out))
