@@ -93,20 +93,25 @@ fn link_writes_the_contract_outputs_and_links_persons_and_households_well() {
     assert!(q["blocking"].as_array().unwrap().iter().any(|r| r["pairs"].as_u64().unwrap() > 0));
 }
 
+/// `mimamori export-links` on the city's workspace into `out`.
+fn export_links(root: &Path, vaults: &Path, out: &Path) -> std::process::Output {
+    mimamori()
+        .args(["export-links", "--workspace", "ws", "--vault-dir"])
+        .arg(vaults)
+        .arg("--out")
+        .arg(out)
+        .current_dir(root)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn export_links_maps_records_back_through_the_vaults_and_is_audited() {
     let c = city();
     let dir = tempfile::tempdir().unwrap();
     let out_csv = dir.path().join("links.csv");
     let vaults = vault_dir(&c.root);
-    let run = mimamori()
-        .args(["export-links", "--workspace", "ws", "--vault-dir"])
-        .arg(&vaults)
-        .arg("--out")
-        .arg(&out_csv)
-        .current_dir(&c.root)
-        .output()
-        .unwrap();
+    let run = export_links(&c.root, &vaults, &out_csv);
     assert!(run.status.success(), "{}", stderr_of(&run));
     let text = fs::read_to_string(&out_csv).unwrap();
     let mut lines = text.lines();
@@ -129,22 +134,9 @@ fn export_links_maps_records_back_through_the_vaults_and_is_audited() {
     assert!(together as f64 / by_true.len() as f64 > 0.97, "{together} of {} persons kept whole", by_true.len());
 
     // never overwritten, never inside the workspace
-    let again = mimamori()
-        .args(["export-links", "--workspace", "ws", "--vault-dir"])
-        .arg(&vaults)
-        .arg("--out")
-        .arg(&out_csv)
-        .current_dir(&c.root)
-        .output()
-        .unwrap();
+    let again = export_links(&c.root, &vaults, &out_csv);
     assert_eq!(again.status.code(), Some(1));
-    let inside = mimamori()
-        .args(["export-links", "--workspace", "ws", "--vault-dir"])
-        .arg(&vaults)
-        .args(["--out", "ws/links.csv"])
-        .current_dir(&c.root)
-        .output()
-        .unwrap();
+    let inside = export_links(&c.root, &vaults, Path::new("ws/links.csv"));
     assert_eq!(inside.status.code(), Some(1));
     assert!(stderr_of(&inside).contains("inside the workspace"), "{}", stderr_of(&inside));
 

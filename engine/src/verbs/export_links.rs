@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use arrow_array::{Array, FixedSizeBinaryArray, UInt64Array};
@@ -24,14 +24,6 @@ pub fn open_vault(dir: &Path, department: &str) -> Result<HashMap<[u8; 16], Stri
     Ok(vault::open(&path, department, &key)?)
 }
 
-fn absolute(p: &Path) -> PathBuf {
-    let p = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(p) };
-    match (p.parent().and_then(|d| d.canonicalize().ok()), p.file_name()) {
-        (Some(d), Some(n)) => d.join(n),
-        _ => p,
-    }
-}
-
 pub fn run(workspace: &Path, vault_dir: &Path, out: &Path, user: Option<String>) -> Result<()> {
     let user = user.unwrap_or_else(audit::os_user);
     let persons_path = workspace.join("linked").join(linkage::link::PERSONS_FILE);
@@ -43,7 +35,7 @@ pub fn run(workspace: &Path, vault_dir: &Path, out: &Path, user: Option<String>)
         );
     }
     let ws = workspace.canonicalize().with_context(|| format!("cannot read {}", workspace.display()))?;
-    if absolute(out).starts_with(&ws) {
+    if super::pseudonymise::absolute(out)?.starts_with(&ws) {
         bail!(
             "{} is inside the workspace; the export holds record ids and must stay with the custodians (write it outside)",
             out.display()

@@ -27,7 +27,7 @@ pub struct Args {
     pub format: OutputFormat,
 }
 
-fn absolute(p: &Path) -> Result<PathBuf> {
+pub(super) fn absolute(p: &Path) -> Result<PathBuf> {
     let p = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir()?.join(p) };
     // resolve what exists (symlinks, ..) and keep the rest as written
     let mut existing = p.clone();

@@ -85,14 +85,14 @@ impl Candidates {
 }
 
 /// Resolves the rules, counts their pairs, refuses an exploding one, then runs the joins.
-/// `keep` decides whether a pair may be compared at all (e.g. two registry records never can).
+/// Pairs within one department of `distinct_departments` (bit per department) are never
+/// produced: the join itself leaves them out.
 pub fn block(
     records: &Records,
     rules: &[Vec<String>],
     max_pairs_per_rule: u64,
     memory_limit_mib: u64,
     distinct_departments: u64,
-    keep: &(dyn Fn(u32, u32) -> bool + Sync),
     notify: &mut dyn FnMut(&RuleReport),
 ) -> Result<Candidates, LinkError> {
     let mut reports = Vec::new();
@@ -231,7 +231,7 @@ pub fn block(
                     };
                     for (&x, &y) in a.values().iter().zip(b.values().iter()) {
                         let earlier = keys[..j].iter().any(|k| k[x as usize] != 0 && k[x as usize] == k[y as usize]);
-                        if !earlier && keep(x, y) {
+                        if !earlier {
                             mine.push(((x as u64) << 32) | y as u64);
                         }
                     }

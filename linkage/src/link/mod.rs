@@ -157,7 +157,6 @@ pub fn link(
         config.max_pairs_per_rule,
         config.memory_limit_mib,
         distinct_mask,
-        &keep,
         &mut notify,
     )?;
     if candidates.pairs.is_empty() {
