@@ -25,6 +25,8 @@ const GENESIS: &str = "000000000000000000000000000000000000000000000000000000000
 pub enum Decision {
     Allow,
     Deny,
+    /// The request was not understood (for example SQL that does not plan); nothing was read.
+    Error,
 }
 
 /// What is recorded about one access.

@@ -33,6 +33,20 @@ pub enum HardeningArg {
     XorFold,
 }
 
+/// How `query` returns its result.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum QueryFormat {
+    /// An aligned text table.
+    #[default]
+    Table,
+    /// A JSON array of row objects.
+    Json,
+    /// CSV with a header line.
+    Csv,
+    /// Parquet (needs --out), for notebooks and DuckDB.
+    Parquet,
+}
+
 /// How a verb prints its result.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
@@ -108,8 +122,12 @@ pub enum Command {
     /// workspace.
     Keygen {
         /// Make a vault key instead of the linkage key.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "signing")]
         vault: bool,
+        /// Make a reviewer's Ed25519 signing key for audit checkpoints (FILE, and FILE.pub to
+        /// give to whoever verifies).
+        #[arg(long)]
+        signing: bool,
         /// Key file to create.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
@@ -212,7 +230,39 @@ pub enum Command {
         #[arg(long, value_name = "U")]
         user: Option<String>,
     },
-    /// The audit log: verify its hash chain.
+    /// Run one SQL query through the policy gateway.
+    ///
+    /// The query is planned (reading no data), analysed column by column (which columns reach
+    /// the output, row by row or in aggregates, which are filtered, grouped, joined or counted),
+    /// checked against the plan rules and the Cedar policies for the user's role and the
+    /// purpose, and rewritten: a caseworker sees only their districts' rows; every aggregate
+    /// cell describing fewer than `min_group_size` persons, or differing by fewer than that
+    /// from a cell released earlier under the same purpose, is suppressed. Identifier tokens
+    /// and linkage ids are never shown. Exit 0 allowed (rewrites are listed on stderr), 2
+    /// denied with the reasons, 1 for SQL that does not plan. Every request, allowed or not,
+    /// is written to the audit log before any result is shown.
+    ///
+    /// Tables: extracts.<department> (with person_id and household_id from the last linkage),
+    /// persons, households, pairs, review (schema `linked`, the default).
+    Query {
+        #[arg(long, value_name = "WS")]
+        workspace: PathBuf,
+        /// A user of the workspace's mimamori.toml.
+        #[arg(long, value_name = "U")]
+        user: String,
+        /// A purpose of the workspace's mimamori.toml, approved for the user's role.
+        #[arg(long, value_name = "P")]
+        purpose: String,
+        /// One SQL query (SELECT or WITH).
+        #[arg(value_name = "SQL")]
+        sql: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: QueryFormat,
+        /// Write the result to FILE (replaced only once complete) instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// The audit log: verify its hash chain, show it to reviewers.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
@@ -232,5 +282,36 @@ pub enum AuditCommand {
     Verify {
         #[arg(long, value_name = "WS")]
         workspace: PathBuf,
+        /// A reviewer's public key (FILE.pub of `keygen --signing`): require checkpoints signed
+        /// by it and rely on those only.
+        #[arg(long, value_name = "PUB")]
+        trusted_key: Option<PathBuf>,
+    },
+    /// Sign the current end of the log with a reviewer's key (found then: truncation of the
+    /// tail, a rewrite of the whole log). Run it after each review; the checkpoint is logged.
+    Checkpoint {
+        #[arg(long, value_name = "WS")]
+        workspace: PathBuf,
+        /// The reviewer's signing key (mimamori keygen --signing).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The reviewer, a user of mimamori.toml with the reviewer role.
+        #[arg(long, value_name = "U")]
+        user: String,
+    },
+    /// Show the log, newest last: time, user, role, purpose, action, decision, reason, rows.
+    ///
+    /// The chain is verified first; a broken log is reported, not shown.
+    Show {
+        #[arg(long, value_name = "WS")]
+        workspace: PathBuf,
+        /// Only this user's entries.
+        #[arg(long, value_name = "U")]
+        user: Option<String>,
+        /// Only entries at or after this time (RFC 3339, or a date YYYY-MM-DD in UTC).
+        #[arg(long, value_name = "T")]
+        since: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
     },
 }

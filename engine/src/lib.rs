@@ -2,10 +2,14 @@
 //! later issues land — the catalog, policy gateway, audit log, keys and vaults, and the portal.
 
 pub mod audit;
+pub mod catalog;
+pub mod checkpoint;
 pub mod cli;
 pub mod config;
+pub mod gateway;
 pub mod keys;
 mod progress;
+pub mod released;
 mod staging;
 pub mod vault;
 pub mod verbs;

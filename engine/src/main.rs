@@ -19,7 +19,7 @@ fn main() {
         Ok(()) => exit::OK,
         Err(e) => {
             eprintln!("mimamori: {e:#}");
-            exit::USER_ERROR
+            if e.downcast_ref::<engine::gateway::Denied>().is_some() { exit::DENIED } else { exit::USER_ERROR }
         }
     };
     std::process::exit(code);

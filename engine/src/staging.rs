@@ -37,6 +37,21 @@ pub fn write_new_file(path: &Path, contents: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Writes `contents` to `path` through a temporary file in the same folder, replacing any
+/// existing file only once the new one is complete.
+pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
+    let parent = parent_of(path)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".mimamori-")
+        .tempfile_in(&parent)
+        .with_context(|| format!("cannot write in {}", parent.display()))?;
+    tmp.write_all(contents)
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path).map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error))?;
+    Ok(())
+}
+
 /// Whether `dir` is absent or an empty folder.
 pub fn is_absent_or_empty(dir: &Path) -> Result<bool> {
     if !dir.exists() {

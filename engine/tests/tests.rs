@@ -7,6 +7,7 @@ use std::path::Path;
 use assert_cmd::Command;
 use linkage::mapping::{Format, Mapping};
 
+mod gateway;
 mod link;
 mod pseudonymise;
 

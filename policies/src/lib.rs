@@ -1,5 +1,18 @@
-//! The policy layer: Cedar policies over users, purposes and column sensitivity, and the plan
-//! analyser that decides whether a query is allowed, rewritten or denied.
-//!
-//! Its contents arrive with the policy-gateway issue; until then it exports nothing and the
-//! engine exposes no query verb, so there is no unchecked way to the data.
+//! The policy layer of the mimamori gateway: what the workspace's tables hold (`catalog`), what
+//! a query does with each column (`analyse`, a walk over DataFusion's logical plan), whether the
+//! user may do it for the purpose named (`authorize`, Cedar policies), structural rules no
+//! policy can relax (`rules`), and the rewrites an allowed query gets (`rewrite`: row filters,
+//! minimum group size).
+
+pub mod analyse;
+pub mod authorize;
+pub mod catalog;
+pub mod rewrite;
+pub mod rules;
+
+pub use analyse::{Analysis, BaseColumn, Resolver, Use, analyse};
+pub use authorize::{Policies, PolicyError, Principal, PurposeContext, Verdict};
+pub use catalog::{Catalog, ColumnMeta, KeyKind, Sensitivity, TableMeta};
+
+#[cfg(test)]
+mod tests;

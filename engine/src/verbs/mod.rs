@@ -9,6 +9,7 @@ mod keygen;
 mod link;
 mod link_report;
 mod pseudonymise;
+mod query;
 mod synth;
 
 use anyhow::Result;
@@ -22,7 +23,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Synth { households, seed, out, as_of, format } => synth::run(households, seed, &out, as_of, format),
         Command::Init { workspace } => init::run(&workspace),
         Command::Config { workspace, format } => config::run(&workspace, format),
-        Command::Keygen { vault, out } => keygen::run(vault, &out),
+        Command::Keygen { vault, signing, out } => keygen::run(vault, signing, &out),
         Command::Link { workspace, truth, vault_dir, user, format } => {
             link::run(&workspace, truth.as_deref(), vault_dir.as_deref(), user, format)
         }
@@ -30,6 +31,14 @@ pub fn run(command: Command) -> Result<()> {
             export_links::run(&workspace, &vault_dir, &out, user)
         }
         Command::Audit { command } => audit::run(command),
+        Command::Query { workspace, user, purpose, sql, format, out } => query::run(&query::Args {
+            workspace: &workspace,
+            user: &user,
+            purpose: &purpose,
+            sql: &sql,
+            format,
+            out: out.as_deref(),
+        }),
         Command::LinkReport { workspace, out, user } => link_report::run(&workspace, out.as_deref(), user),
         Command::Pseudonymise { mapping, key, vault_key, out, vault, hardening, strict, force, format } => {
             pseudonymise::run(&pseudonymise::Args {

@@ -1,0 +1,402 @@
+//! The policy gateway: the only way to the workspace's data through the engine.
+//!
+//! A query is parsed (one statement), planned to a DataFusion `LogicalPlan` (planning reads no
+//! data), row-filtered for caseworkers, analysed (`policies::analyse`), checked by the plan rules
+//! and the Cedar policies, rewritten for minimum group size, run, and its output cells under k
+//! persons (or within k persons of a cell released before under the same purpose) suppressed.
+//! Every decision, allowed or denied, is written to the audit log before any result is returned.
+//! Messages of errors raised while the query runs are withheld: they may quote data values.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use arrow_array::{Array, ArrayRef, BooleanArray, FixedSizeBinaryArray, ListArray, RecordBatch, UInt64Array};
+use arrow_schema::SchemaRef;
+use datafusion::dataframe::DataFrame;
+use datafusion::error::DataFusionError;
+use datafusion::sql::parser::DFParser;
+use policies::rewrite::{self, PERSONS_COLUMN, RewriteError};
+use policies::{KeyKind, Policies, Principal, PurposeContext, Verdict};
+use serde_json::json;
+
+use crate::audit::{self, Decision};
+use crate::catalog::WorkspaceCatalog;
+use crate::config::Config;
+use crate::released::{self, Cell, Store};
+
+/// A denial by policy: the CLI exits with code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("denied: {}", .reasons.join("\n  "))]
+pub struct Denied {
+    pub reasons: Vec<String>,
+}
+
+/// What an allowed query returned.
+pub struct Released {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+    /// How the query was rewritten, for the user.
+    pub rewrites: Vec<String>,
+    /// Cells suppressed (under k persons, or differencing an earlier release).
+    pub suppressed: usize,
+    pub rows: usize,
+    pub audit_seq: u64,
+}
+
+/// A query as asked.
+pub struct QueryRequest<'a> {
+    pub user: &'a str,
+    pub purpose: &'a str,
+    pub sql: &'a str,
+}
+
+/// The gateway over one workspace.
+pub struct Gateway {
+    workspace: PathBuf,
+    config: Config,
+    policies: Policies,
+    runtime: tokio::runtime::Runtime,
+    catalog: WorkspaceCatalog,
+}
+
+impl Gateway {
+    /// Loads the workspace's configuration, policies and catalog.
+    pub fn open(workspace: &Path) -> Result<Gateway> {
+        if !workspace.is_dir() {
+            bail!("workspace {} does not exist", workspace.display());
+        }
+        let config = Config::load_workspace(workspace)?;
+        let policies = Policies::defaults()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()).min(8))
+            .enable_all()
+            .build()
+            .context("cannot start the query runtime")?;
+        let catalog = runtime.block_on(WorkspaceCatalog::open(workspace))?;
+        Ok(Gateway { workspace: workspace.to_path_buf(), config, policies, runtime, catalog })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn deny(
+        &self,
+        user: &str,
+        purpose: &str,
+        resource: &str,
+        mut detail: serde_json::Value,
+        reasons: Vec<String>,
+    ) -> Result<Released> {
+        detail["reasons"] = json!(reasons);
+        audit::append(
+            &self.workspace,
+            audit::Record { user, action: "query", purpose: Some(purpose), resource, decision: Decision::Deny, detail },
+        )?;
+        Err(Denied { reasons }.into())
+    }
+
+    /// Runs one query through the gateway.
+    pub fn query(&self, req: &QueryRequest) -> Result<Released> {
+        let mut detail = json!({ "sql": req.sql.trim() });
+        let Some(user) = self.config.users.iter().find(|u| u.name == req.user) else {
+            return self.deny(
+                req.user,
+                req.purpose,
+                "-",
+                detail,
+                vec![format!("user {} is not in mimamori.toml", req.user)],
+            );
+        };
+        detail["role"] = json!(user.role.as_str());
+        let Some(purpose) = self.config.purposes.iter().find(|p| p.id == req.purpose) else {
+            return self.deny(
+                req.user,
+                req.purpose,
+                "-",
+                detail,
+                vec![format!("purpose {} is not in mimamori.toml", req.purpose)],
+            );
+        };
+
+        // one statement, normalised for the log
+        let statement = match DFParser::parse_sql(req.sql) {
+            Ok(mut s) if s.len() == 1 => s.pop_front(),
+            Ok(s) => {
+                let n = s.len();
+                return self.deny(
+                    req.user,
+                    req.purpose,
+                    "-",
+                    detail,
+                    vec![format!("one statement per query, found {n}")],
+                );
+            }
+            Err(e) => return self.refuse_sql(req, detail, &e),
+        };
+        let Some(statement) = statement else { bail!("no statement") };
+        detail["sql"] = json!(statement.to_string());
+        let state = self.catalog.ctx.state();
+        let plan = match self.runtime.block_on(state.statement_to_plan(statement)) {
+            Ok(p) => p,
+            Err(e) => return self.refuse_sql(req, detail, &e),
+        };
+
+        let principal = Principal {
+            name: user.name.clone(),
+            role: user.role.as_str().to_string(),
+            districts: user.districts.clone(),
+            department: user.department.clone(),
+        };
+        let purpose_ctx = PurposeContext {
+            id: purpose.id.clone(),
+            legal_basis: purpose.legal_basis.clone(),
+            roles: purpose.roles.iter().map(|r| r.as_str().to_string()).collect(),
+        };
+        let mut rewrites = Vec::new();
+        let cat = &self.catalog;
+        let plan = if user.role == crate::config::Role::Caseworker {
+            let names: Vec<String> = user
+                .districts
+                .iter()
+                .filter_map(|id| self.config.districts.iter().find(|d| &d.id == id).map(|d| d.name.clone()))
+                .collect();
+            let t = rewrite::row_filter(plan, &cat.catalog, &cat.resolver, &names)?;
+            if t.transformed {
+                rewrites.push(format!("rows limited to the districts of {}: {}", user.name, names.join(", ")));
+            }
+            t.data
+        } else {
+            plan
+        };
+
+        let analysis = policies::analyse(&plan, &cat.catalog, &cat.resolver);
+        let tables: Vec<&str> = analysis.tables.iter().map(String::as_str).collect();
+        let resource = if tables.is_empty() { "-".to_string() } else { tables.join(",") };
+        detail["tables"] = json!(tables);
+        detail["aggregated"] = json!(analysis.aggregated);
+        let violations = policies::rules::check(&analysis, &cat.catalog);
+        if !violations.is_empty() {
+            let reasons = violations.into_iter().map(|(rule, r)| format!("{r} (rule {rule})")).collect();
+            return self.deny(req.user, req.purpose, &resource, detail, reasons);
+        }
+        let k = self.config.min_group_size;
+        match self.policies.check_query(&principal, &purpose_ctx, &analysis, &cat.catalog, false, k)? {
+            Verdict::Allow => {}
+            Verdict::Deny(reasons) => return self.deny(req.user, req.purpose, &resource, detail, reasons),
+        }
+        let protected = match rewrite::protect(plan, &cat.catalog, &cat.resolver, u64::from(k)) {
+            Ok(p) => p,
+            Err(RewriteError::Refused(r)) => return self.deny(req.user, req.purpose, &resource, detail, vec![r]),
+            Err(e) => return Err(e.into()),
+        };
+        if protected.persons.is_some() {
+            rewrites.push(format!("cells describing fewer than {k} persons are suppressed"));
+        }
+        if protected.inner_protected > 0 {
+            rewrites.push(format!(
+                "{} inner aggregate(s) keep only groups of at least {k} persons",
+                protected.inner_protected
+            ));
+        }
+        detail["plan_digest"] =
+            json!(blake3::hash(protected.plan.display_indent().to_string().as_bytes()).to_hex().to_string());
+        detail["rewrites"] = json!(rewrites);
+
+        let df = DataFrame::new(state, protected.plan);
+        let output_schema: SchemaRef = Arc::new(arrow_schema::Schema::new(
+            df.schema().as_arrow().fields().iter().filter(|f| f.name() != PERSONS_COLUMN).cloned().collect::<Vec<_>>(),
+        ));
+        let batches = match self.runtime.block_on(df.collect()) {
+            Ok(b) => b,
+            Err(e) => {
+                let message = withheld(&e);
+                detail["error"] = json!(message);
+                audit::append(
+                    &self.workspace,
+                    audit::Record {
+                        user: req.user,
+                        action: "query",
+                        purpose: Some(req.purpose),
+                        resource: &resource,
+                        decision: Decision::Allow,
+                        detail,
+                    },
+                )?;
+                bail!("{message}");
+            }
+        };
+
+        let (batches, suppressed, mut store, new_cells) = match protected.persons {
+            Some(kind) => self.suppress(batches, kind, k as usize, &purpose.id)?,
+            None => (batches, 0, None, Vec::new()),
+        };
+        if suppressed > 0 {
+            rewrites.push(format!("{suppressed} cell(s) suppressed"));
+        }
+        let schema = match batches.first() {
+            Some(b) => b.schema(),
+            None => output_schema,
+        };
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        detail["rows"] = json!(rows);
+        detail["suppressed_cells"] = json!(suppressed);
+        detail["rewrites"] = json!(rewrites);
+        let entry = audit::append(
+            &self.workspace,
+            audit::Record {
+                user: req.user,
+                action: "query",
+                purpose: Some(req.purpose),
+                resource: &resource,
+                decision: Decision::Allow,
+                detail,
+            },
+        )?;
+        if let Some(store) = store.as_mut() {
+            let cells: Vec<Cell> =
+                new_cells.into_iter().map(|(kind, persons)| Cell { kind, seq: entry.seq, persons }).collect();
+            store.append(&cells)?;
+        }
+        Ok(Released { schema, batches, rewrites, suppressed, rows, audit_seq: entry.seq })
+    }
+
+    fn refuse_sql(&self, req: &QueryRequest, mut detail: serde_json::Value, e: &DataFusionError) -> Result<Released> {
+        // planning reads no data: its messages name only the query's own text and the schema
+        let message = format!("the SQL does not plan: {}", e.strip_backtrace());
+        detail["error"] = json!(message);
+        audit::append(
+            &self.workspace,
+            audit::Record {
+                user: req.user,
+                action: "query",
+                purpose: Some(req.purpose),
+                resource: "-",
+                decision: Decision::Error,
+                detail,
+            },
+        )?;
+        bail!("{message}")
+    }
+
+    /// Drops cells under k persons or within k persons of a released cell; removes the hidden
+    /// persons column. Returns the batches, the number suppressed, the locked store and the
+    /// cells to record.
+    #[allow(clippy::type_complexity)]
+    fn suppress(
+        &self,
+        batches: Vec<RecordBatch>,
+        kind: KeyKind,
+        k: usize,
+        purpose: &str,
+    ) -> Result<(Vec<RecordBatch>, usize, Option<Store>, Vec<(u8, Vec<u64>)>)> {
+        let store = Store::open(&self.workspace, purpose)?;
+        let code = released::kind_code(kind);
+        // every cell's persons
+        let mut cells: Vec<(usize, usize, Vec<u64>)> = Vec::new();
+        for (b, batch) in batches.iter().enumerate() {
+            let idx = batch.schema().index_of(PERSONS_COLUMN).context("the hidden persons column is missing")?;
+            let list = batch
+                .column(idx)
+                .as_any()
+                .downcast_ref::<ListArray>()
+                .context("the hidden persons column is not a list")?;
+            for row in 0..batch.num_rows() {
+                let persons = if list.is_null(row) { Vec::new() } else { person_keys(&list.value(row)) };
+                cells.push((b, row, persons));
+            }
+        }
+        let mut keep: Vec<Vec<bool>> = batches.iter().map(|b| vec![false; b.num_rows()]).collect();
+        let mut accepted: Vec<usize> = Vec::new();
+        let mut suppressed = 0;
+        for (i, (_, _, persons)) in cells.iter().enumerate() {
+            let earlier = accepted.iter().map(|&j| Cell { kind: code, seq: u64::MAX, persons: cells[j].2.clone() });
+            let earlier: Vec<Cell> = earlier.collect();
+            if persons.len() < k || released::conflict(persons, code, k, store.cells.iter().chain(&earlier)).is_some() {
+                suppressed += 1;
+            } else {
+                accepted.push(i);
+            }
+        }
+        // the cells shown together must not difference an earlier release either (a total
+        // minus the shown cells would reveal the suppressed ones)
+        let union_of = |acc: &[usize]| -> Vec<u64> {
+            let mut u: Vec<u64> = acc.iter().flat_map(|&j| cells[j].2.iter().copied()).collect();
+            u.sort_unstable();
+            u.dedup();
+            u
+        };
+        let mut union = union_of(&accepted);
+        while accepted.len() > 1 && released::conflict(&union, code, k, &store.cells).is_some() {
+            // secondary suppression: the smallest cell goes
+            let Some((pos, _)) = accepted.iter().enumerate().min_by_key(|(_, j)| cells[**j].2.len()) else { break };
+            accepted.remove(pos);
+            suppressed += 1;
+            union = union_of(&accepted);
+        }
+        for &j in &accepted {
+            keep[cells[j].0][cells[j].1] = true;
+        }
+        let mut out = Vec::with_capacity(batches.len());
+        for (batch, mask) in batches.iter().zip(keep) {
+            let filtered = datafusion::arrow::compute::filter_record_batch(batch, &BooleanArray::from(mask))?;
+            let idx = filtered.schema().index_of(PERSONS_COLUMN)?;
+            let cols: Vec<usize> = (0..filtered.num_columns()).filter(|c| *c != idx).collect();
+            out.push(filtered.project(&cols)?);
+        }
+        let mut record: Vec<(u8, Vec<u64>)> = accepted.iter().map(|&j| (code, cells[j].2.clone())).collect();
+        if accepted.len() > 1 {
+            record.push((code, union));
+        }
+        Ok((out, suppressed, Some(store), record))
+    }
+}
+
+/// Sorted, de-duplicated 64-bit keys of one cell's persons.
+fn person_keys(values: &ArrayRef) -> Vec<u64> {
+    let mut out: Vec<u64> = if let Some(a) = values.as_any().downcast_ref::<UInt64Array>() {
+        a.iter().flatten().collect()
+    } else if let Some(a) = values.as_any().downcast_ref::<FixedSizeBinaryArray>() {
+        (0..a.len())
+            .filter(|i| a.is_valid(*i))
+            .map(|i| {
+                let v = a.value(i);
+                let mut b = [0u8; 8];
+                let n = v.len().min(8);
+                b[..n].copy_from_slice(&v[..n]);
+                u64::from_le_bytes(b)
+            })
+            .collect()
+    } else {
+        // any other key type: hash its display form (never shown)
+        let formatter = arrow_cast::display::ArrayFormatter::try_new(values.as_ref(), &Default::default());
+        match formatter {
+            Ok(f) => (0..values.len())
+                .filter(|i| values.is_valid(*i))
+                .map(|i| {
+                    let h = blake3::hash(f.value(i).to_string().as_bytes());
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(&h.as_bytes()[..8]);
+                    u64::from_le_bytes(b)
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    };
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The message shown for an error raised while the query ran.
+fn withheld(e: &DataFusionError) -> String {
+    match e.find_root() {
+        DataFusionError::ResourcesExhausted(m) => format!("the query ran out of memory: {m}"),
+        DataFusionError::Plan(_) | DataFusionError::SchemaError(..) => {
+            format!("the query does not plan: {}", e.strip_backtrace())
+        }
+        _ => "the query failed while running; the message is withheld because it may quote values from the data"
+            .to_string(),
+    }
+}

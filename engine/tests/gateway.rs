@@ -1,0 +1,375 @@
+//! `mimamori query` and `mimamori audit show` against a linked synthetic city: the documented
+//! analyses are allowed, the red team's attacking queries get the decision they must get, every
+//! request lands in the audit log, and no error message quotes a value.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use arrow_array::{Array, Date32Array, StringArray};
+
+use super::pseudonymise::{batches, city};
+use super::{mimamori, stderr_of};
+
+/// A private copy of the linked city workspace (each test has its own audit log and releases).
+fn workspace() -> (tempfile::TempDir, PathBuf) {
+    let c = city();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let src = c.root.join("ws");
+    for sub in ["extracts", "linked"] {
+        copy_dir(&src.join(sub), &ws.join(sub));
+    }
+    fs::copy(src.join("mimamori.toml"), ws.join("mimamori.toml")).unwrap();
+    (dir, ws)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else if p.extension().is_some_and(|x| x == "parquet" || x == "json") {
+            fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+struct Answer {
+    code: i32,
+    rows: Vec<serde_json::Map<String, serde_json::Value>>,
+    stderr: String,
+}
+
+fn query(ws: &Path, user: &str, purpose: &str, sql: &str) -> Answer {
+    let out = mimamori()
+        .args(["query", "--workspace"])
+        .arg(ws)
+        .args(["--user", user, "--purpose", purpose, "--format", "json", sql])
+        .output()
+        .unwrap();
+    let rows = if out.status.success() {
+        serde_json::from_slice::<Vec<serde_json::Map<String, serde_json::Value>>>(&out.stdout).unwrap()
+    } else {
+        Vec::new()
+    };
+    Answer { code: out.status.code().unwrap_or(-1), rows, stderr: stderr_of(&out) }
+}
+
+const OFFICER: &str = "officer";
+const OUTREACH: &str = "child_outreach";
+
+fn allowed(ws: &Path, sql: &str) -> Answer {
+    let a = query(ws, OFFICER, OUTREACH, sql);
+    assert_eq!(a.code, 0, "{sql}\n{}", a.stderr);
+    a
+}
+
+fn denied(ws: &Path, user: &str, sql: &str, why: &str) {
+    let a = query(ws, user, OUTREACH, sql);
+    assert_eq!(a.code, 2, "must be denied: {sql}\n{}", a.stderr);
+    assert!(a.stderr.contains(why), "{sql}: the reason names {why:?}:\n{}", a.stderr);
+}
+
+fn int(v: &serde_json::Value) -> i64 {
+    v.as_i64().unwrap_or_else(|| panic!("not an integer: {v}"))
+}
+
+#[test]
+fn documented_analyses_are_allowed_and_small_cells_suppressed() {
+    let (_d, ws) = workspace();
+    // prevalence by district: children in education records with lunch-fee arrears
+    let a = allowed(
+        &ws,
+        "SELECT r.district, count(DISTINCT e.person_id) AS children, \
+                sum(CASE WHEN e.lunch_fee_arrears > 0 THEN 1 ELSE 0 END) AS arrears \
+         FROM extracts.education e JOIN extracts.registry r ON r.person_id = e.person_id \
+         GROUP BY r.district ORDER BY r.district",
+    );
+    assert!(a.rows.len() >= 6, "most districts shown: {:?}", a.rows);
+    for r in &a.rows {
+        assert!(int(&r["children"]) >= 10, "{r:?}");
+        assert!(r["district"].as_str().unwrap().ends_with("小学校区"));
+    }
+    // records per person (linkage quality), through an inner aggregate grouped by person
+    let a = allowed(
+        &ws,
+        "SELECT n, count(*) AS persons FROM (SELECT person_id, count(*) AS n FROM persons GROUP BY person_id) \
+         GROUP BY n ORDER BY n",
+    );
+    assert!(!a.rows.is_empty());
+    for r in &a.rows {
+        assert!(int(&r["persons"]) >= 10, "a shown cell describes at least k persons: {r:?}");
+    }
+    // blocking rules and pair diagnostics, row by row without references
+    allowed(
+        &ws,
+        "SELECT blocking_rule, count(*) AS pairs, avg(match_probability) AS p FROM pairs GROUP BY blocking_rule",
+    );
+    let a = allowed(&ws, "SELECT match_weight, gamma_name, gamma_birth_date FROM pairs ORDER BY match_weight LIMIT 5");
+    assert_eq!(a.rows.len(), 5);
+
+    // a fine cross-tabulation: every cell shown holds at least k persons, some are suppressed
+    let out = mimamori()
+        .args(["query", "--workspace"])
+        .arg(&ws)
+        .args(["--user", OFFICER, "--purpose", OUTREACH, "--format", "json"])
+        .arg(
+            "SELECT r.district, w.programme, count(DISTINCT w.person_id) AS persons \
+             FROM extracts.welfare w JOIN extracts.registry r ON r.person_id = w.person_id \
+             GROUP BY r.district, w.programme",
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(rows.iter().all(|r| int(&r["persons"]) >= 10), "{rows:?}");
+    assert!(stderr_of(&out).contains("suppressed"), "{}", stderr_of(&out));
+}
+
+#[test]
+fn attacking_queries_are_denied_with_their_reason() {
+    let (_d, ws) = workspace();
+    let cases: &[(&str, &str)] = &[
+        ("SELECT * FROM pairs", "record_ref_l"),
+        ("SELECT record_ref FROM extracts.welfare", "record_ref"),
+        ("SELECT person_id FROM persons", "person_id"),
+        ("SELECT tok_birth_date, count(*) FROM extracts.registry GROUP BY tok_birth_date", "tok_birth_date"),
+        ("SELECT count(*) FROM (SELECT tok_name FROM extracts.registry GROUP BY tok_name) t", "tok_name"),
+        ("SELECT count(*) FROM extracts.welfare WHERE record_ref = X'00112233445566778899aabbccddeeff'", "record_ref"),
+        ("SELECT count(*) FROM persons WHERE person_id = 42", "person_id"),
+        ("WITH t AS (SELECT record_ref AS r FROM extracts.health) SELECT r FROM t", "record_ref"),
+        (
+            "SELECT district FROM extracts.registry UNION ALL SELECT CAST(record_ref AS VARCHAR) FROM extracts.registry",
+            "record_ref",
+        ),
+        ("SELECT encode(tok_name, 'hex') AS x FROM extracts.registry", "tok_name"),
+        ("SELECT lag(programme) OVER (ORDER BY started) AS p FROM extracts.welfare", "programme"),
+        ("SELECT programme, started FROM extracts.welfare", "programme"),
+        ("SELECT (SELECT count(*) FROM extracts.consultation) AS n FROM extracts.registry", "subquery"),
+        (
+            "SELECT count(*) FROM extracts.registry WHERE (SELECT count(*) FROM extracts.consultation) > 3",
+            "aggregate inside a subquery",
+        ),
+        ("SELECT array_agg(school) FROM extracts.education", "school"),
+        ("CREATE TABLE x AS SELECT district FROM extracts.registry", "only queries"),
+        ("COPY (SELECT district FROM extracts.registry) TO 'leak.csv'", "only queries"),
+        ("SELECT 1; SELECT 2", "one statement"),
+    ];
+    for (sql, why) in cases {
+        denied(&ws, OFFICER, sql, why);
+    }
+    assert!(!ws.join("leak.csv").exists() && !Path::new("leak.csv").exists());
+
+    // users and purposes
+    denied(&ws, "mallory", "SELECT count(*) FROM persons", "not in mimamori.toml");
+    let a = query(&ws, "cw_minato", "statistics_release", "SELECT count(*) FROM extracts.registry");
+    assert_eq!(a.code, 2);
+    assert!(a.stderr.contains("not approved for the user's role"), "{}", a.stderr);
+    // a caseworker reaches only tables whose rows belong to a district
+    denied(&ws, "cw_minato", "SELECT count(*) FROM extracts.welfare", "extracts.welfare");
+    // a custodian reaches only their own department
+    denied(&ws, "custodian_welfare", "SELECT count(*) FROM extracts.health", "extracts.health");
+
+    // every request, allowed or not, is in the log, and the log verifies
+    let out = mimamori().args(["audit", "show", "--format", "json", "--workspace"]).arg(&ws).output().unwrap();
+    assert!(out.status.success());
+    let entries: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let queries: Vec<&serde_json::Value> = entries.iter().filter(|e| e["action"] == "query").collect();
+    assert_eq!(queries.len(), cases.len() + 4);
+    assert!(queries.iter().all(|e| e["decision"] == "deny"), "all denied");
+    assert!(queries.iter().all(|e| e["detail"]["reasons"].as_array().is_some_and(|r| !r.is_empty())));
+    let out = mimamori().args(["audit", "verify", "--workspace"]).arg(&ws).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = mimamori().args(["audit", "show", "--user", "mallory", "--workspace"]).arg(&ws).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 2, "header and mallory's one entry:\n{text}");
+}
+
+#[test]
+fn caseworkers_see_only_their_districts() {
+    let (_d, ws) = workspace();
+    let a =
+        query(&ws, "cw_minato", OUTREACH, "SELECT district, count(*) AS n FROM extracts.registry GROUP BY district");
+    assert_eq!(a.code, 0, "{}", a.stderr);
+    assert_eq!(a.rows.len(), 1, "{:?}", a.rows);
+    assert_eq!(a.rows[0]["district"], "港小学校区");
+    assert!(a.stderr.contains("rows limited to the districts"), "{}", a.stderr);
+    // the filter holds inside subqueries too
+    let a = query(
+        &ws,
+        "cw_minato",
+        OUTREACH,
+        "SELECT count(*) AS n FROM (SELECT district FROM extracts.registry WHERE district = '中央小学校区') t",
+    );
+    assert_eq!(a.code, 0, "{}", a.stderr);
+    assert!(a.rows.is_empty(), "no rows of another district, not even a count: {:?}", a.rows);
+}
+
+/// A quasi-identifier value held by 1..k-1 registry persons of one district.
+fn rare_move_in(ws: &Path) -> (String, i32, usize) {
+    let b = batches(&ws.join("extracts/registry/records.parquet"));
+    let mut counts: HashMap<(String, i32), usize> = HashMap::new();
+    for batch in &b {
+        let d = batch.column_by_name("district").unwrap().as_any().downcast_ref::<StringArray>().unwrap();
+        let m = batch.column_by_name("moved_in").unwrap().as_any().downcast_ref::<Date32Array>().unwrap();
+        for i in 0..batch.num_rows() {
+            if d.is_valid(i) && m.is_valid(i) {
+                *counts.entry((d.value(i).to_string(), m.value(i))).or_default() += 1;
+            }
+        }
+    }
+    let ((d, m), n) = counts.into_iter().filter(|(_, n)| *n < 5).min_by_key(|((d, m), _)| (d.clone(), *m)).unwrap();
+    (d, m, n)
+}
+
+#[test]
+fn differencing_two_queries_that_differ_by_a_few_persons_is_refused() {
+    let (_d, ws) = workspace();
+    let (district, day, _) = rare_move_in(&ws);
+    let date = chrono::NaiveDate::from_num_days_from_ce_opt(719_163 + day).unwrap();
+    let all = format!("SELECT count(*) AS n FROM extracts.registry WHERE district = '{district}'");
+    let a = allowed(&ws, &all);
+    assert_eq!(a.rows.len(), 1);
+    let minus = format!("{all} AND (moved_in IS NULL OR moved_in <> DATE '{date}')");
+    let b = allowed(&ws, &minus);
+    assert!(b.rows.is_empty(), "the complement of a few persons is suppressed: {:?}", b.rows);
+    assert!(b.stderr.contains("suppressed"), "{}", b.stderr);
+    // the same cell again is fine: it releases nothing new
+    assert_eq!(allowed(&ws, &all).rows.len(), 1);
+    // other purposes keep their own ledger
+    let c = query(&ws, OFFICER, "statistics_release", &minus);
+    assert_eq!(c.code, 0, "{}", c.stderr);
+    assert_eq!(c.rows.len(), 1);
+}
+
+#[test]
+fn the_total_minus_the_shown_cells_cannot_reveal_a_suppressed_cell() {
+    // one district holds only a few persons under the condition; the others many
+    let (_d, ws) = workspace();
+    let (district, day, few) = rare_move_in(&ws);
+    let date = chrono::NaiveDate::from_num_days_from_ce_opt(719_163 + day).unwrap();
+    let cond = format!("moved_in IS NOT NULL AND (district <> '{district}' OR moved_in = DATE '{date}')");
+    let cells = format!(
+        "SELECT district, count(DISTINCT person_id) AS n FROM extracts.registry WHERE {cond} GROUP BY district"
+    );
+    let total = format!("SELECT count(DISTINCT person_id) AS n FROM extracts.registry WHERE {cond}");
+
+    // cells first: the small one is suppressed, and then the total would reveal it
+    let a = allowed(&ws, &cells);
+    assert!(a.rows.iter().all(|r| r["district"] != district.as_str()), "{:?}", a.rows);
+    assert!(a.stderr.contains("1 cell(s) suppressed"), "{}", a.stderr);
+    let b = allowed(&ws, &total);
+    assert!(b.rows.is_empty(), "total minus shown cells = the {few} suppressed persons: {:?}", b.rows);
+
+    // total first, under another purpose: the cells then lose a further one (secondary suppression)
+    let t = query(&ws, OFFICER, "statistics_release", &total);
+    assert_eq!(t.code, 0, "{}", t.stderr);
+    let c = query(&ws, OFFICER, "statistics_release", &cells);
+    assert_eq!(c.code, 0, "{}", c.stderr);
+    assert!(c.stderr.contains("2 cell(s) suppressed"), "{}", c.stderr);
+    let shown: i64 = c.rows.iter().map(|r| int(&r["n"])).sum();
+    assert!(int(&t.rows[0]["n"]) - shown >= 10, "the difference covers at least k persons");
+}
+
+#[test]
+fn errors_raised_while_running_never_quote_values() {
+    let (_d, ws) = workspace();
+    let a = query(&ws, OFFICER, OUTREACH, "SELECT sum(CAST(programme AS INT)) AS s FROM extracts.welfare");
+    assert_eq!(a.code, 1, "{}", a.stderr);
+    assert!(a.stderr.contains("withheld"), "{}", a.stderr);
+    let values: HashSet<String> = batches(&ws.join("extracts/welfare/records.parquet"))
+        .iter()
+        .flat_map(|b| {
+            let p = b.column_by_name("programme").unwrap().as_any().downcast_ref::<StringArray>().unwrap().clone();
+            p.iter().flatten().map(str::to_string).collect::<Vec<_>>()
+        })
+        .collect();
+    for v in &values {
+        assert!(!a.stderr.contains(v.as_str()), "the error quotes {v}");
+    }
+    let log = fs::read_to_string(ws.join("audit/log.jsonl")).unwrap();
+    for v in &values {
+        assert!(!log.contains(v.as_str()), "the audit log quotes {v}");
+    }
+    // SQL that does not plan is a user error (exit 1), logged
+    let a = query(&ws, OFFICER, OUTREACH, "SELECT nosuchcolumn FROM persons");
+    assert_eq!(a.code, 1);
+    assert!(a.stderr.contains("nosuchcolumn"));
+}
+
+#[test]
+fn results_are_written_as_parquet_and_csv_for_notebooks() {
+    let (d, ws) = workspace();
+    let out = d.path().join("out/prevalence.parquet");
+    let run = mimamori()
+        .args(["query", "--workspace"])
+        .arg(&ws)
+        .args(["--user", OFFICER, "--purpose", OUTREACH, "--format", "parquet", "--out"])
+        .arg(&out)
+        .arg("SELECT district, count(DISTINCT person_id) AS persons FROM extracts.registry GROUP BY district")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    let b = batches(&out);
+    let n: usize = b.iter().map(|b| b.num_rows()).sum();
+    assert!(n >= 6);
+    assert!(b[0].column_by_name("__mimamori_persons").is_none(), "the hidden column never reaches the output");
+    assert!(b[0].column_by_name("persons").unwrap().as_any().downcast_ref::<arrow_array::Int64Array>().is_some());
+    let run = mimamori()
+        .args(["query", "--workspace"])
+        .arg(&ws)
+        .args(["--user", OFFICER, "--purpose", OUTREACH, "--format", "csv"])
+        .arg("SELECT department, count(*) AS records FROM persons GROUP BY department ORDER BY department")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(text.starts_with("department,records\n"), "{text}");
+    assert_eq!(text.lines().count(), 7, "{text}");
+}
+
+#[test]
+fn a_signed_checkpoint_finds_a_truncated_tail_even_with_a_rewritten_head() {
+    let (d, ws) = workspace();
+    for sql in ["SELECT count(*) AS n FROM persons", "SELECT count(*) AS n FROM households"] {
+        allowed(&ws, sql);
+    }
+    let key = d.path().join("reviewer1.key");
+    let out = mimamori().args(["keygen", "--signing", "--out"]).arg(&key).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let sign = |user: &str| {
+        mimamori()
+            .args(["audit", "checkpoint", "--user", user, "--workspace"])
+            .arg(&ws)
+            .arg("--key")
+            .arg(&key)
+            .output()
+            .unwrap()
+    };
+    let out = sign("officer");
+    assert_eq!(out.status.code(), Some(2), "only reviewers sign");
+    let out = sign("reviewer1");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let pubkey = d.path().join("reviewer1.key.pub");
+    let verify = || {
+        mimamori().args(["audit", "verify", "--workspace"]).arg(&ws).arg("--trusted-key").arg(&pubkey).output().unwrap()
+    };
+    let out = verify();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("signed checkpoint"));
+
+    // drop the last two entries and rewrite the head to match: the chain alone cannot tell
+    let log = ws.join("audit/log.jsonl");
+    let text = fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let kept = &lines[..lines.len() - 2];
+    fs::write(&log, kept.join("\n") + "\n").unwrap();
+    let last: serde_json::Value = serde_json::from_str(kept.last().unwrap()).unwrap();
+    fs::write(ws.join("audit/head"), format!("{} {}\n", kept.len(), last["hash"].as_str().unwrap())).unwrap();
+    let out = verify();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("truncated"), "{}", stderr_of(&out));
+}

@@ -1,0 +1,292 @@
+//! Rewrites the gateway applies to an allowed plan before it runs.
+//!
+//! - **Row filters**: a caseworker's scans of tables that carry a district are filtered to the
+//!   caseworker's districts, wherever the table appears (subqueries and CTEs included).
+//! - **Minimum group size**: every aggregate that is not grouped by a person key is protected.
+//!   The gateway finds a person key in the aggregate's input (carrying it up through
+//!   projections of subqueries where the query dropped it) and
+//!   - for the aggregate whose cells are the output, adds `array_agg(DISTINCT key)` as a hidden
+//!     last column, so that the engine can count each cell's persons, suppress cells under k
+//!     and compare the persons of each cell with what was released before (differencing);
+//!   - for any inner aggregate, adds `HAVING count(DISTINCT key) >= k`, so that no cell under k
+//!     feeds the rest of the query.
+//!
+//!   An aggregate whose persons cannot be told (say, over a `UNION` of row-level tables) is
+//!   refused with the reason.
+
+use std::sync::Arc;
+
+use datafusion::common::tree_node::Transformed;
+use datafusion::common::{Column, ScalarValue};
+use datafusion::functions_aggregate::array_agg::array_agg_udaf;
+use datafusion::functions_aggregate::count::count_distinct;
+use datafusion::logical_expr::expr::AggregateFunction;
+use datafusion::logical_expr::{Aggregate, Distinct, Expr, Filter, JoinType, LogicalPlan, Projection, lit};
+
+use crate::analyse::{self, Resolver};
+use crate::catalog::{Catalog, KeyKind};
+
+/// The hidden output column holding each cell's persons.
+pub const PERSONS_COLUMN: &str = "__mimamori_persons";
+const COUNT_COLUMN: &str = "__mimamori_n";
+
+/// Errors of the rewrites: the message is the reason given to the user.
+#[derive(Debug, thiserror::Error)]
+pub enum RewriteError {
+    #[error("{0}")]
+    Refused(String),
+    #[error("the gateway could not rewrite the plan: {0}")]
+    Plan(#[from] datafusion::error::DataFusionError),
+}
+
+/// Filters every scan of a table with a district column to `districts`.
+pub fn row_filter(
+    plan: LogicalPlan,
+    catalog: &Catalog,
+    resolver: &Resolver,
+    districts: &[String],
+) -> Result<Transformed<LogicalPlan>, RewriteError> {
+    Ok(plan.transform_up_with_subqueries(|node| {
+        let LogicalPlan::TableScan(scan) = &node else { return Ok(Transformed::no(node)) };
+        let Some(district) =
+            resolver.name(&scan.table_name).and_then(|n| catalog.table(&n)).and_then(|t| t.district_column.clone())
+        else {
+            return Ok(Transformed::no(node));
+        };
+        let column = Expr::Column(Column::new(Some(scan.table_name.clone()), district));
+        let allowed: Vec<Expr> = districts.iter().map(|d| lit(d.as_str())).collect();
+        let predicate = if allowed.is_empty() { lit(false) } else { column.in_list(allowed, false) };
+        Ok(Transformed::yes(LogicalPlan::Filter(Filter::try_new(predicate, Arc::new(node))?)))
+    })?)
+}
+
+/// What `protect` did.
+#[derive(Debug)]
+pub struct Protected {
+    pub plan: LogicalPlan,
+    /// The kind of key in the hidden persons column, when the output is protected cells.
+    pub persons: Option<KeyKind>,
+    /// Inner aggregates given a HAVING count(DISTINCT key) >= k.
+    pub inner_protected: usize,
+}
+
+/// Protects every aggregate of `plan` with minimum group size `k`.
+pub fn protect(plan: LogicalPlan, catalog: &Catalog, resolver: &Resolver, k: u64) -> Result<Protected, RewriteError> {
+    let mut p = Protector { catalog, resolver, k, persons: None, inner: 0, next_alias: 0 };
+    let (plan, _) = p.rewrite(plan, true)?;
+    Ok(Protected { plan, persons: p.persons, inner_protected: p.inner })
+}
+
+enum Key {
+    /// The plan with a person key at this output index.
+    Found(LogicalPlan, usize, KeyKind),
+    /// Every row comes from protected cells (or from constants): nothing to count.
+    Safe(LogicalPlan),
+    Unknown,
+}
+
+struct Protector<'a> {
+    catalog: &'a Catalog,
+    resolver: &'a Resolver,
+    k: u64,
+    persons: Option<KeyKind>,
+    inner: usize,
+    next_alias: usize,
+}
+
+fn keeps_rows(plan: &LogicalPlan) -> bool {
+    matches!(
+        plan,
+        LogicalPlan::Projection(_)
+            | LogicalPlan::Filter(_)
+            | LogicalPlan::Sort(_)
+            | LogicalPlan::Limit(_)
+            | LogicalPlan::SubqueryAlias(_)
+            | LogicalPlan::Window(_)
+            | LogicalPlan::Distinct(Distinct::All(_))
+    )
+}
+
+fn column_of(plan: &LogicalPlan, i: usize) -> Expr {
+    let (q, f) = plan.schema().qualified_field(i);
+    Expr::Column(Column::new(q.cloned(), f.name()))
+}
+
+impl Protector<'_> {
+    /// Rewrites `plan`; on the output path returns the index of the hidden persons column.
+    fn rewrite(&mut self, plan: LogicalPlan, output_path: bool) -> Result<(LogicalPlan, Option<usize>), RewriteError> {
+        if let LogicalPlan::Aggregate(a) = plan {
+            return self.aggregate(a, output_path);
+        }
+        let on_path = output_path && keeps_rows(&plan);
+        let inputs: Vec<LogicalPlan> = plan.inputs().into_iter().cloned().collect();
+        let mut new_inputs = Vec::with_capacity(inputs.len());
+        let mut hidden = None;
+        for input in inputs {
+            let (p, h) = self.rewrite(input, on_path)?;
+            hidden = hidden.or(h);
+            new_inputs.push(p);
+        }
+        let Some(h) = hidden else {
+            return Ok((plan.with_new_exprs(plan.expressions(), new_inputs)?, None));
+        };
+        // carry the hidden column up through a row-keeping node
+        match &plan {
+            LogicalPlan::Projection(p) => {
+                let input = new_inputs.remove(0);
+                let mut exprs = p.expr.clone();
+                exprs.push(column_of(&input, h));
+                let n = exprs.len() - 1;
+                Ok((LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(input))?), Some(n)))
+            }
+            _ => Ok((plan.with_new_exprs(plan.expressions(), new_inputs)?, Some(h))),
+        }
+    }
+
+    fn aggregate(&mut self, a: Aggregate, output_path: bool) -> Result<(LogicalPlan, Option<usize>), RewriteError> {
+        let (input, _) = self.rewrite(a.input.as_ref().clone(), false)?;
+        let rebuilt = Aggregate::try_new(Arc::new(input.clone()), a.group_expr.clone(), a.aggr_expr.clone())?;
+        if analyse::grouped_by_person(&rebuilt, self.catalog, self.resolver) {
+            return Ok((LogicalPlan::Aggregate(rebuilt), None));
+        }
+        match self.key(input)? {
+            Key::Safe(input) => {
+                Ok((LogicalPlan::Aggregate(Aggregate::try_new(Arc::new(input), a.group_expr, a.aggr_expr)?), None))
+            }
+            Key::Unknown => Err(RewriteError::Refused(
+                "the gateway cannot tell how many persons each cell of an aggregate describes \
+                 (its rows come from a UNION, DISTINCT or constants mixed with tables); \
+                 aggregate each table first, or join the linked persons"
+                    .into(),
+            )),
+            Key::Found(input, i, kind) => {
+                let key = column_of(&input, i);
+                let n_out = a.schema.fields().len();
+                let mut aggr = a.aggr_expr.clone();
+                if output_path {
+                    aggr.push(
+                        Expr::AggregateFunction(AggregateFunction::new_udf(
+                            array_agg_udaf(),
+                            vec![key],
+                            true,
+                            None,
+                            vec![],
+                            None,
+                        ))
+                        .alias(PERSONS_COLUMN),
+                    );
+                    self.persons = Some(kind);
+                    let agg = Aggregate::try_new(Arc::new(input), a.group_expr, aggr)?;
+                    let idx = agg.schema.fields().len() - 1;
+                    Ok((LogicalPlan::Aggregate(agg), Some(idx)))
+                } else {
+                    aggr.push(count_distinct(key).alias(COUNT_COLUMN));
+                    let agg = LogicalPlan::Aggregate(Aggregate::try_new(Arc::new(input), a.group_expr, aggr)?);
+                    let n = agg.schema().fields().len() - 1;
+                    let at_least_k = column_of(&agg, n).gt_eq(lit(ScalarValue::Int64(Some(self.k as i64))));
+                    let filtered = LogicalPlan::Filter(Filter::try_new(at_least_k, Arc::new(agg))?);
+                    let keep: Vec<Expr> = (0..n_out).map(|i| column_of(&filtered, i)).collect();
+                    self.inner += 1;
+                    Ok((LogicalPlan::Projection(Projection::try_new(keep, Arc::new(filtered))?), None))
+                }
+            }
+        }
+    }
+
+    /// Finds (or carries up) a person key in `plan`'s output.
+    fn key(&mut self, plan: LogicalPlan) -> Result<Key, RewriteError> {
+        let lineage = analyse::lineage(&plan, self.catalog, self.resolver);
+        if let Some((i, kind)) = lineage
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| analyse::key_kind(f, self.catalog).map(|k| (i, k)))
+            .min_by_key(|(i, k)| (*k, *i))
+        {
+            return Ok(Key::Found(plan, i, kind));
+        }
+        match plan {
+            LogicalPlan::Projection(p) => match self.key(p.input.as_ref().clone())? {
+                Key::Found(input, i, kind) => {
+                    let mut exprs = p.expr.clone();
+                    self.next_alias += 1;
+                    exprs.push(column_of(&input, i).alias(format!("__mimamori_key{}", self.next_alias)));
+                    let n = exprs.len() - 1;
+                    Ok(Key::Found(LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(input))?), n, kind))
+                }
+                Key::Safe(input) => {
+                    Ok(Key::Safe(LogicalPlan::Projection(Projection::try_new(p.expr, Arc::new(input))?)))
+                }
+                Key::Unknown => Ok(Key::Unknown),
+            },
+            LogicalPlan::Filter(_)
+            | LogicalPlan::Sort(_)
+            | LogicalPlan::Limit(_)
+            | LogicalPlan::SubqueryAlias(_)
+            | LogicalPlan::Window(_)
+            | LogicalPlan::Repartition(_) => {
+                let input = plan.inputs()[0].clone();
+                match self.key(input)? {
+                    Key::Found(input, i, kind) => {
+                        Ok(Key::Found(plan.with_new_exprs(plan.expressions(), vec![input])?, i, kind))
+                    }
+                    Key::Safe(input) => Ok(Key::Safe(plan.with_new_exprs(plan.expressions(), vec![input])?)),
+                    Key::Unknown => Ok(Key::Unknown),
+                }
+            }
+            LogicalPlan::Join(j) => {
+                let left_len = j.left.schema().fields().len();
+                let left = self.key(j.left.as_ref().clone())?;
+                let right = self.key(j.right.as_ref().clone())?;
+                let exprs = LogicalPlan::Join(j.clone()).expressions();
+                let keeps_left =
+                    !matches!(j.join_type, JoinType::RightSemi | JoinType::RightAnti | JoinType::RightMark);
+                let keeps_right = matches!(
+                    j.join_type,
+                    JoinType::Inner
+                        | JoinType::Left
+                        | JoinType::Right
+                        | JoinType::Full
+                        | JoinType::RightSemi
+                        | JoinType::RightAnti
+                        | JoinType::RightMark
+                );
+                let right_offset = if keeps_left { left_len } else { 0 };
+                let (lp, lk) = split(left, j.left.as_ref());
+                let (rp, rk) = split(right, j.right.as_ref());
+                let pick = match (lk.filter(|_| keeps_left), rk.filter(|_| keeps_right)) {
+                    (Some((i, a)), Some((k, b))) => Some(if b < a { (right_offset + k, b) } else { (i, a) }),
+                    (Some((i, a)), None) => Some((i, a)),
+                    (None, Some((k, b))) => Some((right_offset + k, b)),
+                    (None, None) => None,
+                };
+                let rebuilt = LogicalPlan::Join(j).with_new_exprs(exprs, vec![lp, rp])?;
+                Ok(match pick {
+                    Some((i, kind)) => Key::Found(rebuilt, i, kind),
+                    None => Key::Unknown,
+                })
+            }
+            LogicalPlan::Aggregate(_) | LogicalPlan::EmptyRelation(_) | LogicalPlan::Values(_) => Ok(Key::Safe(plan)),
+            LogicalPlan::Union(_) | LogicalPlan::Distinct(_) => {
+                let inputs: Vec<LogicalPlan> = plan.inputs().into_iter().cloned().collect();
+                let mut safe = Vec::with_capacity(inputs.len());
+                for i in inputs {
+                    match self.key(i)? {
+                        Key::Safe(p) => safe.push(p),
+                        _ => return Ok(Key::Unknown),
+                    }
+                }
+                Ok(Key::Safe(plan.with_new_exprs(plan.expressions(), safe)?))
+            }
+            _ => Ok(Key::Unknown),
+        }
+    }
+}
+
+/// The plan of a side (rewritten if a key was carried) and the key found in it.
+fn split(k: Key, original: &LogicalPlan) -> (LogicalPlan, Option<(usize, KeyKind)>) {
+    match k {
+        Key::Found(p, i, kind) => (p, Some((i, kind))),
+        Key::Safe(p) => (p, None),
+        Key::Unknown => (original.clone(), None),
+    }
+}
