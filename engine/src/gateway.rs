@@ -319,6 +319,9 @@ impl Gateway {
                 accepted.push(i);
             }
         }
+        // within the result: a cell minus the shown cells inside it (a total and its parts, as
+        // ROLLUP or GROUPING SETS give) must not leave fewer than k persons
+        suppressed += residual_suppression(&cells, &mut accepted, k);
         // the cells shown together must not difference an earlier release either (a total
         // minus the shown cells would reveal the suppressed ones)
         let union_of = |acc: &[usize]| -> Vec<u64> {
@@ -350,6 +353,59 @@ impl Gateway {
             record.push((code, union));
         }
         Ok((out, suppressed, Some(store), record))
+    }
+}
+
+/// Whether sorted `a` is a subset of sorted `b`.
+fn is_subset(a: &[u64], b: &[u64]) -> bool {
+    let mut j = 0;
+    for x in a {
+        while j < b.len() && b[j] < *x {
+            j += 1;
+        }
+        if j == b.len() || b[j] != *x {
+            return false;
+        }
+        j += 1;
+    }
+    true
+}
+
+/// Secondary suppression inside one result: while some shown cell C holds shown cells whose
+/// union leaves 1..k-1 of C's persons uncovered, the smallest of those cells is suppressed too.
+/// Returns the number suppressed.
+fn residual_suppression(cells: &[(usize, usize, Vec<u64>)], accepted: &mut Vec<usize>, k: usize) -> usize {
+    let mut suppressed = 0;
+    loop {
+        let mut order = accepted.clone();
+        order.sort_by_key(|&j| std::cmp::Reverse(cells[j].2.len()));
+        let mut drop = None;
+        for &c in &order {
+            let outer = &cells[c].2;
+            let inner: Vec<usize> = accepted
+                .iter()
+                .copied()
+                .filter(|&a| a != c && cells[a].2.len() < outer.len() && is_subset(&cells[a].2, outer))
+                .collect();
+            if inner.is_empty() {
+                continue;
+            }
+            let mut covered: Vec<u64> = inner.iter().flat_map(|&a| cells[a].2.iter().copied()).collect();
+            covered.sort_unstable();
+            covered.dedup();
+            let rest = outer.len() - covered.len();
+            if rest > 0 && rest < k {
+                drop = inner.iter().copied().min_by_key(|&a| cells[a].2.len());
+                break;
+            }
+        }
+        match drop {
+            Some(d) => {
+                accepted.retain(|&a| a != d);
+                suppressed += 1;
+            }
+            None => return suppressed,
+        }
     }
 }
 
@@ -398,5 +454,26 @@ fn withheld(e: &DataFusionError) -> String {
         }
         _ => "the query failed while running; the message is withheld because it may quote values from the data"
             .to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_total_shown_with_its_parts_cannot_reveal_a_suppressed_part() {
+        // total of 30 persons; parts of 12, 14 and a suppressed part of 4
+        let total: Vec<u64> = (0..30).collect();
+        let a: Vec<u64> = (0..12).collect();
+        let b: Vec<u64> = (12..26).collect();
+        let cells = vec![(0, 0, total), (0, 1, a), (0, 2, b)];
+        let mut accepted = vec![0, 1, 2];
+        assert_eq!(residual_suppression(&cells, &mut accepted, 10), 1);
+        assert_eq!(accepted, vec![0, 2], "the smaller part goes: the total then covers 16 unshown persons");
+        // parts that leave k or more uncovered are fine
+        let mut accepted = vec![0, 2];
+        assert_eq!(residual_suppression(&cells, &mut accepted, 10), 0);
+        assert!(is_subset(&[1, 3], &[1, 2, 3]) && !is_subset(&[1, 4], &[1, 2, 3]));
     }
 }

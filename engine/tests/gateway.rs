@@ -146,8 +146,21 @@ fn attacking_queries_are_denied_with_their_reason() {
             "record_ref",
         ),
         ("SELECT encode(tok_name, 'hex') AS x FROM extracts.registry", "tok_name"),
-        ("SELECT lag(programme) OVER (ORDER BY started) AS p FROM extracts.welfare", "programme"),
-        ("SELECT programme, started FROM extracts.welfare", "programme"),
+        ("SELECT lag(programme) OVER (ORDER BY started) AS p FROM extracts.welfare", "one row per person"),
+        ("SELECT programme, started FROM extracts.welfare", "one row per person"),
+        // rows of persons tell their number even when no sensitive value is shown
+        (
+            "SELECT r.district FROM extracts.registry r JOIN extracts.welfare w ON r.person_id = w.person_id \
+             WHERE w.programme = '生活保護'",
+            "one row per person",
+        ),
+        ("SELECT 1 AS x FROM extracts.consultation WHERE protection_council", "one row per person"),
+        (
+            "SELECT district, count(*) AS n FROM extracts.registry \
+             WHERE EXISTS (SELECT 1 FROM extracts.welfare WHERE programme = '生活保護' AND started = DATE '2024-04-01') \
+             GROUP BY district",
+            "yes/no question",
+        ),
         ("SELECT (SELECT count(*) FROM extracts.consultation) AS n FROM extracts.registry", "subquery"),
         (
             "SELECT count(*) FROM extracts.registry WHERE (SELECT count(*) FROM extracts.consultation) > 3",
@@ -272,6 +285,28 @@ fn the_total_minus_the_shown_cells_cannot_reveal_a_suppressed_cell() {
     assert!(c.stderr.contains("2 cell(s) suppressed"), "{}", c.stderr);
     let shown: i64 = c.rows.iter().map(|r| int(&r["n"])).sum();
     assert!(int(&t.rows[0]["n"]) - shown >= 10, "the difference covers at least k persons");
+
+    // a total and its parts in one result (ROLLUP): the total cannot reveal the small part
+    let (_d2, ws2) = workspace();
+    let rollup = format!(
+        "SELECT district, count(DISTINCT person_id) AS n FROM extracts.registry WHERE {cond} GROUP BY ROLLUP(district)"
+    );
+    let r = allowed(&ws2, &rollup);
+    let total = r.rows.iter().find(|x| x["district"].is_null()).map(|x| int(&x["n"]));
+    let parts: i64 = r.rows.iter().filter(|x| !x["district"].is_null()).map(|x| int(&x["n"])).sum();
+    if let Some(total) = total {
+        assert!(total - parts >= 10, "ROLLUP total {total}, parts shown {parts}");
+    }
+    // a window across cells sees only the cells that survive suppression
+    let w = allowed(
+        &ws2,
+        &format!(
+            "SELECT district, n, sum(n) OVER () AS all_shown FROM \
+             (SELECT district, count(DISTINCT person_id) AS n FROM extracts.registry WHERE {cond} GROUP BY district) t"
+        ),
+    );
+    let shown: i64 = w.rows.iter().map(|r| int(&r["n"])).sum();
+    assert!(w.rows.iter().all(|r| int(&r["all_shown"]) == shown), "{:?}", w.rows);
 }
 
 #[test]

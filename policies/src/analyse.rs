@@ -115,6 +115,10 @@ pub struct Analysis {
     pub tables: BTreeSet<String>,
     /// The output rows are cells of a protected aggregate.
     pub aggregated: bool,
+    /// Every output row comes from protected aggregate cells or from tables whose rows are not
+    /// persons (linkage pairs): no row stands for one person, so the number of rows tells
+    /// nothing about fewer than k persons.
+    pub rows_protected: bool,
     /// Constructs the gateway does not allow; any one denies the query.
     pub problems: Vec<String>,
 }
@@ -147,7 +151,22 @@ pub fn analyse(plan: &LogicalPlan, catalog: &Catalog, resolver: &Resolver) -> An
         }
     }
     w.analysis.aggregated = output_aggregate(plan, catalog, resolver).is_some();
+    w.analysis.rows_protected = rows_protected(plan, catalog, resolver);
     w.analysis
+}
+
+/// Whether every path from `plan` down to a table of persons passes a protected aggregate.
+pub fn rows_protected(plan: &LogicalPlan, catalog: &Catalog, resolver: &Resolver) -> bool {
+    match plan {
+        LogicalPlan::Aggregate(a) => {
+            !grouped_by_person(a, catalog, resolver) || rows_protected(&a.input, catalog, resolver)
+        }
+        LogicalPlan::TableScan(t) => resolver
+            .name(&t.table_name)
+            .and_then(|n| catalog.table(&n))
+            .is_some_and(|t| !t.person_keys.iter().any(|(_, k)| matches!(k, KeyKind::Person | KeyKind::Household))),
+        _ => plan.inputs().iter().all(|i| rows_protected(i, catalog, resolver)),
+    }
 }
 
 /// The lineage of each output field of `plan` (used by the rewrites to find person keys).
@@ -170,8 +189,9 @@ pub fn grouped_by_person(agg: &datafusion::logical_expr::Aggregate, catalog: &Ca
 }
 
 /// The aggregate whose cells are the output rows: reached from the root through nodes that
-/// keep rows as they are (projection, filter, sort, limit, alias, window, distinct), and not
-/// grouped by a person key.
+/// keep rows as they are (projection, filter, sort, limit, alias, distinct), and not grouped by
+/// a person key. (A window is not on that path: it computes across cells, so it must see the
+/// cells after suppression; an aggregate under a window is protected inside the plan.)
 pub fn output_aggregate<'p>(
     plan: &'p LogicalPlan,
     catalog: &Catalog,
@@ -184,13 +204,15 @@ pub fn output_aggregate<'p>(
         | LogicalPlan::Sort(_)
         | LogicalPlan::Limit(_)
         | LogicalPlan::SubqueryAlias(_)
-        | LogicalPlan::Window(_)
         | LogicalPlan::Distinct(Distinct::All(_)) => {
             output_aggregate(plan.inputs().first().copied()?, catalog, resolver)
         }
         _ => None,
     }
 }
+
+const UNCORRELATED: &str = "a subquery condition that does not refer to the outer rows is a yes/no question \
+     about the data (it can single out one person): join or use IN (SELECT …) instead";
 
 /// Aggregate functions whose result reveals no value of their argument.
 const COUNTING: &[&str] = &["count", "approx_distinct", "grouping"];
@@ -541,6 +563,9 @@ impl<'a> Walker<'a> {
                     }
                 }
                 Expr::Exists(s) => {
+                    if s.subquery.outer_ref_columns.is_empty() {
+                        self.problem(UNCORRELATED);
+                    }
                     // EXISTS (SELECT …): the subquery's own conditions are recorded inside it
                     self.subquery(&s.subquery.subquery, schema, input);
                 }
@@ -590,6 +615,9 @@ impl<'a> Walker<'a> {
             Expr::OuterReferenceColumn(_, c) => self.column(c, schema, input),
             Expr::Alias(a) => self.expr(&a.expr, schema, input),
             Expr::ScalarSubquery(s) => {
+                if s.outer_ref_columns.is_empty() {
+                    self.problem(UNCORRELATED);
+                }
                 let out = self.subquery(&s.subquery, schema, input);
                 let mut l = FieldLineage::default();
                 for f in &out {

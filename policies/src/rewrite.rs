@@ -102,7 +102,6 @@ fn keeps_rows(plan: &LogicalPlan) -> bool {
             | LogicalPlan::Sort(_)
             | LogicalPlan::Limit(_)
             | LogicalPlan::SubqueryAlias(_)
-            | LogicalPlan::Window(_)
             | LogicalPlan::Distinct(Distinct::All(_))
     )
 }

@@ -68,9 +68,29 @@ impl PlanRule for IdentifiersStayHidden {
     }
 }
 
+/// Rows that stand for single persons are not released: each one would be a cell of one
+/// person, and even their number is a count no minimum group size protects.
+pub struct NoRowsOfPersons;
+
+impl PlanRule for NoRowsOfPersons {
+    fn name(&self) -> &'static str {
+        "no-rows-of-persons"
+    }
+    fn check(&self, a: &Analysis, _: &Catalog) -> Vec<String> {
+        if a.rows_protected {
+            return Vec::new();
+        }
+        vec![
+            "the result has one row per person or record of a table of persons: aggregate it (GROUP BY) \
+              so that cells under the minimum group size can be suppressed"
+                .into(),
+        ]
+    }
+}
+
 /// The rules the gateway runs, in order.
 pub fn default_rules() -> Vec<Box<dyn PlanRule + Send + Sync>> {
-    vec![Box::new(AnalysableShape), Box::new(KnownTables), Box::new(IdentifiersStayHidden)]
+    vec![Box::new(AnalysableShape), Box::new(KnownTables), Box::new(IdentifiersStayHidden), Box::new(NoRowsOfPersons)]
 }
 
 /// Runs every rule; returns (rule name, reason) for each violation.
