@@ -84,12 +84,30 @@ pub fn append(workspace: &Path, r: Record) -> Result<Entry> {
         .open(&path)
         .with_context(|| format!("cannot open the audit log {}", path.display()))?;
     file.lock().with_context(|| format!("cannot lock the audit log {}", path.display()))?;
-    let (count, last) = tail(&file, &path)?;
+    let last = tail(&file, &path)?;
+    // what the head said before the last entry (a crash between the entry and its head)
+    let before_last = last.as_ref().map(|e| format!("{} {}", e.seq, e.prev));
     let (seq, prev) = match last {
         Some(e) => (e.seq + 1, e.hash),
         None => (0, GENESIS.to_string()),
     };
-    if seq != count {
+    // the head written after the last append must name the same end: a removed, added or
+    // changed last entry stops every further access until the log is checked
+    // (count, hash of the last entry, length of the log in bytes)
+    let size = file.metadata().with_context(|| format!("cannot read {}", path.display()))?.len();
+    let head = fs::read_to_string(d.join(HEAD_FILE)).ok();
+    let intact = match head.as_deref().map(|h| h.split_whitespace().collect::<Vec<_>>()) {
+        None => seq == 0,
+        Some(parts) => {
+            let current = parts.first() == Some(&seq.to_string().as_str())
+                && parts.get(1) == Some(&prev.as_str())
+                && parts.get(2).is_none_or(|l| *l == size.to_string());
+            let lagging =
+                before_last.as_deref().is_some_and(|b| parts.get(..2).map(|p| p.join(" ")).as_deref() == Some(b));
+            current || lagging
+        }
+    };
+    if !intact {
         bail!("the audit log {} is damaged (run `mimamori audit verify`); nothing was accessed", path.display());
     }
     let mut e = Entry {
@@ -109,33 +127,40 @@ pub fn append(workspace: &Path, r: Record) -> Result<Entry> {
     file.write_all(line.as_bytes()).and_then(|_| file.sync_data()).context("cannot write the audit log")?;
     let head = d.join(HEAD_FILE);
     let tmp = d.join(".head.tmp");
-    fs::write(&tmp, format!("{} {}\n", e.seq + 1, e.hash))
+    fs::write(&tmp, format!("{} {} {}\n", e.seq + 1, e.hash, size + line.len() as u64))
         .and_then(|_| fs::rename(&tmp, &head))
         .context("cannot write the audit head")?;
     Ok(e)
 }
 
-/// Number of lines and the last entry.
-fn tail(file: &File, path: &Path) -> Result<(u64, Option<Entry>)> {
+/// The last entry, read from the end of the file (appends cost the same however long the log).
+fn tail(file: &File, path: &Path) -> Result<Option<Entry>> {
     let mut f = file.try_clone()?;
-    f.seek(SeekFrom::Start(0))?;
-    let mut count = 0;
-    let mut last = None;
-    for line in BufReader::new(f).lines() {
-        let line = line.with_context(|| format!("cannot read {}", path.display()))?;
-        if line.is_empty() {
-            continue;
+    let len = f.seek(SeekFrom::End(0))?;
+    let mut chunk = 4096u64;
+    loop {
+        let start = len.saturating_sub(chunk);
+        f.seek(SeekFrom::Start(start))?;
+        let mut buf = Vec::with_capacity((len - start) as usize);
+        std::io::Read::read_to_end(&mut f, &mut buf).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = String::from_utf8_lossy(&buf);
+        let trimmed = text.trim_end_matches('\n');
+        if trimmed.is_empty() && start == 0 {
+            return Ok(None);
         }
-        count += 1;
-        last = Some(line);
+        // a whole last line: one preceded by a newline, or the file's first
+        if let Some(i) = trimmed.rfind('\n').or(if start == 0 { Some(usize::MAX) } else { None }) {
+            let line = if i == usize::MAX { trimmed } else { &trimmed[i + 1..] };
+            let e = serde_json::from_str(line).with_context(|| {
+                format!(
+                    "the last line of the audit log {} is not an entry (run `mimamori audit verify`)",
+                    path.display()
+                )
+            })?;
+            return Ok(Some(e));
+        }
+        chunk *= 4;
     }
-    let last = match last {
-        Some(l) => Some(serde_json::from_str(&l).with_context(|| {
-            format!("the last line of the audit log {} is not an entry (run `mimamori audit verify`)", path.display())
-        })?),
-        None => None,
-    };
-    Ok((count, last))
 }
 
 /// Reads every entry, checking the chain; the error names the first line that breaks it.
@@ -185,6 +210,8 @@ pub fn verify(workspace: &Path) -> Result<Vec<Entry>> {
         let hash = parts.next();
         match (count, hash) {
             (Some(c), Some(h)) if c == entries.len() as u64 && h == prev => {}
+            // a crash after an entry was synced and before its head was written
+            (Some(c), Some(h)) if c + 1 == entries.len() as u64 && entries.last().is_some_and(|e| e.prev == h) => {}
             (Some(c), Some(_)) if c > entries.len() as u64 => bail!(
                 "{}: holds {} entries but {c} were written: the log was truncated after line {}",
                 path.display(),
@@ -241,6 +268,16 @@ mod tests {
 
         fs::write(&log, &original).unwrap();
         assert!(verify(ws.path()).is_ok());
+        // a crash between an entry and its head: the log verifies, and the next append goes on
+        let head = ws.path().join("audit").join(HEAD_FILE);
+        let full_head = fs::read_to_string(&head).unwrap();
+        let e1: Entry = serde_json::from_str(lines[1]).unwrap();
+        fs::write(&head, format!("2 {}\n", e1.hash)).unwrap();
+        assert!(verify(ws.path()).is_ok());
+        append(ws.path(), rec("query")).unwrap();
+        assert_eq!(verify(ws.path()).unwrap().len(), 4);
+        fs::write(&log, &original).unwrap();
+        fs::write(&head, &full_head).unwrap();
         // a damaged log refuses further appends
         fs::write(&log, format!("{}\n{}\n", lines[0], lines[2])).unwrap();
         assert!(append(ws.path(), rec("query")).is_err());

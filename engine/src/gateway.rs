@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use arrow_array::{Array, ArrayRef, BooleanArray, FixedSizeBinaryArray, ListArray, RecordBatch, UInt64Array};
@@ -42,6 +43,28 @@ pub struct Released {
     pub suppressed: usize,
     pub rows: usize,
     pub audit_seq: u64,
+    pub timings: Timings,
+}
+
+/// Where the time of one query went (the gateway's overhead is plan + policy + audit).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timings {
+    /// Parsing and planning (no data read).
+    pub plan: Duration,
+    /// Row filters, analysis, plan rules, Cedar, rewrites.
+    pub policy: Duration,
+    /// Running the rewritten plan.
+    pub run: Duration,
+    /// Counting each cell's persons, suppression and the differencing checks.
+    pub release: Duration,
+    /// Writing the audit entry (synced) and the released cells.
+    pub audit: Duration,
+}
+
+impl Timings {
+    pub fn overhead(&self) -> Duration {
+        self.plan + self.policy + self.audit
+    }
 }
 
 /// A query as asked.
@@ -99,6 +122,8 @@ impl Gateway {
 
     /// Runs one query through the gateway.
     pub fn query(&self, req: &QueryRequest) -> Result<Released> {
+        let mut timings = Timings::default();
+        let started = Instant::now();
         let mut detail = json!({ "sql": req.sql.trim() });
         let Some(user) = self.config.users.iter().find(|u| u.name == req.user) else {
             return self.deny(
@@ -143,6 +168,8 @@ impl Gateway {
             Err(e) => return self.refuse_sql(req, detail, &e),
         };
 
+        timings.plan = started.elapsed();
+        let started = Instant::now();
         let principal = Principal {
             name: user.name.clone(),
             role: user.role.as_str().to_string(),
@@ -204,6 +231,8 @@ impl Gateway {
             json!(blake3::hash(protected.plan.display_indent().to_string().as_bytes()).to_hex().to_string());
         detail["rewrites"] = json!(rewrites);
 
+        timings.policy = started.elapsed();
+        let started = Instant::now();
         let df = DataFrame::new(state, protected.plan);
         let output_schema: SchemaRef = Arc::new(arrow_schema::Schema::new(
             df.schema().as_arrow().fields().iter().filter(|f| f.name() != PERSONS_COLUMN).cloned().collect::<Vec<_>>(),
@@ -228,6 +257,8 @@ impl Gateway {
             }
         };
 
+        timings.run = started.elapsed();
+        let started = Instant::now();
         let (batches, suppressed, mut store, new_cells) = match protected.persons {
             Some(kind) => self.suppress(batches, kind, k as usize, &purpose.id)?,
             None => (batches, 0, None, Vec::new()),
@@ -243,6 +274,8 @@ impl Gateway {
         detail["rows"] = json!(rows);
         detail["suppressed_cells"] = json!(suppressed);
         detail["rewrites"] = json!(rewrites);
+        timings.release = started.elapsed();
+        let started = Instant::now();
         let entry = audit::append(
             &self.workspace,
             audit::Record {
@@ -259,7 +292,8 @@ impl Gateway {
                 new_cells.into_iter().map(|(kind, persons)| Cell { kind, seq: entry.seq, persons }).collect();
             store.append(&cells)?;
         }
-        Ok(Released { schema, batches, rewrites, suppressed, rows, audit_seq: entry.seq })
+        timings.audit = started.elapsed();
+        Ok(Released { schema, batches, rewrites, suppressed, rows, audit_seq: entry.seq, timings })
     }
 
     fn refuse_sql(&self, req: &QueryRequest, mut detail: serde_json::Value, e: &DataFusionError) -> Result<Released> {
