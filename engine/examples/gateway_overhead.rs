@@ -53,7 +53,7 @@ fn main() {
         let mut denied = false;
         for _ in 0..iterations {
             let t = Instant::now();
-            let r = gateway.query(&QueryRequest { user: "officer", purpose: "child_outreach", sql });
+            let r = gateway.query(&QueryRequest { user: "officer", purpose: "child_outreach", sql, external: None });
             let wall = t.elapsed();
             total.push(wall);
             match r {

@@ -261,6 +261,15 @@ pub enum Command {
         /// Write the result to FILE (replaced only once complete) instead of stdout.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Release outside the municipality: each cell's distinct persons counted with
+        /// differential privacy (discrete Laplace, cells chosen by partition selection when
+        /// the purpose has a δ budget), charged to the purpose's budget in WS/dp/ledger.jsonl
+        /// before anything is computed. Other aggregate columns are not released.
+        #[arg(long)]
+        external: bool,
+        /// ε of this release (with --external).
+        #[arg(long, default_value = "0.1", value_name = "E", requires = "external")]
+        epsilon: String,
     },
     /// The audit log: verify its hash chain, show it to reviewers.
     Audit {

@@ -72,6 +72,9 @@ pub struct QueryRequest<'a> {
     pub user: &'a str,
     pub purpose: &'a str,
     pub sql: &'a str,
+    /// A release outside the municipality: differentially private person counts per cell,
+    /// with this ε (a decimal string), charged to the purpose's budget.
+    pub external: Option<&'a str>,
 }
 
 /// The gateway over one workspace.
@@ -209,9 +212,22 @@ impl Gateway {
             return self.deny(req.user, req.purpose, &resource, detail, reasons);
         }
         let k = self.config.min_group_size;
-        match self.policies.check_query(&principal, &purpose_ctx, &analysis, &cat.catalog, false, k)? {
+        let external = req.external.is_some();
+        detail["external"] = json!(external);
+        match self.policies.check_query(&principal, &purpose_ctx, &analysis, &cat.catalog, external, k)? {
             Verdict::Allow => {}
             Verdict::Deny(reasons) => return self.deny(req.user, req.purpose, &resource, detail, reasons),
+        }
+        if external {
+            match self.policies.check_action(&principal, &purpose_ctx, "release", true, k)? {
+                Verdict::Allow => {}
+                Verdict::Deny(reasons) => return self.deny(req.user, req.purpose, &resource, detail, reasons),
+            }
+            if !analysis.aggregated {
+                let reason =
+                    "a release outside the municipality is an aggregate: GROUP BY the cells to release".to_string();
+                return self.deny(req.user, req.purpose, &resource, detail, vec![reason]);
+            }
         }
         let protected = match rewrite::protect(plan, &cat.catalog, &cat.resolver, u64::from(k)) {
             Ok(p) => p,
@@ -233,6 +249,11 @@ impl Gateway {
 
         timings.policy = started.elapsed();
         let started = Instant::now();
+        // which output columns are plain group keys (the cells' labels, for external releases)
+        let df_lineage: Vec<bool> = policies::analyse::lineage(&protected.plan, &cat.catalog, &cat.resolver)
+            .iter()
+            .map(|f| f.direct.is_some())
+            .collect();
         let df = DataFrame::new(state, protected.plan);
         let output_schema: SchemaRef = Arc::new(arrow_schema::Schema::new(
             df.schema().as_arrow().fields().iter().filter(|f| f.name() != PERSONS_COLUMN).cloned().collect::<Vec<_>>(),
@@ -259,6 +280,20 @@ impl Gateway {
 
         timings.run = started.elapsed();
         let started = Instant::now();
+        if let (Some(epsilon), Some(kind)) = (req.external, protected.persons) {
+            let final_plan_lineage = df_lineage;
+            return self.release_external(
+                req,
+                purpose,
+                detail,
+                &resource,
+                batches,
+                kind,
+                epsilon,
+                &final_plan_lineage,
+                timings,
+            );
+        }
         let (batches, suppressed, mut store, new_cells) = match protected.persons {
             Some(kind) => self.suppress(batches, kind, k as usize, &purpose.id)?,
             None => (batches, 0, None, Vec::new()),
@@ -294,6 +329,177 @@ impl Gateway {
         }
         timings.audit = started.elapsed();
         Ok(Released { schema, batches, rewrites, suppressed, rows, audit_seq: entry.seq, timings })
+    }
+
+    /// An external release: for each cell, a differentially private count of its distinct
+    /// persons (each person counted in one cell at most), labelled by the cell's group keys.
+    /// The charge is written to `<ws>/dp/ledger.jsonl` before anything is computed from the data.
+    #[allow(clippy::too_many_arguments)]
+    fn release_external(
+        &self,
+        req: &QueryRequest,
+        purpose: &crate::config::Purpose,
+        mut detail: serde_json::Value,
+        resource: &str,
+        batches: Vec<RecordBatch>,
+        _kind: KeyKind,
+        epsilon: &str,
+        group_columns: &[bool],
+        mut timings: Timings,
+    ) -> Result<Released> {
+        use arrow_array::{Int64Array, StringArray, UInt64Array as U64};
+        use dp_core::{Rational, accountant::Cost, ledger, mechanism};
+        let started = Instant::now();
+        let parse = |s: &str, what: &str| {
+            s.parse::<Rational>().map_err(|e| anyhow::anyhow!("{what} {s:?} is not a decimal: {e}"))
+        };
+        let eps = parse(epsilon, "--epsilon")?;
+        if eps.is_zero() {
+            bail!("--epsilon must be greater than zero");
+        }
+        let budget = ledger::Budget {
+            epsilon: parse(&purpose.dp_epsilon, "dp_epsilon")?,
+            delta: parse(&purpose.dp_delta, "dp_delta")?,
+        };
+        if budget.epsilon.is_zero() {
+            return self.deny(
+                req.user,
+                req.purpose,
+                resource,
+                detail,
+                vec![format!("purpose {} has no DP budget (dp_epsilon = 0)", purpose.id)],
+            );
+        }
+        // the cells: labels from the group-key columns, persons from the hidden column
+        let mut labels: Vec<Vec<String>> = Vec::new();
+        let mut records: Vec<(u64, usize)> = Vec::new();
+        let mut label_names: Vec<String> = Vec::new();
+        for batch in &batches {
+            let schema = batch.schema();
+            let hidden = schema.index_of(PERSONS_COLUMN)?;
+            let keys: Vec<usize> = (0..batch.num_columns())
+                .filter(|i| *i != hidden && group_columns.get(*i).copied().unwrap_or(false))
+                .collect();
+            if label_names.is_empty() {
+                label_names = keys.iter().map(|i| schema.field(*i).name().clone()).collect();
+            }
+            let fmts: Vec<_> = keys
+                .iter()
+                .map(|i| arrow_cast::display::ArrayFormatter::try_new(batch.column(*i).as_ref(), &Default::default()))
+                .collect::<Result<_, _>>()?;
+            let list = batch
+                .column(hidden)
+                .as_any()
+                .downcast_ref::<ListArray>()
+                .context("the hidden persons column is not a list")?;
+            for row in 0..batch.num_rows() {
+                let cell = labels.len();
+                labels.push(fmts.iter().map(|f| f.value(row).to_string()).collect());
+                if !list.is_null(row) {
+                    for p in person_keys(&list.value(row)) {
+                        records.push((p, cell));
+                    }
+                }
+            }
+        }
+        let delta_zero = budget.delta.is_zero();
+        let single_cell = label_names.is_empty();
+        if delta_zero && !single_cell {
+            let reason = format!(
+                "purpose {} has no δ budget (dp_delta = 0): cells whose labels come from the data cannot be released \
+                 (their existence could leak); use a purpose with dp_delta > 0, or release one total without GROUP BY",
+                purpose.id
+            );
+            return self.deny(req.user, req.purpose, resource, detail, vec![reason]);
+        }
+        let release_delta = if delta_zero {
+            Rational::from_integer(0)
+        } else {
+            // a tenth of the purpose's δ per release
+            Rational::new(budget.delta.numer().clone(), budget.delta.denom() * 10u32).context("δ")?
+        };
+        let cost = if delta_zero {
+            Cost::Pure { epsilon: eps.clone() }
+        } else {
+            Cost::Approx { epsilon: eps.clone(), delta: release_delta.clone() }
+        };
+        let ledger = ledger::Ledger::new(&self.workspace.join("dp").join("ledger.jsonl"));
+        std::fs::create_dir_all(self.workspace.join("dp"))?;
+        let release_id = format!("query:{}", blake3::hash(req.sql.as_bytes()).to_hex().get(..16).unwrap_or(""));
+        let mut rng = dp_core::csprng::os_seeded().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let charged =
+            ledger.release(&purpose.id, &budget, &release_id, &cost, || -> Result<(Vec<(usize, i64)>, u64)> {
+                let scale = eps.to_f64().recip();
+                if delta_zero {
+                    let persons: Vec<u64> = records.iter().map(|(p, _)| *p).collect();
+                    let r =
+                        mechanism::count(&mut rng, persons, 1, &mechanism::Noise::Laplace { epsilon: eps.clone() })?;
+                    Ok((vec![(0, r.value)], r.error95))
+                } else {
+                    let sel =
+                        mechanism::partition_selection(&mut rng, records.iter().copied(), 1, &eps, &release_delta)?;
+                    let _ = sel.threshold;
+                    Ok((sel.released, mechanism::laplace_error95(scale)))
+                }
+            });
+        let (cells, error95) = match charged {
+            Ok(r) => r?,
+            Err(e @ ledger::LedgerError::Exhausted { .. }) => {
+                return self.deny(req.user, req.purpose, resource, detail, vec![e.to_string()]);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // the released table: labels, noisy persons, 95 % error bound
+        let mut fields: Vec<arrow_schema::Field> =
+            label_names.iter().map(|n| arrow_schema::Field::new(n, arrow_schema::DataType::Utf8, true)).collect();
+        fields.push(arrow_schema::Field::new("persons_dp", arrow_schema::DataType::Int64, false));
+        fields.push(arrow_schema::Field::new("error95", arrow_schema::DataType::UInt64, false));
+        let schema = Arc::new(arrow_schema::Schema::new(fields));
+        let mut columns: Vec<ArrayRef> = (0..label_names.len())
+            .map(|c| {
+                let values: Vec<String> = cells.iter().map(|(cell, _)| labels[*cell][c].clone()).collect();
+                Arc::new(StringArray::from(values)) as ArrayRef
+            })
+            .collect();
+        columns.push(Arc::new(Int64Array::from(cells.iter().map(|(_, n)| (*n).max(0)).collect::<Vec<_>>())));
+        columns.push(Arc::new(U64::from(vec![error95; cells.len()])));
+        let batch = RecordBatch::try_new(schema.clone(), columns)?;
+        let rows = batch.num_rows();
+        let withheld_cells = labels.len().saturating_sub(rows);
+        let rewrites = vec![
+            format!(
+                "released outside: differentially private counts of distinct persons per cell (ε = {epsilon}{}), each person in one cell at most",
+                if delta_zero { String::new() } else { format!(", δ = {release_delta}") }
+            ),
+            format!("other aggregate columns are not released; counts are ±{error95} at 95 %"),
+            format!("{withheld_cells} cell(s) below the selection threshold withheld"),
+        ];
+        detail["rows"] = json!(rows);
+        detail["rewrites"] = json!(rewrites);
+        detail["dp"] = json!({"epsilon": epsilon, "delta": release_delta.to_string(), "release": release_id});
+        timings.release = started.elapsed();
+        let started = Instant::now();
+        let entry = audit::append(
+            &self.workspace,
+            audit::Record {
+                user: req.user,
+                action: "release",
+                purpose: Some(req.purpose),
+                resource,
+                decision: Decision::Allow,
+                detail,
+            },
+        )?;
+        timings.audit = started.elapsed();
+        Ok(Released {
+            schema,
+            batches: vec![batch],
+            rewrites,
+            suppressed: withheld_cells,
+            rows,
+            audit_seq: entry.seq,
+            timings,
+        })
     }
 
     fn refuse_sql(&self, req: &QueryRequest, mut detail: serde_json::Value, e: &DataFusionError) -> Result<Released> {

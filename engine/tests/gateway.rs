@@ -408,3 +408,46 @@ fn a_signed_checkpoint_finds_a_truncated_tail_even_with_a_rewritten_head() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr_of(&out).contains("truncated"), "{}", stderr_of(&out));
 }
+
+fn release(ws: &Path, purpose: &str, epsilon: &str, sql: &str) -> Answer {
+    let out = mimamori()
+        .args(["query", "--workspace"])
+        .arg(ws)
+        .args(["--user", OFFICER, "--purpose", purpose, "--external", "--epsilon", epsilon, "--format", "json", sql])
+        .output()
+        .unwrap();
+    let rows = if out.status.success() { serde_json::from_slice(&out.stdout).unwrap() } else { Vec::new() };
+    Answer { code: out.status.code().unwrap_or(-1), rows, stderr: stderr_of(&out) }
+}
+
+#[test]
+fn external_releases_are_noisy_charged_before_release_and_stop_at_the_budget() {
+    let (_d, ws) = workspace();
+    let sql = "SELECT district, count(*) AS n FROM extracts.registry GROUP BY district";
+    let exact = allowed(&ws, sql);
+    let a = release(&ws, "statistics_release", "0.5", sql);
+    assert_eq!(a.code, 0, "{}", a.stderr);
+    assert!(!a.rows.is_empty());
+    for r in &a.rows {
+        assert!(r.get("n").is_none(), "only the DP count is released: {r:?}");
+        let truth = exact.rows.iter().find(|e| e["district"] == r["district"]).map(|e| int(&e["n"])).unwrap();
+        let err = int(&r["error95"]);
+        assert!((int(&r["persons_dp"]) - truth).abs() <= 4 * err.max(1), "{r:?} vs {truth}");
+    }
+    let ledger = fs::read_to_string(ws.join("dp/ledger.jsonl")).unwrap();
+    assert_eq!(ledger.lines().count(), 1);
+    // statistics_release has ε = 2: three more releases of 0.5 fit, the fifth is refused
+    for _ in 0..3 {
+        assert_eq!(release(&ws, "statistics_release", "0.5", sql).code, 0);
+    }
+    let refused = release(&ws, "statistics_release", "0.5", sql);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("exhausted"), "{}", refused.stderr);
+    assert_eq!(fs::read_to_string(ws.join("dp/ledger.jsonl")).unwrap().lines().count(), 4, "a refusal charges nothing");
+    // row-level results are never released outside; a purpose without δ releases only totals
+    assert_eq!(release(&ws, "statistics_release", "0.1", "SELECT match_weight FROM pairs").code, 2);
+    let no_delta = release(&ws, OUTREACH, "0.1", sql);
+    assert_eq!(no_delta.code, 2);
+    assert!(no_delta.stderr.contains("no δ budget"), "{}", no_delta.stderr);
+    assert_eq!(release(&ws, OUTREACH, "0.1", "SELECT count(*) AS n FROM extracts.consultation").code, 0);
+}

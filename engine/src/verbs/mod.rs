@@ -31,13 +31,14 @@ pub fn run(command: Command) -> Result<()> {
             export_links::run(&workspace, &vault_dir, &out, user)
         }
         Command::Audit { command } => audit::run(command),
-        Command::Query { workspace, user, purpose, sql, format, out } => query::run(&query::Args {
+        Command::Query { workspace, user, purpose, sql, format, out, external, epsilon } => query::run(&query::Args {
             workspace: &workspace,
             user: &user,
             purpose: &purpose,
             sql: &sql,
             format,
             out: out.as_deref(),
+            external: external.then_some(epsilon.as_str()),
         }),
         Command::LinkReport { workspace, out, user } => link_report::run(&workspace, out.as_deref(), user),
         Command::Pseudonymise { mapping, key, vault_key, out, vault, hardening, strict, force, format } => {

@@ -17,6 +17,7 @@ pub struct Args<'a> {
     pub sql: &'a str,
     pub format: QueryFormat,
     pub out: Option<&'a Path>,
+    pub external: Option<&'a str>,
 }
 
 pub fn run(a: &Args) -> Result<()> {
@@ -24,7 +25,8 @@ pub fn run(a: &Args) -> Result<()> {
         bail!("--format parquet needs --out FILE");
     }
     let gateway = Gateway::open(a.workspace)?;
-    let released = gateway.query(&QueryRequest { user: a.user, purpose: a.purpose, sql: a.sql })?;
+    let released =
+        gateway.query(&QueryRequest { user: a.user, purpose: a.purpose, sql: a.sql, external: a.external })?;
     for r in &released.rewrites {
         eprintln!("rewritten: {r}");
     }
