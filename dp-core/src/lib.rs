@@ -16,7 +16,8 @@
 //! - [`mechanism`]: count, sum, mean and histogram with bounded contribution, and partition
 //!   selection, each stating its cost and its 95 % error bound.
 //!
-//! No verb releases aggregates yet: `mimamori release` arrives with the policy gateway.
+//! Releases outside the municipality go through the policy gateway (`mimamori query --external`),
+//! which charges this crate's ledger before computing anything.
 
 pub mod accountant;
 pub mod csprng;
