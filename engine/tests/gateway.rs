@@ -252,6 +252,14 @@ fn differencing_two_queries_that_differ_by_a_few_persons_is_refused() {
     assert!(b.stderr.contains("suppressed"), "{}", b.stderr);
     // the same cell again is fine: it releases nothing new
     assert_eq!(allowed(&ws, &all).rows.len(), 1);
+    // a second table of persons joined without a condition multiplies the count by its size:
+    // each table's persons must reach k, inside subqueries too
+    let cross = format!(
+        "SELECT count(*) AS n FROM (SELECT a.person_id AS p1, b.person_id AS p2 FROM extracts.registry a, \
+         extracts.registry b WHERE b.moved_in = DATE '{date}' AND b.district = '{district}') t"
+    );
+    let x = allowed(&ws, &cross);
+    assert!(x.rows.is_empty(), "{:?}", x.rows);
     // other purposes keep their own ledger
     let c = query(&ws, OFFICER, "statistics_release", &minus);
     assert_eq!(c.code, 0, "{}", c.stderr);

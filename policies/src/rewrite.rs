@@ -162,6 +162,16 @@ impl Protector<'_> {
                 let key = column_of(&input, i);
                 let n_out = a.schema.fields().len();
                 let mut aggr = a.aggr_expr.clone();
+                // every other person key in scope (a second table of persons joined, even
+                // without a join condition) must hold k distinct persons per cell too
+                let extras = self.other_keys(&input, i);
+                for (j, extra) in extras.iter().enumerate() {
+                    aggr.push(count_distinct(column_of(&input, *extra)).alias(format!("{COUNT_COLUMN}{j}")));
+                }
+                if !output_path {
+                    aggr.push(count_distinct(key.clone()).alias(format!("{COUNT_COLUMN}{}", extras.len())));
+                }
+                let n_counts = if output_path { extras.len() } else { extras.len() + 1 };
                 if output_path {
                     aggr.push(
                         Expr::AggregateFunction(AggregateFunction::new_udf(
@@ -175,21 +185,71 @@ impl Protector<'_> {
                         .alias(PERSONS_COLUMN),
                     );
                     self.persons = Some(kind);
-                    let agg = Aggregate::try_new(Arc::new(input), a.group_expr, aggr)?;
-                    let idx = agg.schema.fields().len() - 1;
-                    Ok((LogicalPlan::Aggregate(agg), Some(idx)))
+                }
+                let agg = LogicalPlan::Aggregate(Aggregate::try_new(Arc::new(input), a.group_expr, aggr)?);
+                if n_counts == 0 {
+                    let idx = agg.schema().fields().len() - 1;
+                    return Ok((agg, Some(idx)));
+                }
+                let k = lit(ScalarValue::Int64(Some(self.k as i64)));
+                let mut at_least_k: Option<Expr> = None;
+                for c in 0..n_counts {
+                    let cond = column_of(&agg, n_out + c).gt_eq(k.clone());
+                    at_least_k = Some(match at_least_k {
+                        Some(e) => e.and(cond),
+                        None => cond,
+                    });
+                }
+                let Some(at_least_k) = at_least_k else { return Ok((agg, None)) };
+                let filtered = LogicalPlan::Filter(Filter::try_new(at_least_k, Arc::new(agg))?);
+                let mut keep: Vec<Expr> = (0..n_out).map(|i| column_of(&filtered, i)).collect();
+                if output_path {
+                    keep.push(column_of(&filtered, n_out + n_counts));
                 } else {
-                    aggr.push(count_distinct(key).alias(COUNT_COLUMN));
-                    let agg = LogicalPlan::Aggregate(Aggregate::try_new(Arc::new(input), a.group_expr, aggr)?);
-                    let n = agg.schema().fields().len() - 1;
-                    let at_least_k = column_of(&agg, n).gt_eq(lit(ScalarValue::Int64(Some(self.k as i64))));
-                    let filtered = LogicalPlan::Filter(Filter::try_new(at_least_k, Arc::new(agg))?);
-                    let keep: Vec<Expr> = (0..n_out).map(|i| column_of(&filtered, i)).collect();
                     self.inner += 1;
-                    Ok((LogicalPlan::Projection(Projection::try_new(keep, Arc::new(filtered))?), None))
+                }
+                let projected = LogicalPlan::Projection(Projection::try_new(keep, Arc::new(filtered))?);
+                let hidden = output_path.then_some(n_out);
+                Ok((projected, hidden))
+            }
+        }
+    }
+
+    /// Person keys in `plan`'s output besides field `primary`: every linked person id, and for
+    /// tables without one in scope, their best key.
+    fn other_keys(&self, plan: &LogicalPlan, primary: usize) -> Vec<usize> {
+        let lineage = analyse::lineage(plan, self.catalog, self.resolver);
+        let keyed: Vec<(usize, KeyKind, String)> = lineage
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| {
+                let kind = analyse::key_kind(f, self.catalog)?;
+                Some((i, kind, f.direct.as_ref()?.table.clone()))
+            })
+            .collect();
+        let with_person: std::collections::BTreeSet<&str> =
+            keyed.iter().filter(|(_, k, _)| *k == KeyKind::Person).map(|(_, _, t)| t.as_str()).collect();
+        let mut best: std::collections::BTreeMap<&str, (KeyKind, usize)> = std::collections::BTreeMap::new();
+        let mut out: Vec<usize> = Vec::new();
+        for (i, kind, table) in &keyed {
+            if *kind == KeyKind::Person {
+                out.push(*i);
+            } else if !with_person.contains(table.as_str()) {
+                let slot = best.entry(table.as_str()).or_insert((*kind, *i));
+                if (*kind, *i) < *slot {
+                    *slot = (*kind, *i);
                 }
             }
         }
+        out.extend(best.values().map(|(_, i)| *i));
+        // the primary key's own table instance is counted by the primary
+        let primary_table = keyed.iter().find(|(i, _, _)| *i == primary).map(|(_, _, t)| t.clone());
+        out.retain(|i| {
+            *i != primary
+                && !(keyed.iter().any(|(j, k, t)| j == i && *k != KeyKind::Person && Some(t) == primary_table.as_ref()))
+        });
+        out.sort_unstable();
+        out
     }
 
     /// Finds (or carries up) a person key in `plan`'s output.
