@@ -234,6 +234,12 @@ impl Gateway {
             Err(RewriteError::Refused(r)) => return self.deny(req.user, req.purpose, &resource, detail, vec![r]),
             Err(e) => return Err(e.into()),
         };
+        if external && protected.persons.is_none() {
+            let reason = "an external release counts each cell's persons, and the cells of this query are not \
+                          rows of persons (aggregate a table of persons directly, GROUP BY the cells to release)"
+                .to_string();
+            return self.deny(req.user, req.purpose, &resource, detail, vec![reason]);
+        }
         if protected.persons.is_some() {
             rewrites.push(format!("cells describing fewer than {k} persons are suppressed"));
         }
@@ -295,12 +301,11 @@ impl Gateway {
             );
         }
         let (batches, suppressed, mut store, new_cells) = match protected.persons {
-            Some(kind) => self.suppress(batches, kind, k as usize, &purpose.id)?,
+            Some(kind) => self.suppress(batches, kind, k as usize)?,
             None => (batches, 0, None, Vec::new()),
         };
-        if suppressed > 0 {
-            rewrites.push(format!("{suppressed} cell(s) suppressed"));
-        }
+        // how many cells went is for the audit log only: shown to the user, it would answer a
+        // yes/no question about a suppressed cell (a HAVING true for a small cell, say)
         let schema = match batches.first() {
             Some(b) => b.schema(),
             None => output_schema,
@@ -529,9 +534,9 @@ impl Gateway {
         batches: Vec<RecordBatch>,
         kind: KeyKind,
         k: usize,
-        purpose: &str,
     ) -> Result<(Vec<RecordBatch>, usize, Option<Store>, Vec<(u8, Vec<u64>)>)> {
-        let store = Store::open(&self.workspace, purpose)?;
+        // one ledger for every purpose: a complement asked under another purpose is a complement
+        let store = Store::open(&self.workspace)?;
         let code = released::kind_code(kind);
         // every cell's persons
         let mut cells: Vec<(usize, usize, Vec<u64>)> = Vec::new();

@@ -1,7 +1,9 @@
-//! What each purpose has released: the persons of every aggregate cell shown, so that a new
-//! cell that differs from an earlier one by fewer than k persons (the differencing of two
-//! queries) is suppressed. Kept in `<ws>/audit/released/<purpose>.cells`, appended under an
-//! exclusive lock while the check runs, and synced before the result is shown.
+//! What has been released, under any purpose: the persons of every aggregate cell shown, so
+//! that a new cell that differs from an earlier one by fewer than k persons (the differencing
+//! of two queries) is suppressed. One ledger for the workspace, not one per purpose: the same
+//! officer asking the complement under a second purpose learns as much as under the first.
+//! Kept in `<ws>/audit/released/cells`, appended under an exclusive lock while the check runs,
+//! and synced before the result is shown.
 //!
 //! Format: a sequence of cells, each `kind: u8, audit_seq: u64, n: u32, n × u64` (little
 //! endian), the persons as sorted 64-bit keys (linkage ids, or the first 8 bytes of
@@ -37,14 +39,14 @@ pub struct Store {
     pub cells: Vec<Cell>,
 }
 
-fn path(workspace: &Path, purpose: &str) -> PathBuf {
-    workspace.join("audit").join("released").join(format!("{purpose}.cells"))
+fn path(workspace: &Path) -> PathBuf {
+    workspace.join("audit").join("released").join("cells")
 }
 
 impl Store {
-    /// Opens and locks the store of `purpose`, reading every cell.
-    pub fn open(workspace: &Path, purpose: &str) -> Result<Store> {
-        let path = path(workspace, purpose);
+    /// Opens and locks the workspace's store, reading every cell.
+    pub fn open(workspace: &Path) -> Result<Store> {
+        let path = path(workspace);
         if let Some(d) = path.parent() {
             fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
         }
@@ -149,11 +151,11 @@ mod tests {
     #[test]
     fn a_cell_one_person_away_from_a_released_cell_conflicts_and_the_store_round_trips() {
         let ws = tempfile::tempdir().unwrap();
-        let mut s = Store::open(ws.path(), "p").unwrap();
+        let mut s = Store::open(ws.path()).unwrap();
         let released: Vec<u64> = (0..20).collect();
         s.append(&[Cell { kind: 1, seq: 7, persons: released.clone() }]).unwrap();
         drop(s);
-        let s = Store::open(ws.path(), "p").unwrap();
+        let s = Store::open(ws.path()).unwrap();
         assert_eq!(s.cells.len(), 1);
         let minus_one: Vec<u64> = (1..20).collect();
         assert_eq!(conflict(&minus_one, 1, 10, &s.cells), Some(7));

@@ -17,7 +17,7 @@ use datafusion::logical_expr::utils::{grouping_set_to_exprlist, split_conjunctio
 use datafusion::logical_expr::{Distinct, Expr, JoinType, LogicalPlan, Operator};
 use serde::Serialize;
 
-use crate::catalog::{Catalog, KeyKind};
+use crate::catalog::{Catalog, KeyKind, Sensitivity};
 
 /// A column of a catalog table.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -121,6 +121,8 @@ pub struct Analysis {
     pub rows_protected: bool,
     /// Constructs the gateway does not allow; any one denies the query.
     pub problems: Vec<String>,
+    /// Aggregates not grouped by a person key (each is protected by the minimum group size).
+    pub protected_aggregates: usize,
 }
 
 /// Maps a table reference as written in SQL to the catalog's `schema.table`.
@@ -152,6 +154,16 @@ pub fn analyse(plan: &LogicalPlan, catalog: &Catalog, resolver: &Resolver) -> An
     }
     w.analysis.aggregated = output_aggregate(plan, catalog, resolver).is_some();
     w.analysis.rows_protected = rows_protected(plan, catalog, resolver);
+    let mut n = 0;
+    let _ = plan.apply_with_subqueries(|p| {
+        if let LogicalPlan::Aggregate(a) = p
+            && !grouped_by_person(a, catalog, resolver)
+        {
+            n += 1;
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    w.analysis.protected_aggregates = n;
     w.analysis
 }
 
@@ -235,11 +247,6 @@ const SUMMARISING: &[&str] = &[
     "covar_pop",
     "covar_samp",
     "approx_median",
-    "approx_percentile_cont",
-    "approx_percentile_cont_with_weight",
-    "percentile_cont",
-    "bool_and",
-    "bool_or",
     "regr_slope",
     "regr_intercept",
     "regr_count",
@@ -269,6 +276,21 @@ impl<'a> Walker<'a> {
         if !self.analysis.problems.contains(&p) {
             self.analysis.problems.push(p);
         }
+    }
+
+    /// column = column is a join only between two base columns, unchanged, and a key or token
+    /// only with a column of the same sensitivity (`person_id = v.x` over a list of constants,
+    /// or `person_id = grade`, is a comparison with values).
+    fn joinable(&self, l: &FieldLineage, r: &FieldLineage) -> bool {
+        let (Some(a), Some(b)) = (&l.direct, &r.direct) else { return false };
+        let sensitivity =
+            |c: &BaseColumn| self.catalog.table(&c.table).and_then(|t| t.column(&c.column)).map(|m| m.sensitivity);
+        let hidden = |s: Option<Sensitivity>| matches!(s, Some(Sensitivity::IdentifierToken | Sensitivity::Pseudonym));
+        let (sa, sb) = (sensitivity(a), sensitivity(b));
+        if hidden(sa) || hidden(sb) {
+            return sa == sb;
+        }
+        true
     }
 
     fn record(&mut self, l: &FieldLineage, u: Use) {
@@ -428,7 +450,7 @@ impl<'a> Walker<'a> {
         for (l, r) in &j.on {
             let ll = self.expr(l, j.left.schema(), &left);
             let rl = self.expr(r, j.right.schema(), &right);
-            let u = if ll.direct.is_some() && rl.direct.is_some() { Use::Join } else { Use::Filter };
+            let u = if self.joinable(&ll, &rl) { Use::Join } else { Use::Filter };
             self.record(&ll, u);
             self.record(&rl, u);
         }
@@ -503,7 +525,8 @@ impl<'a> Walker<'a> {
         } else if SUMMARISING.contains(&name.as_str()) {
             args.with_exposure(exposure)
         } else {
-            // min, max, first_value, array_agg, string_agg, …: they return values of single rows
+            // min, max, percentiles (a percentile of 0 or 1 is min or max), bool_or/bool_and,
+            // first_value, array_agg, string_agg, …: they return values of single rows
             args.with_exposure(Exposure::Row)
         }
     }
@@ -545,8 +568,9 @@ impl<'a> Walker<'a> {
                 Expr::BinaryExpr(b) if b.op == Operator::Eq && is_column(&b.left) && is_column(&b.right) => {
                     let l = self.expr(&b.left, schema, input);
                     let r = self.expr(&b.right, schema, input);
-                    self.record(&l, Use::Join);
-                    self.record(&r, Use::Join);
+                    let u = if self.joinable(&l, &r) { Use::Join } else { Use::Filter };
+                    self.record(&l, u);
+                    self.record(&r, u);
                 }
                 Expr::IsNull(x) | Expr::IsNotNull(x) if is_column(x) => {
                     let l = self.expr(x, schema, input);
@@ -555,8 +579,7 @@ impl<'a> Walker<'a> {
                 Expr::InSubquery(s) if is_column(&s.expr) => {
                     let l = self.expr(&s.expr, schema, input);
                     let sub = self.subquery(&s.subquery.subquery, schema, input);
-                    let direct = sub.len() == 1 && sub[0].direct.is_some();
-                    let u = if direct { Use::Join } else { Use::Filter };
+                    let u = if sub.len() == 1 && self.joinable(&l, &sub[0]) { Use::Join } else { Use::Filter };
                     self.record(&l, u);
                     for f in &sub {
                         self.record(f, u);

@@ -148,16 +148,14 @@ impl Protector<'_> {
         if analyse::grouped_by_person(&rebuilt, self.catalog, self.resolver) {
             return Ok((LogicalPlan::Aggregate(rebuilt), None));
         }
+        if opaque(&input, self.catalog, self.resolver) {
+            return Err(RewriteError::Refused(UNKNOWN_PERSONS.into()));
+        }
         match self.key(input)? {
             Key::Safe(input) => {
                 Ok((LogicalPlan::Aggregate(Aggregate::try_new(Arc::new(input), a.group_expr, a.aggr_expr)?), None))
             }
-            Key::Unknown => Err(RewriteError::Refused(
-                "the gateway cannot tell how many persons each cell of an aggregate describes \
-                 (its rows come from a UNION, DISTINCT or constants mixed with tables); \
-                 aggregate each table first, or join the linked persons"
-                    .into(),
-            )),
+            Key::Unknown => Err(RewriteError::Refused(UNKNOWN_PERSONS.into())),
             Key::Found(input, i, kind) => {
                 let key = column_of(&input, i);
                 let n_out = a.schema.fields().len();
@@ -194,7 +192,14 @@ impl Protector<'_> {
                 let k = lit(ScalarValue::Int64(Some(self.k as i64)));
                 let mut at_least_k: Option<Expr> = None;
                 for c in 0..n_counts {
-                    let cond = column_of(&agg, n_out + c).gt_eq(k.clone());
+                    // a joined table may contribute no one to a cell (an outer join's NULL side):
+                    // its persons must be none or at least k
+                    let count = column_of(&agg, n_out + c);
+                    let cond = if c < extras.len() {
+                        count.clone().eq(lit(ScalarValue::Int64(Some(0)))).or(count.gt_eq(k.clone()))
+                    } else {
+                        count.gt_eq(k.clone())
+                    };
                     at_least_k = Some(match at_least_k {
                         Some(e) => e.and(cond),
                         None => cond,
@@ -310,6 +315,7 @@ impl Protector<'_> {
                         | JoinType::RightMark
                 );
                 let right_offset = if keeps_left { left_len } else { 0 };
+                let unknown = matches!(left, Key::Unknown) || matches!(right, Key::Unknown);
                 let (lp, lk) = split(left, j.left.as_ref());
                 let (rp, rk) = split(right, j.right.as_ref());
                 let pick = match (lk.filter(|_| keeps_left), rk.filter(|_| keeps_right)) {
@@ -318,6 +324,9 @@ impl Protector<'_> {
                     (None, Some((k, b))) => Some((right_offset + k, b)),
                     (None, None) => None,
                 };
+                if unknown {
+                    return Ok(Key::Unknown);
+                }
                 let rebuilt = LogicalPlan::Join(j).with_new_exprs(exprs, vec![lp, rp])?;
                 Ok(match pick {
                     Some((i, kind)) => Key::Found(rebuilt, i, kind),
@@ -338,6 +347,20 @@ impl Protector<'_> {
             }
             _ => Ok(Key::Unknown),
         }
+    }
+}
+
+const UNKNOWN_PERSONS: &str = "the gateway cannot tell how many persons each cell of an aggregate describes \
+     (its rows come from a UNION or a DISTINCT over rows of persons, or from such a list joined in): \
+     aggregate each table directly, joined on person_id";
+
+/// Whether rows of persons reach `plan`'s output through a UNION or DISTINCT (not below a
+/// protected aggregate): their multiplicity or their values escape the per-cell person counts.
+fn opaque(plan: &LogicalPlan, catalog: &Catalog, resolver: &Resolver) -> bool {
+    match plan {
+        LogicalPlan::Aggregate(a) if !analyse::grouped_by_person(a, catalog, resolver) => false,
+        LogicalPlan::Distinct(_) | LogicalPlan::Union(_) => !analyse::rows_protected(plan, catalog, resolver),
+        _ => plan.inputs().iter().any(|i| opaque(i, catalog, resolver)),
     }
 }
 

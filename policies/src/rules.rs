@@ -88,9 +88,37 @@ impl PlanRule for NoRowsOfPersons {
     }
 }
 
+/// One protected aggregate per query, and it makes the output: cells of a second aggregate
+/// (joined, subtracted, unioned, windowed over) would escape the per-cell checks against what
+/// was released before, and their arithmetic could difference two cells inside one query.
+pub struct OneAggregateForTheOutput;
+
+impl PlanRule for OneAggregateForTheOutput {
+    fn name(&self) -> &'static str {
+        "one-aggregate-for-the-output"
+    }
+    fn check(&self, a: &Analysis, _: &Catalog) -> Vec<String> {
+        if a.protected_aggregates == 0 || (a.protected_aggregates == 1 && a.aggregated) {
+            return Vec::new();
+        }
+        vec![
+            "the query computes with the cells of an aggregate (joins, subtracts, unions or windows over \
+              them, or aggregates them again): release one aggregate per query, its cells as the result \
+              (GROUP BY … ROLLUP / GROUPING SETS gives totals with their parts)"
+                .into(),
+        ]
+    }
+}
+
 /// The rules the gateway runs, in order.
 pub fn default_rules() -> Vec<Box<dyn PlanRule + Send + Sync>> {
-    vec![Box::new(AnalysableShape), Box::new(KnownTables), Box::new(IdentifiersStayHidden), Box::new(NoRowsOfPersons)]
+    vec![
+        Box::new(AnalysableShape),
+        Box::new(KnownTables),
+        Box::new(IdentifiersStayHidden),
+        Box::new(NoRowsOfPersons),
+        Box::new(OneAggregateForTheOutput),
+    ]
 }
 
 /// Runs every rule; returns (rule name, reason) for each violation.
