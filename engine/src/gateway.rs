@@ -93,7 +93,7 @@ impl Gateway {
             bail!("workspace {} does not exist", workspace.display());
         }
         let config = Config::load_workspace(workspace)?;
-        let policies = Policies::defaults()?;
+        let policies = load_policies(workspace)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()).min(8))
             .enable_all()
@@ -652,6 +652,28 @@ fn residual_suppression(cells: &[(usize, usize, Vec<u64>)], accepted: &mut Vec<u
             None => return suppressed,
         }
     }
+}
+
+/// The workspace's own policy set when `WS/policies/*.cedar` exists (it replaces the defaults
+/// as a whole, and is validated against the shipped schema the same way), else the defaults.
+pub fn load_policies(workspace: &Path) -> Result<Policies> {
+    let dir = workspace.join("policies");
+    if !dir.is_dir() {
+        return Ok(Policies::defaults()?);
+    }
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "cedar") {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            files.push((path.display().to_string(), text));
+        }
+    }
+    if files.is_empty() {
+        bail!("{} holds no .cedar file; remove the folder to use the default policies", dir.display());
+    }
+    files.sort();
+    Ok(Policies::load(files)?)
 }
 
 /// Sorted, de-duplicated 64-bit keys of one cell's persons.

@@ -505,3 +505,23 @@ fn external_releases_are_noisy_charged_before_release_and_stop_at_the_budget() {
     assert!(no_delta.stderr.contains("no δ budget"), "{}", no_delta.stderr);
     assert_eq!(release(&ws, OUTREACH, "0.1", "SELECT count(*) AS n FROM extracts.consultation").code, 0);
 }
+
+#[test]
+fn a_workspace_policy_set_replaces_the_defaults_and_a_broken_one_is_named() {
+    let (_d, ws) = workspace();
+    fs::create_dir(ws.join("policies")).unwrap();
+    // the defaults without the caseworker file: caseworkers are denied everything
+    for (name, text) in policies::authorize::DEFAULT_POLICIES.iter().filter(|(n, _)| *n != "caseworker.cedar") {
+        fs::write(ws.join("policies").join(name), text).unwrap();
+    }
+    let sql = "SELECT district, count(*) AS n FROM extracts.registry GROUP BY district";
+    let a = query(&ws, "cw_minato", OUTREACH, sql);
+    assert_eq!(a.code, 2, "{}", a.stderr);
+    assert!(a.stderr.contains("no policy permits it"), "{}", a.stderr);
+    assert_eq!(query(&ws, OFFICER, OUTREACH, sql).code, 0);
+    fs::write(ws.join("policies/zz.cedar"), "permit (principal, action, resource) when { resource.colour == 1 };")
+        .unwrap();
+    let b = query(&ws, OFFICER, OUTREACH, sql);
+    assert_eq!(b.code, 1);
+    assert!(b.stderr.contains("do not validate"), "{}", b.stderr);
+}
