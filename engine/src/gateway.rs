@@ -288,10 +288,10 @@ impl Gateway {
         let started = Instant::now();
         if let (Some(epsilon), Some(kind)) = (req.external, protected.persons) {
             let final_plan_lineage = df_lineage;
-            return self.release_external(
+            let result = self.release_external(
                 req,
                 purpose,
-                detail,
+                detail.clone(),
                 &resource,
                 batches,
                 kind,
@@ -299,9 +299,14 @@ impl Gateway {
                 &final_plan_lineage,
                 timings,
             );
+            return self.audit_failure(req, &resource, detail, result);
         }
         let (batches, suppressed, mut store, new_cells) = match protected.persons {
-            Some(kind) => self.suppress(batches, kind, k as usize)?,
+            Some(kind) => {
+                let r = self.suppress(batches, kind, k as usize);
+                let r = self.audit_failure(req, &resource, detail.clone(), r);
+                r?
+            }
             None => (batches, 0, None, Vec::new()),
         };
         // how many cells went is for the audit log only: shown to the user, it would answer a
@@ -505,6 +510,36 @@ impl Gateway {
             audit_seq: entry.seq,
             timings,
         })
+    }
+
+    /// Passes `result` through; an error other than a denial (which is logged already) is
+    /// written to the audit log first, so that a failure after the run leaves its trace.
+    fn audit_failure<T>(
+        &self,
+        req: &QueryRequest,
+        resource: &str,
+        mut detail: serde_json::Value,
+        result: Result<T>,
+    ) -> Result<T> {
+        match result {
+            Err(e) if e.downcast_ref::<Denied>().is_none() => {
+                detail["error"] = json!(format!("{e:#}"));
+                let action = if req.external.is_some() { "release" } else { "query" };
+                audit::append(
+                    &self.workspace,
+                    audit::Record {
+                        user: req.user,
+                        action,
+                        purpose: Some(req.purpose),
+                        resource,
+                        decision: Decision::Allow,
+                        detail,
+                    },
+                )?;
+                Err(e)
+            }
+            other => other,
+        }
     }
 
     fn refuse_sql(&self, req: &QueryRequest, mut detail: serde_json::Value, e: &DataFusionError) -> Result<Released> {

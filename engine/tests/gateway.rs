@@ -91,13 +91,15 @@ fn documented_analyses_are_allowed_and_small_cells_suppressed() {
     let a = allowed(
         &ws,
         "SELECT r.district, count(DISTINCT e.person_id) AS children, \
-                sum(CASE WHEN e.lunch_fee_arrears > 0 THEN 1 ELSE 0 END) AS arrears \
+                sum(CASE WHEN e.grade >= 4 THEN 1 ELSE 0 END) AS upper_grades \
          FROM extracts.education e JOIN extracts.registry r ON r.person_id = e.person_id \
          GROUP BY r.district ORDER BY r.district",
     );
     assert!(a.rows.len() >= 6, "most districts shown: {:?}", a.rows);
     for r in &a.rows {
         assert!(int(&r["children"]) >= 10, "{r:?}");
+        let part = int(&r["upper_grades"]);
+        assert!(part >= 10 && int(&r["children"]) - part >= 10, "both parts hold k persons: {r:?}");
         assert!(r["district"].as_str().unwrap().ends_with("小学校区"));
     }
     // records per person (linkage quality), through an inner aggregate grouped by person
@@ -218,6 +220,24 @@ fn attacking_queries_are_denied_with_their_reason() {
              (SELECT district, count(*) AS n FROM extracts.registry GROUP BY district) t",
             "one aggregate per query",
         ),
+        // found by a second red-team round: identifiers compared inside an aggregate, indicator
+        // functions, conditions computed below the aggregate, pair rows filtered by persons
+        ("SELECT count(CASE WHEN r.person_id < 1000 THEN 1 END) AS n FROM extracts.registry r", "person_id"),
+        (
+            "SELECT count(CASE WHEN encode(e.record_ref, 'hex') LIKE '3%' THEN 1 END) AS n FROM extracts.education e",
+            "record_ref",
+        ),
+        ("SELECT sum(greatest(0, least(1, absence_apr - 10))) AS n FROM extracts.education", "inside an aggregate"),
+        (
+            "SELECT district, sum(f) AS s FROM (SELECT district, CASE WHEN moved_in > DATE '2024-01-01' THEN 1 ELSE 0 END AS f \
+             FROM extracts.registry) t GROUP BY district",
+            "computed with a condition",
+        ),
+        (
+            "SELECT match_weight FROM pairs p WHERE p.record_ref_l IN \
+             (SELECT record_ref FROM extracts.consultation WHERE protection_council)",
+            "one row per person",
+        ),
         // a percentile at 1 is the maximum
         ("SELECT percentile_cont(1.0) WITHIN GROUP (ORDER BY absence_apr) AS m FROM extracts.education", "absence_apr"),
         ("SELECT approx_percentile_cont(absence_apr, 1.0) AS m FROM extracts.education", "absence_apr"),
@@ -250,6 +270,38 @@ fn attacking_queries_are_denied_with_their_reason() {
     let out = mimamori().args(["audit", "show", "--user", "mallory", "--workspace"]).arg(&ws).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.lines().count(), 2, "header and mallory's one entry:\n{text}");
+}
+
+#[test]
+fn each_part_a_case_or_filter_singles_out_holds_none_or_k_persons() {
+    let (_d, ws) = workspace();
+    let (district, day, few) = rare_move_in(&ws);
+    let date = chrono::NaiveDate::from_num_days_from_ce_opt(719_163 + day).unwrap();
+    // one large cell, one column about a few persons of it
+    for sql in [
+        format!(
+            "SELECT count(DISTINCT person_id) FILTER (WHERE moved_in = DATE '{date}' AND district = '{district}') AS few, \
+             count(DISTINCT person_id) AS everyone FROM extracts.registry"
+        ),
+        format!(
+            "SELECT sum(CASE WHEN moved_in = DATE '{date}' AND district = '{district}' THEN 1 ELSE 0 END) AS few, \
+             count(*) AS everyone FROM extracts.registry"
+        ),
+        format!(
+            "SELECT sum(CASE WHEN moved_in = DATE '{date}' AND district = '{district}' THEN 0 ELSE 1 END) AS most, \
+             count(*) AS everyone FROM extracts.registry"
+        ),
+    ] {
+        let a = allowed(&ws, &sql);
+        assert!(a.rows.is_empty(), "{few} persons singled out inside a cell: {sql}\n{:?}", a.rows);
+    }
+    // parts of k or more are shown
+    let a = allowed(
+        &ws,
+        "SELECT sum(CASE WHEN relation = '子' THEN 1 ELSE 0 END) AS children, count(*) AS everyone FROM extracts.registry",
+    );
+    assert_eq!(a.rows.len(), 1);
+    assert!(int(&a.rows[0]["children"]) >= 10);
 }
 
 #[test]

@@ -87,6 +87,9 @@ pub struct FieldLineage {
     pub sources: BTreeMap<BaseColumn, Exposure>,
     /// Set when the field is the base column itself, unchanged (only renamed).
     pub direct: Option<BaseColumn>,
+    /// Computed with a condition or a non-linear function (CASE, a comparison, a function
+    /// other than a cast): aggregated, such a value can count a sub-population of a cell.
+    pub conditioned: bool,
 }
 
 impl FieldLineage {
@@ -96,6 +99,7 @@ impl FieldLineage {
             *slot = (*slot).max(*e);
         }
         self.direct = None;
+        self.conditioned |= other.conditioned;
     }
 
     fn with_exposure(mut self, exposure: Exposure) -> FieldLineage {
@@ -177,8 +181,29 @@ pub fn rows_protected(plan: &LogicalPlan, catalog: &Catalog, resolver: &Resolver
             .name(&t.table_name)
             .and_then(|n| catalog.table(&n))
             .is_some_and(|t| !t.person_keys.iter().any(|(_, k)| matches!(k, KeyKind::Person | KeyKind::Household))),
-        _ => plan.inputs().iter().all(|i| rows_protected(i, catalog, resolver)),
+        _ => {
+            plan.inputs().iter().all(|i| rows_protected(i, catalog, resolver))
+                && subqueries(plan).iter().all(|s| rows_protected(s, catalog, resolver))
+        }
     }
+}
+
+/// The plans of the subqueries in a node's expressions (IN, EXISTS, scalar).
+fn subqueries(plan: &LogicalPlan) -> Vec<LogicalPlan> {
+    let mut out = Vec::new();
+    for e in plan.expressions() {
+        let _ = e.apply(|x| {
+            match x {
+                Expr::ScalarSubquery(s) => out.push(s.subquery.as_ref().clone()),
+                Expr::InSubquery(s) => out.push(s.subquery.subquery.as_ref().clone()),
+                Expr::Exists(s) => out.push(s.subquery.subquery.as_ref().clone()),
+                Expr::SetComparison(s) => out.push(s.subquery.subquery.as_ref().clone()),
+                _ => {}
+            }
+            Ok(TreeNodeRecursion::Continue)
+        });
+    }
+    out
 }
 
 /// The lineage of each output field of `plan` (used by the rewrites to find person keys).
@@ -321,7 +346,11 @@ impl<'a> Walker<'a> {
                     .iter()
                     .map(|f| {
                         let c = BaseColumn { table: name.clone(), column: f.name().clone() };
-                        FieldLineage { sources: BTreeMap::from([(c.clone(), Exposure::Row)]), direct: Some(c) }
+                        FieldLineage {
+                            sources: BTreeMap::from([(c.clone(), Exposure::Row)]),
+                            direct: Some(c),
+                            conditioned: false,
+                        }
                     })
                     .collect();
                 for f in &t.filters {
@@ -490,6 +519,11 @@ impl<'a> Walker<'a> {
             out.push(FieldLineage::default());
         }
         for e in &a.aggr_expr {
+            if !per_person && let Expr::AggregateFunction(f) = e.clone().unalias_nested().data {
+                for arg in &f.params.args {
+                    self.aggregate_argument(arg, &schema, &input);
+                }
+            }
             out.push(self.aggregate_expr(e, &schema, &input, exposure));
         }
         out
@@ -519,10 +553,16 @@ impl<'a> Walker<'a> {
             self.record(&l, Use::Order);
         }
         let name = f.func.name().to_ascii_lowercase();
+        // a percentile away from the ends summarises; at 0 or 1 it is a minimum or a maximum
+        let central_percentile = name.contains("percentile")
+            && f.params.args.iter().any(|a| match a {
+                Expr::Literal(v, _) => v.to_string().parse::<f64>().is_ok_and(|p| (0.05..=0.95).contains(&p)),
+                _ => false,
+            });
         if COUNTING.contains(&name.as_str()) {
             self.record(&args, Use::Count);
             FieldLineage::default()
-        } else if SUMMARISING.contains(&name.as_str()) {
+        } else if SUMMARISING.contains(&name.as_str()) || central_percentile {
             args.with_exposure(exposure)
         } else {
             // min, max, percentiles (a percentile of 0 or 1 is min or max), bool_or/bool_and,
@@ -666,9 +706,64 @@ impl<'a> Walker<'a> {
                     Ok(TreeNodeRecursion::Continue)
                 });
                 l.direct = None;
+                l.conditioned |= !is_linear(e);
                 l
             }
         }
+    }
+
+    /// Checks what a protected aggregate's argument may be: columns, constants, + − ×, casts,
+    /// and CASE WHEN (its conditions are recorded as filters; the rewrite counts the persons of
+    /// each branch). A value computed with a condition below (in a subquery) is refused: as a
+    /// GROUP BY key it would make cells that are counted.
+    fn aggregate_argument(&mut self, e: &Expr, schema: &DFSchema, input: &[FieldLineage]) {
+        match e {
+            Expr::Column(c) => {
+                if self.column(c, schema, input).conditioned {
+                    self.problem(CONDITIONED);
+                }
+            }
+            Expr::Literal(..) => {}
+            Expr::Alias(a) => self.aggregate_argument(&a.expr, schema, input),
+            Expr::Cast(c) => self.aggregate_argument(&c.expr, schema, input),
+            Expr::TryCast(c) => self.aggregate_argument(&c.expr, schema, input),
+            Expr::Negative(x) => self.aggregate_argument(x, schema, input),
+            Expr::BinaryExpr(b) if matches!(b.op, Operator::Plus | Operator::Minus | Operator::Multiply) => {
+                self.aggregate_argument(&b.left, schema, input);
+                self.aggregate_argument(&b.right, schema, input);
+            }
+            Expr::Case(c) => {
+                for (when, then) in &c.when_then_expr {
+                    match &c.expr {
+                        Some(base) => {
+                            let cond = base.as_ref().clone().eq(when.as_ref().clone());
+                            self.predicate(&cond, schema, input);
+                        }
+                        None => self.predicate(when, schema, input),
+                    }
+                    self.aggregate_argument(then, schema, input);
+                }
+                if let Some(x) = &c.else_expr {
+                    self.aggregate_argument(x, schema, input);
+                }
+            }
+            _ => self.problem(
+                "inside an aggregate only columns, constants, + − ×, casts and CASE WHEN are allowed \
+                 (a function can count a few persons of a cell): put the expression in GROUP BY",
+            ),
+        }
+    }
+}
+
+const CONDITIONED: &str = "an aggregate sums or counts a value computed with a condition or a function \
+     in a subquery (it could count a few persons of a cell): make that value a GROUP BY key instead";
+
+/// Expressions that keep a value linear in its inputs (no condition can hide in them).
+fn is_linear(e: &Expr) -> bool {
+    match e {
+        Expr::Cast(_) | Expr::TryCast(_) | Expr::Negative(_) | Expr::Literal(..) | Expr::Alias(_) => true,
+        Expr::BinaryExpr(b) => matches!(b.op, Operator::Plus | Operator::Minus | Operator::Multiply),
+        _ => false,
     }
 }
 

@@ -16,12 +16,12 @@
 
 use std::sync::Arc;
 
-use datafusion::common::tree_node::Transformed;
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, ScalarValue};
 use datafusion::functions_aggregate::array_agg::array_agg_udaf;
 use datafusion::functions_aggregate::count::count_distinct;
 use datafusion::logical_expr::expr::AggregateFunction;
-use datafusion::logical_expr::{Aggregate, Distinct, Expr, Filter, JoinType, LogicalPlan, Projection, lit};
+use datafusion::logical_expr::{Aggregate, Distinct, Expr, Filter, JoinType, LogicalPlan, Projection, lit, when};
 
 use crate::analyse::{self, Resolver};
 use crate::catalog::{Catalog, KeyKind};
@@ -162,14 +162,21 @@ impl Protector<'_> {
                 let mut aggr = a.aggr_expr.clone();
                 // every other person key in scope (a second table of persons joined, even
                 // without a join condition) must hold k distinct persons per cell too
-                let extras = self.other_keys(&input, i);
-                for (j, extra) in extras.iter().enumerate() {
-                    aggr.push(count_distinct(column_of(&input, *extra)).alias(format!("{COUNT_COLUMN}{j}")));
+                let mut extras: Vec<Expr> =
+                    self.other_keys(&input, i).into_iter().map(|x| count_distinct(column_of(&input, x))).collect();
+                // each branch of a CASE and each side of a FILTER inside an aggregate describes
+                // a part of the cell: its persons must be none or at least k too
+                for part in region_keys(&a.aggr_expr, &key)? {
+                    extras.push(count_distinct(part));
+                }
+                let n_extras = extras.len();
+                for (j, e) in extras.into_iter().enumerate() {
+                    aggr.push(e.alias(format!("{COUNT_COLUMN}{j}")));
                 }
                 if !output_path {
-                    aggr.push(count_distinct(key.clone()).alias(format!("{COUNT_COLUMN}{}", extras.len())));
+                    aggr.push(count_distinct(key.clone()).alias(format!("{COUNT_COLUMN}{n_extras}")));
                 }
-                let n_counts = if output_path { extras.len() } else { extras.len() + 1 };
+                let n_counts = if output_path { n_extras } else { n_extras + 1 };
                 if output_path {
                     aggr.push(
                         Expr::AggregateFunction(AggregateFunction::new_udf(
@@ -195,7 +202,7 @@ impl Protector<'_> {
                     // a joined table may contribute no one to a cell (an outer join's NULL side):
                     // its persons must be none or at least k
                     let count = column_of(&agg, n_out + c);
-                    let cond = if c < extras.len() {
+                    let cond = if c < n_extras {
                         count.clone().eq(lit(ScalarValue::Int64(Some(0)))).or(count.gt_eq(k.clone()))
                     } else {
                         count.gt_eq(k.clone())
@@ -348,6 +355,75 @@ impl Protector<'_> {
             _ => Ok(Key::Unknown),
         }
     }
+}
+
+/// For each part of a cell that an aggregate's CASE branch or FILTER clause singles out, an
+/// expression that is the person key on the part's rows and NULL elsewhere (counted distinct).
+/// Written as CASE chains (first match wins, NULL conditions count as false), not with NOT and
+/// IS TRUE, which DataFusion 55's common-subexpression elimination mis-types.
+fn region_keys(aggr: &[Expr], key: &Expr) -> Result<Vec<Expr>, RewriteError> {
+    let null = || lit(ScalarValue::Null);
+    let mut out = Vec::new();
+    for e in aggr {
+        let Expr::AggregateFunction(f) = e.clone().unalias_nested().data else { continue };
+        let filter = f.params.filter.as_deref().cloned();
+        // inside the filter, then outside it
+        let within = |inner: Expr| -> Result<Expr, RewriteError> {
+            Ok(match &filter {
+                Some(fl) => when(fl.clone(), inner).end()?,
+                None => inner,
+            })
+        };
+        if let Some(fl) = &filter {
+            out.push(when(fl.clone(), key.clone()).end()?);
+            out.push(when(fl.clone(), null()).otherwise(key.clone())?);
+        }
+        let mut cases = Vec::new();
+        for arg in &f.params.args {
+            let _ = arg.apply(|x| {
+                if let Expr::Case(c) = x {
+                    cases.push(c.clone());
+                }
+                Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+            });
+        }
+        for c in cases {
+            let conds: Vec<Expr> = c
+                .when_then_expr
+                .iter()
+                .map(|(w, _)| match &c.expr {
+                    Some(base) => base.as_ref().clone().eq(w.as_ref().clone()),
+                    None => w.as_ref().clone(),
+                })
+                .collect();
+            // branch i: earlier conditions give NULL, condition i gives the key
+            for i in 0..conds.len() {
+                let mut b: Option<datafusion::logical_expr::conditional_expressions::CaseBuilder> = None;
+                for (j, cond) in conds.iter().enumerate().take(i + 1) {
+                    let then = if j == i { key.clone() } else { null() };
+                    b = Some(match b {
+                        None => when(cond.clone(), then),
+                        Some(mut b) => b.when(cond.clone(), then),
+                    });
+                }
+                if let Some(b) = b {
+                    out.push(within(b.end()?)?);
+                }
+            }
+            // the rest: no condition held
+            let mut b: Option<datafusion::logical_expr::conditional_expressions::CaseBuilder> = None;
+            for cond in &conds {
+                b = Some(match b {
+                    None => when(cond.clone(), null()),
+                    Some(mut b) => b.when(cond.clone(), null()),
+                });
+            }
+            if let Some(mut b) = b {
+                out.push(within(b.otherwise(key.clone())?)?);
+            }
+        }
+    }
+    Ok(out)
 }
 
 const UNKNOWN_PERSONS: &str = "the gateway cannot tell how many persons each cell of an aggregate describes \
