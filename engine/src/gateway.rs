@@ -223,6 +223,12 @@ impl Gateway {
                 Verdict::Allow => {}
                 Verdict::Deny(reasons) => return self.deny(req.user, req.purpose, &resource, detail, reasons),
             }
+            if analysis.aggregated && !policies::analyse::plain_output_path(&plan) {
+                let reason = "a release outside the municipality chooses no cells by their exact values: \
+                              no HAVING, ORDER BY, LIMIT or DISTINCT above the GROUP BY"
+                    .to_string();
+                return self.deny(req.user, req.purpose, &resource, detail, vec![reason]);
+            }
             if !analysis.aggregated {
                 let reason =
                     "a release outside the municipality is an aggregate: GROUP BY the cells to release".to_string();

@@ -509,6 +509,10 @@ impl<'a> Walker<'a> {
         let group_lineage: Vec<FieldLineage> = groups.iter().map(|g| self.expr(g, &schema, &input)).collect();
         for g in &group_lineage {
             self.record(g, Use::Group);
+            if g.direct.is_none() {
+                // a computed key (`person_id = 100`, `x > 5`) compares its columns with values
+                self.record(g, Use::Filter);
+            }
         }
         let per_person = group_lineage.iter().any(|g| key_kind(g, self.catalog).is_some());
         let exposure = if per_person { Exposure::Row } else { Exposure::Aggregated };
@@ -578,6 +582,9 @@ impl<'a> Walker<'a> {
         for p in &w.params.partition_by {
             let l = self.expr(p, schema, input);
             self.record(&l, Use::Group);
+            if l.direct.is_none() {
+                self.record(&l, Use::Filter);
+            }
         }
         for o in &w.params.order_by {
             let l = self.expr(&o.expr, schema, input);
@@ -725,10 +732,15 @@ impl<'a> Walker<'a> {
             }
             Expr::Literal(..) => {}
             Expr::Alias(a) => self.aggregate_argument(&a.expr, schema, input),
-            Expr::Cast(c) => self.aggregate_argument(&c.expr, schema, input),
-            Expr::TryCast(c) => self.aggregate_argument(&c.expr, schema, input),
+            Expr::Cast(c) if widening(c.field.data_type()) => self.aggregate_argument(&c.expr, schema, input),
+            Expr::TryCast(c) if widening(c.field.data_type()) => self.aggregate_argument(&c.expr, schema, input),
             Expr::Negative(x) => self.aggregate_argument(x, schema, input),
-            Expr::BinaryExpr(b) if matches!(b.op, Operator::Plus | Operator::Minus | Operator::Multiply) => {
+            Expr::BinaryExpr(b) if matches!(b.op, Operator::Plus | Operator::Minus) => {
+                self.aggregate_argument(&b.left, schema, input);
+                self.aggregate_argument(&b.right, schema, input);
+            }
+            // × by a constant only: products of columns give moments, and moments give values
+            Expr::BinaryExpr(b) if b.op == Operator::Multiply && (is_constant(&b.left) || is_constant(&b.right)) => {
                 self.aggregate_argument(&b.left, schema, input);
                 self.aggregate_argument(&b.right, schema, input);
             }
@@ -761,8 +773,43 @@ const CONDITIONED: &str = "an aggregate sums or counts a value computed with a c
 /// Expressions that keep a value linear in its inputs (no condition can hide in them).
 fn is_linear(e: &Expr) -> bool {
     match e {
-        Expr::Cast(_) | Expr::TryCast(_) | Expr::Negative(_) | Expr::Literal(..) | Expr::Alias(_) => true,
-        Expr::BinaryExpr(b) => matches!(b.op, Operator::Plus | Operator::Minus | Operator::Multiply),
+        Expr::Cast(c) => widening(c.field.data_type()),
+        Expr::TryCast(c) => widening(c.field.data_type()),
+        Expr::Negative(_) | Expr::Literal(..) | Expr::Alias(_) => true,
+        Expr::BinaryExpr(b) => {
+            matches!(b.op, Operator::Plus | Operator::Minus)
+                || (b.op == Operator::Multiply && (is_constant(&b.left) || is_constant(&b.right)))
+        }
+        _ => false,
+    }
+}
+
+/// Casts that keep every value (to floating point or decimal): a cast to BOOLEAN is `x ≠ 0`,
+/// one to an integer truncates, and either makes an indicator.
+fn widening(t: &datafusion::arrow::datatypes::DataType) -> bool {
+    use datafusion::arrow::datatypes::DataType::*;
+    matches!(t, Float16 | Float32 | Float64 | Decimal128(..) | Decimal256(..))
+}
+
+fn is_constant(e: &Expr) -> bool {
+    match e {
+        Expr::Literal(..) => true,
+        Expr::Alias(a) => is_constant(&a.expr),
+        Expr::Cast(c) => is_constant(&c.expr),
+        Expr::TryCast(c) => is_constant(&c.expr),
+        Expr::Negative(x) => is_constant(x),
+        _ => false,
+    }
+}
+
+/// Whether only projections and aliases stand between the root and the output aggregate (no
+/// HAVING, ORDER BY, LIMIT or DISTINCT: each would choose cells by their exact values, which an
+/// external release must not do).
+pub fn plain_output_path(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Aggregate(_) => true,
+        LogicalPlan::Projection(p) => plain_output_path(&p.input),
+        LogicalPlan::SubqueryAlias(a) => plain_output_path(&a.input),
         _ => false,
     }
 }

@@ -267,14 +267,26 @@ impl Protector<'_> {
     /// Finds (or carries up) a person key in `plan`'s output.
     fn key(&mut self, plan: LogicalPlan) -> Result<Key, RewriteError> {
         let lineage = analyse::lineage(&plan, self.catalog, self.resolver);
-        if let Some((i, kind)) = lineage
+        let here = lineage
             .iter()
             .enumerate()
             .filter_map(|(i, f)| analyse::key_kind(f, self.catalog).map(|k| (i, k)))
-            .min_by_key(|(i, k)| (*k, *i))
-        {
-            return Ok(Key::Found(plan, i, kind));
+            .min_by_key(|(i, k)| (*k, *i));
+        if let Some((i, KeyKind::Person)) = here {
+            return Ok(Key::Found(plan, i, KeyKind::Person));
         }
+        // a linked person id dropped by a subquery is carried up rather than settling for a
+        // household or record key: the release ledger compares cells of one kind of key only
+        let below = self.key_below(plan.clone())?;
+        Ok(match (below, here) {
+            (Key::Found(p, i, KeyKind::Person), _) => Key::Found(p, i, KeyKind::Person),
+            (_, Some((i, kind))) => Key::Found(plan, i, kind),
+            (below, None) => below,
+        })
+    }
+
+    /// Carries a person key up from `plan`'s inputs.
+    fn key_below(&mut self, plan: LogicalPlan) -> Result<Key, RewriteError> {
         match plan {
             LogicalPlan::Projection(p) => match self.key(p.input.as_ref().clone())? {
                 Key::Found(input, i, kind) => {
