@@ -270,25 +270,8 @@ impl Gateway {
         let output_schema: SchemaRef = Arc::new(arrow_schema::Schema::new(
             df.schema().as_arrow().fields().iter().filter(|f| f.name() != PERSONS_COLUMN).cloned().collect::<Vec<_>>(),
         ));
-        let batches = match self.runtime.block_on(df.collect()) {
-            Ok(b) => b,
-            Err(e) => {
-                let message = withheld(&e);
-                detail["error"] = json!(message);
-                audit::append(
-                    &self.workspace,
-                    audit::Record {
-                        user: req.user,
-                        action: "query",
-                        purpose: Some(req.purpose),
-                        resource: &resource,
-                        decision: Decision::Allow,
-                        detail,
-                    },
-                )?;
-                bail!("{message}");
-            }
-        };
+        let ran = self.runtime.block_on(df.collect()).map_err(|e| anyhow::anyhow!(withheld(&e)));
+        let batches = self.audit_failure(req, &resource, detail.clone(), ran)?;
 
         timings.run = started.elapsed();
         let started = Instant::now();
