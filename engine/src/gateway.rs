@@ -471,10 +471,11 @@ impl Gateway {
                 if delta_zero { String::new() } else { format!(", δ = {release_delta}") }
             ),
             format!("other aggregate columns are not released; counts are ±{error95} at 95 %"),
-            format!("{withheld_cells} cell(s) below the selection threshold withheld"),
         ];
+        // how many cells fell below the threshold is exact: it goes to the audit log only
         detail["rows"] = json!(rows);
         detail["rewrites"] = json!(rewrites);
+        detail["withheld_cells"] = json!(withheld_cells);
         detail["dp"] = json!({"epsilon": epsilon, "delta": release_delta.to_string(), "release": release_id});
         timings.release = started.elapsed();
         let started = Instant::now();

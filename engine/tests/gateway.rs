@@ -136,6 +136,19 @@ fn documented_analyses_are_allowed_and_small_cells_suppressed() {
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert!(rows.iter().all(|r| int(&r["persons"]) >= 10), "{rows:?}");
     assert!(!stderr_of(&out).contains("cell(s) suppressed"), "how many went is not told: {}", stderr_of(&out));
+    // semi- and anti-joins on persons
+    let a = allowed(
+        &ws,
+        "SELECT r.district, count(*) AS n FROM extracts.registry r \
+         WHERE r.person_id IN (SELECT person_id FROM extracts.welfare) GROUP BY r.district",
+    );
+    assert!(a.rows.len() >= 6, "{:?}", a.rows);
+    let a = allowed(
+        &ws,
+        "SELECT r.district, count(*) AS n FROM extracts.registry r WHERE NOT EXISTS \
+         (SELECT 1 FROM extracts.nursery n WHERE n.person_id = r.person_id) GROUP BY r.district",
+    );
+    assert!(a.rows.len() >= 6, "{:?}", a.rows);
     // an anti-join by LEFT JOIN … IS NULL keeps its cells (the NULL side contributes no one)
     let a = allowed(
         &ws,
@@ -245,6 +258,23 @@ fn attacking_queries_are_denied_with_their_reason() {
             "inside an aggregate",
         ),
         ("SELECT district, count(*) AS n FROM extracts.registry GROUP BY district, person_id = 100", "person_id"),
+        // found by a fourth round: an outer join to constants, subqueries matched on a district
+        (
+            "SELECT count(*) AS n, count(v.d) AS hit FROM extracts.registry r \
+             LEFT JOIN (VALUES (1)) v(d) ON r.moved_in = DATE '2022-07-20'",
+            "outer join",
+        ),
+        (
+            "SELECT r.district, count(*) AS n FROM extracts.registry r WHERE r.district IN \
+             (SELECT r2.district FROM extracts.registry r2 WHERE r2.moved_in = DATE '2022-07-20') GROUP BY r.district",
+            "must match on a person key",
+        ),
+        (
+            "SELECT r.district, count(*) AS n FROM extracts.registry r WHERE EXISTS \
+             (SELECT 1 FROM extracts.registry r2 WHERE r2.district = r.district AND r2.moved_in = DATE '2022-07-20') \
+             GROUP BY r.district",
+            "must match on a person key",
+        ),
         // a percentile at 1 is the maximum
         ("SELECT percentile_cont(1.0) WITHIN GROUP (ORDER BY absence_apr) AS m FROM extracts.education", "absence_apr"),
         ("SELECT approx_percentile_cont(absence_apr, 1.0) AS m FROM extracts.education", "absence_apr"),

@@ -188,6 +188,20 @@ pub fn rows_protected(plan: &LogicalPlan, catalog: &Catalog, resolver: &Resolver
     }
 }
 
+/// Whether rows of a table of persons reach `plan`'s output (not only protected cells).
+fn has_person_rows(plan: &LogicalPlan, catalog: &Catalog, resolver: &Resolver) -> bool {
+    match plan {
+        LogicalPlan::Aggregate(a) => {
+            grouped_by_person(a, catalog, resolver) && has_person_rows(&a.input, catalog, resolver)
+        }
+        LogicalPlan::TableScan(t) => resolver
+            .name(&t.table_name)
+            .and_then(|n| catalog.table(&n))
+            .is_some_and(|t| t.person_keys.iter().any(|(_, k)| matches!(k, KeyKind::Person | KeyKind::Household))),
+        _ => plan.inputs().iter().any(|i| has_person_rows(i, catalog, resolver)),
+    }
+}
+
 /// The plans of the subqueries in a node's expressions (IN, EXISTS, scalar).
 fn subqueries(plan: &LogicalPlan) -> Vec<LogicalPlan> {
     let mut out = Vec::new();
@@ -247,6 +261,10 @@ pub fn output_aggregate<'p>(
         _ => None,
     }
 }
+
+const NOT_ON_PERSONS: &str = "IN (SELECT …) and EXISTS (…) must match on a person key (person_id IN (SELECT person_id …), \
+     or correlated on person_id): matched on a district or a date, the subquery answers a yes/no question \
+     about its few rows for a whole cell";
 
 const UNCORRELATED: &str = "a subquery condition that does not refer to the outer rows is a yes/no question \
      about the data (it can single out one person): join or use IN (SELECT …) instead";
@@ -483,6 +501,20 @@ impl<'a> Walker<'a> {
             self.record(&ll, u);
             self.record(&rl, u);
         }
+        // an outer join keeps every row of one side and marks which match the other: with no
+        // persons on the nullable side, the marks split a cell by its condition unchecked
+        let nullable: &[&LogicalPlan] = match j.join_type {
+            JoinType::Left => &[j.right.as_ref()],
+            JoinType::Right => &[j.left.as_ref()],
+            JoinType::Full => &[j.left.as_ref(), j.right.as_ref()],
+            _ => &[],
+        };
+        if nullable.iter().any(|side| !has_person_rows(side, self.catalog, self.resolver)) {
+            self.problem(
+                "an outer join to a side without persons (constants, VALUES, a list) splits cells by its ON \
+                 condition: use an inner join or a WHERE condition",
+            );
+        }
         let both: Vec<FieldLineage> = left.iter().chain(&right).cloned().collect();
         if let Some(f) = &j.filter {
             match j.left.schema().join(j.right.schema()) {
@@ -623,10 +655,13 @@ impl<'a> Walker<'a> {
                     let l = self.expr(x, schema, input);
                     self.record(&l, Use::Presence);
                 }
-                Expr::InSubquery(s) if is_column(&s.expr) => {
+                Expr::InSubquery(s) => {
                     let l = self.expr(&s.expr, schema, input);
                     let sub = self.subquery(&s.subquery.subquery, schema, input);
                     let u = if sub.len() == 1 && self.joinable(&l, &sub[0]) { Use::Join } else { Use::Filter };
+                    if key_kind(&l, self.catalog).is_none() || u == Use::Filter {
+                        self.problem(NOT_ON_PERSONS);
+                    }
                     self.record(&l, u);
                     for f in &sub {
                         self.record(f, u);
@@ -636,7 +671,24 @@ impl<'a> Walker<'a> {
                     if s.subquery.outer_ref_columns.is_empty() {
                         self.problem(UNCORRELATED);
                     }
+                    // correlated through a person key: a semi-join on persons, not a question
+                    // about the subquery's rows answered for a whole district
+                    let on_persons = s.subquery.outer_ref_columns.iter().any(|r| match r {
+                        Expr::OuterReferenceColumn(_, c) => {
+                            key_kind(&self.column(c, schema, input), self.catalog).is_some()
+                        }
+                        _ => false,
+                    });
+                    if !on_persons {
+                        self.problem(NOT_ON_PERSONS);
+                    }
                     // EXISTS (SELECT …): the subquery's own conditions are recorded inside it
+                    self.subquery(&s.subquery.subquery, schema, input);
+                }
+                Expr::SetComparison(s) => {
+                    self.problem(
+                        "comparisons with ANY / ALL (SELECT …) are not supported by the gateway: join instead",
+                    );
                     self.subquery(&s.subquery.subquery, schema, input);
                 }
                 other => {
