@@ -765,7 +765,7 @@ impl<'a> Walker<'a> {
                     Ok(TreeNodeRecursion::Continue)
                 });
                 l.direct = None;
-                l.conditioned |= !is_linear(e);
+                l.conditioned |= !is_linear(e, schema);
                 l
             }
         }
@@ -784,8 +784,12 @@ impl<'a> Walker<'a> {
             }
             Expr::Literal(..) => {}
             Expr::Alias(a) => self.aggregate_argument(&a.expr, schema, input),
-            Expr::Cast(c) if widening(c.field.data_type()) => self.aggregate_argument(&c.expr, schema, input),
-            Expr::TryCast(c) if widening(c.field.data_type()) => self.aggregate_argument(&c.expr, schema, input),
+            Expr::Cast(c) if widening(c.field.data_type()) && numeric(&c.expr, schema) => {
+                self.aggregate_argument(&c.expr, schema, input)
+            }
+            Expr::TryCast(c) if widening(c.field.data_type()) && numeric(&c.expr, schema) => {
+                self.aggregate_argument(&c.expr, schema, input)
+            }
             Expr::Negative(x) => self.aggregate_argument(x, schema, input),
             Expr::BinaryExpr(b) if matches!(b.op, Operator::Plus | Operator::Minus) => {
                 self.aggregate_argument(&b.left, schema, input);
@@ -823,10 +827,10 @@ const CONDITIONED: &str = "an aggregate sums or counts a value computed with a c
      in a subquery (it could count a few persons of a cell): make that value a GROUP BY key instead";
 
 /// Expressions that keep a value linear in its inputs (no condition can hide in them).
-fn is_linear(e: &Expr) -> bool {
+fn is_linear(e: &Expr, schema: &DFSchema) -> bool {
     match e {
-        Expr::Cast(c) => widening(c.field.data_type()),
-        Expr::TryCast(c) => widening(c.field.data_type()),
+        Expr::Cast(c) => widening(c.field.data_type()) && numeric(&c.expr, schema),
+        Expr::TryCast(c) => widening(c.field.data_type()) && numeric(&c.expr, schema),
         Expr::Negative(_) | Expr::Literal(..) | Expr::Alias(_) => true,
         Expr::BinaryExpr(b) => {
             matches!(b.op, Operator::Plus | Operator::Minus)
@@ -841,6 +845,12 @@ fn is_linear(e: &Expr) -> bool {
 fn widening(t: &datafusion::arrow::datatypes::DataType) -> bool {
     use datafusion::arrow::datatypes::DataType::*;
     matches!(t, Float16 | Float32 | Float64 | Decimal128(..) | Decimal256(..))
+}
+
+/// Whether `e` is a number (a cast from BOOLEAN to a number is an indicator).
+fn numeric(e: &Expr, schema: &DFSchema) -> bool {
+    use datafusion::logical_expr::ExprSchemable;
+    e.get_type(schema).is_ok_and(|t| t.is_numeric())
 }
 
 fn is_constant(e: &Expr) -> bool {

@@ -151,6 +151,13 @@ impl Protector<'_> {
         if opaque(&input, self.catalog, self.resolver) {
             return Err(RewriteError::Refused(UNKNOWN_PERSONS.into()));
         }
+        if !every_scan_keyed(&input, self.catalog, self.resolver) {
+            return Err(RewriteError::Refused(
+                "every table of persons joined into an aggregate must keep its person_id up to the GROUP BY \
+                 (a joined subquery without it would put its rows into cells uncounted)"
+                    .into(),
+            ));
+        }
         match self.key(input)? {
             Key::Safe(input) => {
                 Ok((LogicalPlan::Aggregate(Aggregate::try_new(Arc::new(input), a.group_expr, a.aggr_expr)?), None))
@@ -390,6 +397,14 @@ fn region_keys(aggr: &[Expr], key: &Expr) -> Result<Vec<Expr>, RewriteError> {
             out.push(when(fl.clone(), key.clone()).end()?);
             out.push(when(fl.clone(), null()).otherwise(key.clone())?);
         }
+        // the rows where an argument is not NULL are a part too (count(col), avg(col) of a
+        // column set for a few persons only)
+        for arg in &f.params.args {
+            // (the key itself: its persons are the cell's, counted after the run)
+            if !matches!(arg, Expr::Literal(..)) && arg != key {
+                out.push(within(when(arg.clone().is_not_null(), key.clone()).end()?)?);
+            }
+        }
         let mut cases = Vec::new();
         for arg in &f.params.args {
             let _ = arg.apply(|x| {
@@ -436,6 +451,48 @@ fn region_keys(aggr: &[Expr], key: &Expr) -> Result<Vec<Expr>, RewriteError> {
         }
     }
     Ok(out)
+}
+
+/// Whether each scan of a table of persons under `plan` (above protected aggregates) has a key
+/// of its own in `plan`'s output: a linked person id per scan, or the table's best key.
+fn every_scan_keyed(plan: &LogicalPlan, catalog: &Catalog, resolver: &Resolver) -> bool {
+    use std::collections::BTreeMap;
+    fn scans(plan: &LogicalPlan, catalog: &Catalog, resolver: &Resolver, out: &mut BTreeMap<String, usize>) {
+        match plan {
+            LogicalPlan::Aggregate(a) if !analyse::grouped_by_person(a, catalog, resolver) => {}
+            LogicalPlan::TableScan(t) => {
+                if let Some(meta) = resolver.name(&t.table_name).and_then(|n| catalog.table(&n))
+                    && meta.person_keys.iter().any(|(_, k)| matches!(k, KeyKind::Person | KeyKind::Household))
+                {
+                    *out.entry(meta.name.clone()).or_default() += 1;
+                }
+            }
+            _ => {
+                for i in plan.inputs() {
+                    scans(i, catalog, resolver, out);
+                }
+            }
+        }
+    }
+    let mut wanted = BTreeMap::new();
+    scans(plan, catalog, resolver, &mut wanted);
+    if wanted.values().sum::<usize>() <= 1 {
+        // one table of persons: its key is carried up to the aggregate if a subquery dropped it
+        return true;
+    }
+    let lineage = analyse::lineage(plan, catalog, resolver);
+    let mut found: BTreeMap<String, (KeyKind, usize)> = BTreeMap::new();
+    for f in &lineage {
+        let (Some(kind), Some(c)) = (analyse::key_kind(f, catalog), f.direct.as_ref()) else { continue };
+        let slot = found.entry(c.table.clone()).or_insert((kind, 0));
+        if kind < slot.0 {
+            *slot = (kind, 0);
+        }
+        if kind == slot.0 {
+            slot.1 += 1;
+        }
+    }
+    wanted.iter().all(|(table, n)| found.get(table).is_some_and(|(_, m)| m >= n))
 }
 
 const UNKNOWN_PERSONS: &str = "the gateway cannot tell how many persons each cell of an aggregate describes \
