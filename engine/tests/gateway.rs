@@ -286,6 +286,21 @@ fn attacking_queries_are_denied_with_their_reason() {
             "SELECT category, sum(CAST(protection_council AS DOUBLE)) AS pc FROM extracts.consultation GROUP BY category",
             "inside an aggregate",
         ),
+        // found by a sixth round: semi-joins on households, partitions of one group in one result
+        (
+            "SELECT r.district, count(*) AS n FROM extracts.registry r WHERE r.household_id IN \
+             (SELECT c.household_id FROM extracts.consultation c WHERE c.category = '養護相談（児童虐待）') GROUP BY r.district",
+            "must match on a person key",
+        ),
+        (
+            "SELECT r.district, r.relation, date_part('year', r.moved_in) AS y, count(*) AS n FROM extracts.registry r \
+             GROUP BY GROUPING SETS ((r.district, r.relation), (r.district, date_part('year', r.moved_in)))",
+            "must nest",
+        ),
+        (
+            "SELECT district, relation, count(*) AS n FROM extracts.registry GROUP BY CUBE (district, relation)",
+            "must nest",
+        ),
         // a percentile at 1 is the maximum
         ("SELECT percentile_cont(1.0) WITHIN GROUP (ORDER BY absence_apr) AS m FROM extracts.education", "absence_apr"),
         ("SELECT approx_percentile_cont(absence_apr, 1.0) AS m FROM extracts.education", "absence_apr"),

@@ -177,10 +177,9 @@ pub fn rows_protected(plan: &LogicalPlan, catalog: &Catalog, resolver: &Resolver
         LogicalPlan::Aggregate(a) => {
             !grouped_by_person(a, catalog, resolver) || rows_protected(&a.input, catalog, resolver)
         }
-        LogicalPlan::TableScan(t) => resolver
-            .name(&t.table_name)
-            .and_then(|n| catalog.table(&n))
-            .is_some_and(|t| !t.person_keys.iter().any(|(_, k)| matches!(k, KeyKind::Person | KeyKind::Household))),
+        LogicalPlan::TableScan(t) => {
+            resolver.name(&t.table_name).and_then(|n| catalog.table(&n)).is_some_and(|t| !t.holds_persons())
+        }
         _ => {
             plan.inputs().iter().all(|i| rows_protected(i, catalog, resolver))
                 && subqueries(plan).iter().all(|s| rows_protected(s, catalog, resolver))
@@ -194,10 +193,9 @@ fn has_person_rows(plan: &LogicalPlan, catalog: &Catalog, resolver: &Resolver) -
         LogicalPlan::Aggregate(a) => {
             grouped_by_person(a, catalog, resolver) && has_person_rows(&a.input, catalog, resolver)
         }
-        LogicalPlan::TableScan(t) => resolver
-            .name(&t.table_name)
-            .and_then(|n| catalog.table(&n))
-            .is_some_and(|t| t.person_keys.iter().any(|(_, k)| matches!(k, KeyKind::Person | KeyKind::Household))),
+        LogicalPlan::TableScan(t) => {
+            resolver.name(&t.table_name).and_then(|n| catalog.table(&n)).is_some_and(|t| t.holds_persons())
+        }
         _ => plan.inputs().iter().any(|i| has_person_rows(i, catalog, resolver)),
     }
 }
@@ -263,8 +261,8 @@ pub fn output_aggregate<'p>(
 }
 
 const NOT_ON_PERSONS: &str = "IN (SELECT …) and EXISTS (…) must match on a person key (person_id IN (SELECT person_id …), \
-     or correlated on person_id): matched on a district or a date, the subquery answers a yes/no question \
-     about its few rows for a whole cell";
+     or correlated on person_id): matched on a district, a date or a household, the subquery answers \
+     a question about its few rows for a whole cell";
 
 const UNCORRELATED: &str = "a subquery condition that does not refer to the outer rows is a yes/no question \
      about the data (it can single out one person): join or use IN (SELECT …) instead";
@@ -538,6 +536,12 @@ impl<'a> Walker<'a> {
             self.problem("a GROUP BY the gateway cannot analyse");
             return Self::empty(a.schema.fields().len());
         };
+        if !nested_grouping_sets(&a.group_expr) {
+            self.problem(
+                "GROUPING SETS and CUBE must nest, as ROLLUP does: two partitions of the same group would \
+                 rebuild a suppressed cell by subtraction",
+            );
+        }
         let group_lineage: Vec<FieldLineage> = groups.iter().map(|g| self.expr(g, &schema, &input)).collect();
         for g in &group_lineage {
             self.record(g, Use::Group);
@@ -659,7 +663,10 @@ impl<'a> Walker<'a> {
                     let l = self.expr(&s.expr, schema, input);
                     let sub = self.subquery(&s.subquery.subquery, schema, input);
                     let u = if sub.len() == 1 && self.joinable(&l, &sub[0]) { Use::Join } else { Use::Filter };
-                    if key_kind(&l, self.catalog).is_none() || u == Use::Filter {
+                    // on a person or a record: a household key would count whole households
+                    // for the few persons the subquery selects
+                    let on_persons = matches!(key_kind(&l, self.catalog), Some(KeyKind::Person | KeyKind::Record));
+                    if !on_persons || u == Use::Filter {
                         self.problem(NOT_ON_PERSONS);
                     }
                     self.record(&l, u);
@@ -674,9 +681,10 @@ impl<'a> Walker<'a> {
                     // correlated through a person key: a semi-join on persons, not a question
                     // about the subquery's rows answered for a whole district
                     let on_persons = s.subquery.outer_ref_columns.iter().any(|r| match r {
-                        Expr::OuterReferenceColumn(_, c) => {
-                            key_kind(&self.column(c, schema, input), self.catalog).is_some()
-                        }
+                        Expr::OuterReferenceColumn(_, c) => matches!(
+                            key_kind(&self.column(c, schema, input), self.catalog),
+                            Some(KeyKind::Person | KeyKind::Record)
+                        ),
                         _ => false,
                     });
                     if !on_persons {
@@ -845,6 +853,21 @@ fn is_linear(e: &Expr, schema: &DFSchema) -> bool {
 fn widening(t: &datafusion::arrow::datatypes::DataType) -> bool {
     use datafusion::arrow::datatypes::DataType::*;
     matches!(t, Float16 | Float32 | Float64 | Decimal128(..) | Decimal256(..))
+}
+
+/// Whether the grouping sets of a GROUP BY form a chain under inclusion (plain GROUP BY and
+/// ROLLUP do; CUBE of two or more keys does not).
+fn nested_grouping_sets(group_expr: &[Expr]) -> bool {
+    use datafusion::logical_expr::GroupingSet;
+    let sets: Vec<Vec<&Expr>> = match group_expr {
+        [Expr::GroupingSet(GroupingSet::GroupingSets(sets))] => sets.iter().map(|s| s.iter().collect()).collect(),
+        [Expr::GroupingSet(GroupingSet::Rollup(_))] => return true,
+        [Expr::GroupingSet(GroupingSet::Cube(exprs))] => return exprs.len() <= 1,
+        _ => return true,
+    };
+    let mut sorted = sets;
+    sorted.sort_by_key(|s| s.len());
+    sorted.windows(2).all(|w| w[0].iter().all(|e| w[1].contains(e)))
 }
 
 /// Whether `e` is a number (a cast from BOOLEAN to a number is an indicator).

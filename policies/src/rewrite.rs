@@ -462,7 +462,7 @@ fn every_scan_keyed(plan: &LogicalPlan, catalog: &Catalog, resolver: &Resolver) 
             LogicalPlan::Aggregate(a) if !analyse::grouped_by_person(a, catalog, resolver) => {}
             LogicalPlan::TableScan(t) => {
                 if let Some(meta) = resolver.name(&t.table_name).and_then(|n| catalog.table(&n))
-                    && meta.person_keys.iter().any(|(_, k)| matches!(k, KeyKind::Person | KeyKind::Household))
+                    && meta.holds_persons()
                 {
                     *out.entry(meta.name.clone()).or_default() += 1;
                 }
