@@ -594,11 +594,11 @@ impl<'a> Walker<'a> {
         }
         let name = f.func.name().to_ascii_lowercase();
         // a percentile away from the ends summarises; at 0 or 1 it is a minimum or a maximum
-        let central_percentile = name.contains("percentile")
-            && f.params.args.iter().any(|a| match a {
-                Expr::Literal(v, _) => v.to_string().parse::<f64>().is_ok_and(|p| (0.05..=0.95).contains(&p)),
-                _ => false,
-            });
+        // (the percentile is the second argument of percentile_cont / approx_percentile_cont;
+        // a weighted percentile can be pushed onto a few persons' values by their weights)
+        let central_percentile = matches!(name.as_str(), "percentile_cont" | "approx_percentile_cont")
+            && matches!(f.params.args.get(1), Some(Expr::Literal(v, _))
+                if v.to_string().parse::<f64>().is_ok_and(|p| (0.1..=0.9).contains(&p)));
         if COUNTING.contains(&name.as_str()) {
             self.record(&args, Use::Count);
             FieldLineage::default()
