@@ -117,11 +117,8 @@ fn documented_analyses_are_allowed_and_small_cells_suppressed() {
         &ws,
         "SELECT blocking_rule, count(*) AS pairs, avg(match_probability) AS p FROM pairs GROUP BY blocking_rule",
     );
-    // a P90 by grade summarises
-    let a = allowed(
-        &ws,
-        "SELECT grade, approx_percentile_cont(absence_apr, 0.9) AS p90 FROM extracts.education GROUP BY grade",
-    );
+    // a median by grade summarises (percentiles near the ends do not: see the attacks)
+    let a = allowed(&ws, "SELECT grade, median(absence_apr) AS m FROM extracts.education GROUP BY grade");
     assert!(!a.rows.is_empty());
     let a = allowed(&ws, "SELECT match_weight, gamma_name, gamma_birth_date FROM pairs ORDER BY match_weight LIMIT 5");
     assert_eq!(a.rows.len(), 5);
@@ -310,6 +307,11 @@ fn attacking_queries_are_denied_with_their_reason() {
         // a percentile at 1 is the maximum
         ("SELECT percentile_cont(1.0) WITHIN GROUP (ORDER BY absence_apr) AS m FROM extracts.education", "absence_apr"),
         ("SELECT approx_percentile_cont(absence_apr, 1.0) AS m FROM extracts.education", "absence_apr"),
+        // an eighth round: p10 / p90 interpolated in a cell of ten, with its sum, give single values
+        (
+            "SELECT school, percentile_cont(lunch_fee_arrears, 0.9) AS p90 FROM extracts.education GROUP BY school",
+            "lunch_fee_arrears",
+        ),
         // a seventh round: a weight of 0.5 passed for the percentile
         (
             "SELECT approx_percentile_cont_with_weight(absence_apr, 0.5, 1.0) AS m FROM extracts.education",

@@ -594,18 +594,14 @@ impl<'a> Walker<'a> {
         }
         let name = f.func.name().to_ascii_lowercase();
         // a percentile away from the ends summarises; at 0 or 1 it is a minimum or a maximum
-        // (the percentile is the second argument of percentile_cont / approx_percentile_cont;
-        // a weighted percentile can be pushed onto a few persons' values by their weights)
-        let central_percentile = matches!(name.as_str(), "percentile_cont" | "approx_percentile_cont")
-            && matches!(f.params.args.get(1), Some(Expr::Literal(v, _))
-                if v.to_string().parse::<f64>().is_ok_and(|p| (0.1..=0.9).contains(&p)));
         if COUNTING.contains(&name.as_str()) {
             self.record(&args, Use::Count);
             FieldLineage::default()
-        } else if SUMMARISING.contains(&name.as_str()) || central_percentile {
+        } else if SUMMARISING.contains(&name.as_str()) {
             args.with_exposure(exposure)
         } else {
-            // min, max, percentiles (a percentile of 0 or 1 is min or max), bool_or/bool_and,
+            // min, max, percentiles (interpolated near the ends of a cell of about k persons, with
+            // its sum, they give single values back), bool_or/bool_and,
             // first_value, array_agg, string_agg, …: they return values of single rows
             args.with_exposure(Exposure::Row)
         }
