@@ -69,21 +69,7 @@ pub fn generate_signing_key(path: &Path) -> Result<String> {
     let key = PKey::generate_ed25519().context("cannot create an Ed25519 key")?;
     let pem = Zeroizing::new(key.private_key_to_pem_pkcs8().context("cannot encode the key")?);
     let public = key.public_key_to_pem().context("cannot encode the public key")?;
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut f = options.open(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            anyhow::anyhow!("{} already exists; a key file is never overwritten", path.display())
-        } else {
-            anyhow::anyhow!("cannot write {}: {e}", path.display())
-        }
-    })?;
-    f.write_all(&pem).and_then(|_| f.sync_all()).with_context(|| format!("cannot write {}", path.display()))?;
+    crate::keys::write_secret_file(path, &pem)?;
     let pub_path = public_path(path);
     crate::staging::write_new_file(&pub_path, &public)?;
     Ok(fingerprint_hex(&hex(&key.raw_public_key()?)))
@@ -96,18 +82,7 @@ pub fn public_path(key: &Path) -> PathBuf {
 }
 
 fn load_private(path: &Path) -> Result<PKey<Private>> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?.permissions().mode();
-        if mode & 0o077 != 0 {
-            bail!(
-                "signing key {} can be read by group or others (mode {:o}); run `chmod 600` on it",
-                path.display(),
-                mode & 0o777
-            );
-        }
-    }
+    crate::keys::private_metadata(path)?;
     let pem = Zeroizing::new(fs::read(path).with_context(|| format!("cannot read {}", path.display()))?);
     let key = PKey::private_key_from_pem(&pem).map_err(|_| {
         anyhow::anyhow!("{} is not a PEM private key (make one with `mimamori keygen --signing`)", path.display())

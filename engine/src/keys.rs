@@ -65,6 +65,16 @@ pub fn generate(kind: KeyKind, path: &Path) -> Result<String, KeyError> {
         line.push_str(&format!("{b:02x}"));
     }
     line.push('\n');
+    write_secret_file(path, line.as_bytes())?;
+    Ok(match kind {
+        KeyKind::Linkage => LinkageKey::from_bytes(bytes).fingerprint(),
+        KeyKind::Vault => VaultKey::from_bytes(bytes).fingerprint(),
+    })
+}
+
+/// Creates `path` with mode 0600 (never replacing a file) and writes `contents`, synced; a
+/// failed write leaves no file behind.
+pub fn write_secret_file(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -79,18 +89,16 @@ pub fn generate(kind: KeyKind, path: &Path) -> Result<String, KeyError> {
             KeyError::Write { path: path.to_path_buf(), source }
         }
     })?;
-    let written = file.write_all(line.as_bytes()).and_then(|_| file.sync_all());
+    let written = file.write_all(contents).and_then(|_| file.sync_all());
     if let Err(source) = written {
         let _ = fs::remove_file(path);
         return Err(KeyError::Write { path: path.to_path_buf(), source });
     }
-    Ok(match kind {
-        KeyKind::Linkage => LinkageKey::from_bytes(bytes).fingerprint(),
-        KeyKind::Vault => VaultKey::from_bytes(bytes).fingerprint(),
-    })
+    Ok(())
 }
 
-fn read_bytes(kind: KeyKind, path: &Path) -> Result<Zeroizing<[u8; KEY_BYTES]>, KeyError> {
+/// The metadata of a key file that only its owner can read; refuses one that group or others can.
+pub fn private_metadata(path: &Path) -> Result<fs::Metadata, KeyError> {
     let meta = fs::metadata(path).map_err(|source| KeyError::Read { path: path.to_path_buf(), source })?;
     #[cfg(unix)]
     {
@@ -100,6 +108,11 @@ fn read_bytes(kind: KeyKind, path: &Path) -> Result<Zeroizing<[u8; KEY_BYTES]>, 
             return Err(KeyError::Exposed { path: path.to_path_buf(), mode });
         }
     }
+    Ok(meta)
+}
+
+fn read_bytes(kind: KeyKind, path: &Path) -> Result<Zeroizing<[u8; KEY_BYTES]>, KeyError> {
+    let meta = private_metadata(path)?;
     if meta.len() > 256 {
         return Err(KeyError::Malformed { path: path.to_path_buf() });
     }

@@ -16,9 +16,8 @@ fn parent_of(path: &Path) -> Result<PathBuf> {
     Ok(parent)
 }
 
-/// Writes `contents` to `path` through a temporary file in the same folder; refuses to replace
-/// an existing file.
-pub fn write_new_file(path: &Path, contents: &[u8]) -> Result<()> {
+/// `contents` in a synced temporary file in `path`'s folder, ready to be renamed onto `path`.
+fn written_beside(path: &Path, contents: &[u8]) -> Result<tempfile::NamedTempFile> {
     let parent = parent_of(path)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".mimamori-")
@@ -27,7 +26,13 @@ pub fn write_new_file(path: &Path, contents: &[u8]) -> Result<()> {
     tmp.write_all(contents)
         .and_then(|_| tmp.as_file().sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist_noclobber(path).map_err(|e| {
+    Ok(tmp)
+}
+
+/// Writes `contents` to `path` through a temporary file in the same folder; refuses to replace
+/// an existing file.
+pub fn write_new_file(path: &Path, contents: &[u8]) -> Result<()> {
+    written_beside(path, contents)?.persist_noclobber(path).map_err(|e| {
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {
             anyhow::anyhow!("{} already exists; it is never overwritten", path.display())
         } else {
@@ -40,15 +45,9 @@ pub fn write_new_file(path: &Path, contents: &[u8]) -> Result<()> {
 /// Writes `contents` to `path` through a temporary file in the same folder, replacing any
 /// existing file only once the new one is complete.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
-    let parent = parent_of(path)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".mimamori-")
-        .tempfile_in(&parent)
-        .with_context(|| format!("cannot write in {}", parent.display()))?;
-    tmp.write_all(contents)
-        .and_then(|_| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path).map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error))?;
+    written_beside(path, contents)?
+        .persist(path)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error))?;
     Ok(())
 }
 

@@ -36,7 +36,7 @@ pub fn run(command: AuditCommand) -> Result<()> {
         AuditCommand::Checkpoint { workspace, key, user } => {
             let config = crate::config::Config::load_workspace(&workspace)?;
             let is_reviewer = config.users.iter().any(|u| u.name == user && u.role == crate::config::Role::Reviewer);
-            if !is_reviewer {
+            let log = |decision: Decision, detail: serde_json::Value| {
                 crate::audit::append(
                     &workspace,
                     crate::audit::Record {
@@ -44,9 +44,15 @@ pub fn run(command: AuditCommand) -> Result<()> {
                         action: "audit-checkpoint",
                         purpose: None,
                         resource: "audit",
-                        decision: Decision::Deny,
-                        detail: serde_json::json!({"reasons": ["only a reviewer of mimamori.toml signs checkpoints"]}),
+                        decision,
+                        detail,
                     },
+                )
+            };
+            if !is_reviewer {
+                log(
+                    Decision::Deny,
+                    serde_json::json!({"reasons": ["only a reviewer of mimamori.toml signs checkpoints"]}),
                 )?;
                 return Err(crate::gateway::Denied {
                     reasons: vec![format!(
@@ -58,17 +64,7 @@ pub fn run(command: AuditCommand) -> Result<()> {
             let entries = crate::audit::verify(&workspace)?;
             checkpoint::verify(&workspace, &entries, None)?;
             let c = checkpoint::sign(&workspace, &entries, &key, &user)?;
-            crate::audit::append(
-                &workspace,
-                crate::audit::Record {
-                    user: &user,
-                    action: "audit-checkpoint",
-                    purpose: None,
-                    resource: "audit",
-                    decision: Decision::Allow,
-                    detail: serde_json::json!({"count": c.count, "key": c.key_fingerprint()}),
-                },
-            )?;
+            log(Decision::Allow, serde_json::json!({"count": c.count, "key": c.key_fingerprint()}))?;
             crate::print_stdout(&format!(
                 "signed checkpoint: {} entries, last hash {}…, key {}\n",
                 c.count,
