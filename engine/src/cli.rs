@@ -271,6 +271,81 @@ pub enum Command {
         #[arg(long, default_value = "0.1", value_name = "E", requires = "external")]
         epsilon: String,
     },
+    /// Compute the risk indicators and score every child and household.
+    ///
+    /// Runs each indicator (risk-model/indicators/*.sql, plus WS/risk/indicators/*.sql) over
+    /// the linked workspace: one flag per child, household indicators shared by siblings and
+    /// parents. Fits an L2-regularised logistic model on the labelled outcomes
+    /// (WS/risk/labels.parquet and the outcomes caseworkers recorded), cross-fitted by
+    /// household and Platt-calibrated, so that every score is the sum of its indicators'
+    /// contributions. Reports, on outcomes the model did not see, AUC, precision and recall at
+    /// 18% of children and at caseworker capacity beside the rule-based scorecard,
+    /// calibration and the fairness audit. An indicator whose department is missing is named
+    /// as unavailable. Writes WS/risk/{features,scores}.parquet, households.json, model.json,
+    /// evaluation.json. Gated (action `score`) and audited.
+    Score {
+        #[arg(long, value_name = "WS")]
+        workspace: PathBuf,
+        #[arg(long, value_name = "U")]
+        user: String,
+        #[arg(long, value_name = "P")]
+        purpose: String,
+        /// The date the extracts describe (recent moves are counted back from it) [default: today].
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        as_of: Option<chrono::NaiveDate>,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// Build outreach lists per district from the last scoring; approve them; record outcomes.
+    ///
+    /// Without a subcommand: ranks each district's households by the calibrated probability
+    /// that a child needs support, keeps those at or above [outreach] min_probability, and cuts
+    /// new cases to the district's caseworker_capacity; known cases (要対協) take no place and
+    /// are shown marked. Each household carries its reasons and the supports it may be eligible
+    /// for but does not receive (risk-model/supports.toml). Writes
+    /// WS/risk/outreach/<district>.parquet and <district>.json with the fairness audit. A list
+    /// goes to caseworkers only after two distinct reviewers approve it and a custodian
+    /// re-identifies it (`mimamori reidentify`).
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Outreach {
+        #[command(subcommand)]
+        command: Option<OutreachCommand>,
+        #[arg(long, value_name = "WS", required = true)]
+        workspace: Option<PathBuf>,
+        #[arg(long, value_name = "U", required = true)]
+        user: Option<String>,
+        #[arg(long, value_name = "P", required = true)]
+        purpose: Option<String>,
+        /// Build only this district's list (its id in mimamori.toml).
+        #[arg(long, value_name = "D")]
+        district: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// At the custodians: map an approved outreach list's households back to record ids.
+    ///
+    /// The list must be approved by two distinct reviewers. For each department whose
+    /// DIR/<department>.vault and .vault.key are present (a custodian opens only their own
+    /// department's), writes list_id, rank, household_id, known_case, department, record_id,
+    /// reasons and supports as CSV outside the workspace (never overwritten). Gated (action
+    /// `reidentify`) and audited.
+    Reidentify {
+        #[arg(long, value_name = "WS")]
+        workspace: PathBuf,
+        /// The list id printed by `mimamori outreach`.
+        #[arg(long, value_name = "ID")]
+        list: String,
+        #[arg(long, value_name = "DIR")]
+        vault_dir: PathBuf,
+        /// Who re-identifies [default: $MIMAMORI_USER, else the login name].
+        #[arg(long, value_name = "U")]
+        user: Option<String>,
+        #[arg(long, value_name = "P", default_value = "child_outreach")]
+        purpose: String,
+        /// CSV to create [default: DIR/outreach-<ID>.csv].
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// The audit log: verify its hash chain, show it to reviewers.
     Audit {
         #[command(subcommand)]
@@ -282,6 +357,43 @@ pub enum Command {
         workspace: PathBuf,
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutreachCommand {
+    /// Approve a list as a reviewer; two distinct reviewers make it approved.
+    Approve {
+        #[arg(long, value_name = "WS")]
+        workspace: PathBuf,
+        #[arg(long, value_name = "ID")]
+        list: String,
+        /// The reviewer (a user with role reviewer).
+        #[arg(long, value_name = "R")]
+        reviewer: String,
+        #[arg(long, value_name = "P", default_value = "child_outreach")]
+        purpose: String,
+        /// Approve although the fairness audit found a disparity, for this stated reason (recorded).
+        #[arg(long, value_name = "REASON")]
+        override_fairness: Option<String>,
+    },
+    /// Record what contacting a household of an approved list found (caseworkers, own districts).
+    Record {
+        #[arg(long, value_name = "WS")]
+        workspace: PathBuf,
+        /// The household_id on the list.
+        #[arg(long, value_name = "H")]
+        household: u64,
+        #[arg(long, value_enum)]
+        outcome: crate::risk::Outcome,
+        /// The caseworker [default: $MIMAMORI_USER, else the login name].
+        #[arg(long, value_name = "U")]
+        user: Option<String>,
+        #[arg(long, value_name = "P", default_value = "child_outreach")]
+        purpose: String,
+        /// Whether a note was written (the note itself stays in the caseworker's case file).
+        #[arg(long)]
+        noted: bool,
     },
 }
 

@@ -10,6 +10,7 @@ use linkage::mapping::{Format, Mapping};
 mod gateway;
 mod link;
 mod pseudonymise;
+mod risk;
 
 fn mimamori() -> Command {
     Command::cargo_bin("mimamori").unwrap()

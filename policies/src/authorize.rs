@@ -278,6 +278,39 @@ impl Policies {
     }
 }
 
+impl Policies {
+    /// Checks `record_outcome` (or another household action) on one household of `district`.
+    pub fn check_household_action(
+        &self,
+        principal: &Principal,
+        purpose: &PurposeContext,
+        action: &str,
+        household: u64,
+        district: &str,
+        k: u32,
+    ) -> Result<Verdict, PolicyError> {
+        let action_uid = uid("Action", action)?;
+        let user = self.user(principal)?;
+        let user_uid = user.uid();
+        let h = uid("Household", &household.to_string())?;
+        let attrs = HashMap::from([("district".to_string(), string(district))]);
+        let entities = Entities::from_entities(
+            [
+                user,
+                Entity::new_no_attrs(uid("Role", &principal.role)?, HashSet::new()),
+                Entity::new(h.clone(), attrs, HashSet::new()).map_err(|e| PolicyError::Request(e.to_string()))?,
+            ],
+            Some(&self.schema),
+        )
+        .map_err(|e| PolicyError::Request(e.to_string()))?;
+        let context = self.context(purpose, action, false, false, k)?;
+        Ok(match self.decide(&user_uid, &action_uid, h, context, &entities)? {
+            None => Verdict::Allow,
+            Some(r) => Verdict::Deny(vec![format!("{action} on household {household} of district {district}: {r}")]),
+        })
+    }
+}
+
 fn describe(u: Use) -> &'static str {
     match u {
         Use::OutputRow => "output row by row",

@@ -102,6 +102,27 @@ pub mod rates {
     pub const SURNAME_CHANGED_MARRIED: f64 = 0.04;
     /// Divorced mothers who returned to their maiden name (the rest keep the married name, 婚氏続称).
     pub const SURNAME_REVERTED_DIVORCED: f64 = 0.5;
+
+    /// Households with children of foreign nationality (about 3% of residents are foreign
+    /// nationals, 在留外国人統計 2024), with higher poverty and lower take-up of benefits
+    /// (language and information barriers).
+    pub const FOREIGN_HOUSEHOLDS: f64 = 0.03;
+    pub const FOREIGN_POVERTY_ODDS: f64 = 2.0;
+    pub const FOREIGN_TAKE_UP: f64 = 0.6;
+    /// Nationalities of foreign households, by their share among foreign residents.
+    pub const NATIONALITIES: [(&str, f64); 6] = [
+        ("中国", 0.25),
+        ("ベトナム", 0.19),
+        ("韓国", 0.12),
+        ("フィリピン", 0.10),
+        ("ブラジル", 0.07),
+        ("ネパール", 0.27),
+    ];
+    /// Children with a disability (障害児, about 2%); maltreatment risk OR 1.5; 特別児童扶養手当
+    /// take-up among them.
+    pub const CHILD_DISABILITY: f64 = 0.02;
+    pub const MALTREATMENT_LOG_OR_DISABILITY: f64 = 0.41;
+    pub const SPECIAL_CHILD_ALLOWANCE_TAKE_UP: f64 = 0.6;
 }
 
 /// A household's latent state.
@@ -117,7 +138,8 @@ pub struct HouseholdLatent {
 }
 
 impl HouseholdLatent {
-    pub fn draw<R: Rng>(rng: &mut R, single_parent: bool, district_poverty_odds: f64) -> Self {
+    /// `take_up` scales the take-up of every benefit (1 for most households).
+    pub fn draw<R: Rng>(rng: &mut R, single_parent: bool, district_poverty_odds: f64, take_up: f64) -> Self {
         use rates::*;
         // two-parent rate so that the mixture matches CHILD_POVERTY overall
         let single_share = SINGLE_MOTHER_SHARE + SINGLE_FATHER_SHARE;
@@ -125,9 +147,9 @@ impl HouseholdLatent {
         let base = if single_parent { SINGLE_PARENT_POVERTY } else { two_parent };
         let poverty = bernoulli_or(rng, base, district_poverty_odds.ln());
         let stress = normal(rng) * MALTREATMENT_HOUSEHOLD_SD;
-        let pick = |rng: &mut R, poor: f64, other: f64| rng.random_bool(if poverty { poor } else { other });
+        let pick = |rng: &mut R, poor: f64, other: f64| rng.random_bool(take_up * if poverty { poor } else { other });
         let public_assistance =
-            poverty && rng.random_bool(PUBLIC_ASSISTANCE_POOR * if single_parent { 1.8 } else { 1.0 });
+            poverty && rng.random_bool(take_up * PUBLIC_ASSISTANCE_POOR * if single_parent { 1.8 } else { 1.0 });
         let child_rearing_allowance =
             single_parent && pick(rng, CHILD_REARING_ALLOWANCE_SINGLE_POOR, CHILD_REARING_ALLOWANCE_SINGLE_OTHER);
         let school_expense_aid = public_assistance || pick(rng, SCHOOL_EXPENSE_AID_POOR, SCHOOL_EXPENSE_AID_OTHER);
@@ -157,10 +179,14 @@ pub fn draw_child<R: Rng>(
     household: &HouseholdLatent,
     single_parent: bool,
     young_mother: bool,
+    disability: bool,
     grade: Option<u32>,
 ) -> ChildLatent {
     use rates::*;
     let mut log_or = household.stress;
+    if disability {
+        log_or += MALTREATMENT_LOG_OR_DISABILITY;
+    }
     if household.poverty {
         log_or += MALTREATMENT_LOG_OR_POVERTY;
     }

@@ -137,6 +137,9 @@ pub fn generate(config: &SynthConfig, out: &Path, progress: &mut dyn FnMut(u64))
     Ok(summary)
 }
 
+/// Mixed into the seed of the second random stream of each household (see `draw_household`).
+const AUX_STREAM: u64 = 0x6d69_6d61_6d6f_7269;
+
 fn write_all(config: &SynthConfig, dir: &Path, progress: &mut dyn FnMut(u64)) -> Result<Summary, SynthError> {
     use extract::*;
 
@@ -155,7 +158,9 @@ fn write_all(config: &SynthConfig, dir: &Path, progress: &mut dyn FnMut(u64)) ->
     for i in 0..config.households {
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
         rng.set_stream(i);
-        let h = population::draw_household(&mut rng, i, config.as_of);
+        let mut aux = ChaCha8Rng::seed_from_u64(config.seed ^ AUX_STREAM);
+        aux.set_stream(i);
+        let h = population::draw_household(&mut rng, &mut aux, i, config.as_of);
         population.persons += h.members.len() as u64;
         population.children += h.children().count() as u64;
         population.births += h.children().count() as u64 - u64::from(h.twin_pairs);

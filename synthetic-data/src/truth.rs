@@ -44,6 +44,9 @@ impl TruthWriter {
                     "school_refusal",
                     "single_parent",
                     "outside_registry",
+                    "public_assistance",
+                    "foreign",
+                    "disability",
                 ],
             )?,
             noise: open(dir, "noise.csv", &["department", "record_id", "field", "kind"])?,
@@ -89,6 +92,9 @@ impl TruthWriter {
                     latent.school_refusal.map(flag).unwrap_or(""),
                     flag(h.single_parent()),
                     flag(h.outside_registry),
+                    flag(h.latent.public_assistance),
+                    flag(h.nationality.is_some()),
+                    flag(c.disability),
                 ])
                 .map_err(|e| self.err("outcomes.csv", e))?;
         }

@@ -93,11 +93,46 @@ pub enum Cycle {
     Quarterly,
 }
 
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Outreach {
     #[serde(default)]
     pub cycle: Cycle,
+    /// A household is listed only when its calibrated probability that a child needs support
+    /// is at least this (the list may then be shorter than the capacity).
+    #[serde(default = "default_min_probability")]
+    pub min_probability: f64,
+    /// The fairness audit flags a group whose false-negative or false-positive rate differs
+    /// from the rest's by more than this (and beyond the 95% intervals); such a list needs an
+    /// explicit reviewer override.
+    #[serde(default = "default_max_disparity")]
+    pub max_disparity: f64,
+    /// Cross-fitting folds and the seed of the fold assignment and tie-breaks.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+}
+
+fn default_min_probability() -> f64 {
+    0.3
+}
+
+fn default_max_disparity() -> f64 {
+    0.10
+}
+
+fn default_seed() -> u64 {
+    20_260_401
+}
+
+impl Default for Outreach {
+    fn default() -> Self {
+        Outreach {
+            cycle: Cycle::default(),
+            min_probability: default_min_probability(),
+            max_disparity: default_max_disparity(),
+            seed: default_seed(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -181,6 +216,8 @@ pub struct Config {
     pub municipality_code: String,
     pub min_group_size: u32,
     pub outreach_cycle: Cycle,
+    /// `[outreach]` as written (cycle, probability floor, fairness bound, seed).
+    pub outreach: Outreach,
     pub departments: Vec<Department>,
     pub districts: Vec<District>,
     pub users: Vec<User>,
@@ -410,6 +447,7 @@ impl Config {
             municipality_code: code.clone(),
             min_group_size: *raw.privacy.min_group_size.get_ref(),
             outreach_cycle: raw.outreach.cycle,
+            outreach: raw.outreach.clone(),
             departments,
             districts,
             users,

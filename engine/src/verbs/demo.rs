@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 use synthetic_data::SynthConfig;
 
-use super::{init, link, link_report, pseudonymise, synth};
+use super::{init, link, link_report, outreach, pseudonymise, score, synth};
 use crate::cli::{HardeningArg, OutputFormat};
 use crate::config::{self, Config};
 use crate::keys::{self, KeyKind};
@@ -25,6 +25,8 @@ struct DemoSummary {
     stages_run: Vec<&'static str>,
     pseudonymised: std::collections::BTreeMap<String, u64>,
     linkage: linkage::link::Quality,
+    labelled_children: usize,
+    risk: Option<score::Evaluation>,
 }
 
 pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFormat) -> Result<()> {
@@ -84,6 +86,20 @@ pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFo
     let linkage = link::link_workspace(&workspace, &cfg, Some(&truth), "demo", format)?;
     link_report::run(&workspace, None, Some("demo".into()))?;
 
+    // outcomes the municipality knows (here: the synthetic latent needs, mapped through the
+    // custodians' vaults to person ids), then the officer scores and builds the lists
+    let labelled = crate::risk::write_labels_from_truth(&workspace, &custodians.join("truth"), &vault_dir)?;
+    // a town too small for the model (fewer than 20 children with and without a need) stops
+    // before scoring and says so
+    let (evaluation, lists) = match score::score(&workspace, "officer", "child_outreach", Some(synth_config.as_of)) {
+        Ok(e) => (Some(e), Some(outreach::build_lists(&workspace, "officer", "child_outreach", None)?)),
+        Err(e) if e.downcast_ref::<risk_model::model::FitError>().is_some() => {
+            eprintln!("scoring skipped: {e}");
+            (None, None)
+        }
+        Err(e) => return Err(e),
+    };
+
     let demo = DemoSummary {
         households,
         seed,
@@ -92,9 +108,11 @@ pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFo
         records_by_department: summary.records_by_department.clone(),
         custodians: "custodians",
         workspace: "workspace",
-        stages_run: vec!["synth", "init", "keygen", "pseudonymise", "link", "link-report"],
+        stages_run: vec!["synth", "init", "keygen", "pseudonymise", "link", "link-report", "score", "outreach"],
         pseudonymised: pseudonymised.clone(),
         linkage: linkage.clone(),
+        labelled_children: labelled,
+        risk: evaluation.clone(),
     };
     write_new_file(&root.join("demo.json"), serde_json::to_string_pretty(&demo)?.as_bytes())?;
     staged.commit(force)?;
@@ -104,7 +122,7 @@ pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFo
         OutputFormat::Table => {
             let custodians = out.join("custodians");
             format!(
-                "{}\npseudonymised by each custodian ({} records) into {}/extracts/<department>/\n  the linkage key ({}/keys/) and each department's vault and vault key ({}/vaults/) stay with the custodians\nlinked into {} persons and {} households{}\n\nwhere to look next:\n  {}/registry/registry.csv and the other extracts: what each department holds\n  {}/extracts/welfare/manifest.json: what left the department (tokens, encodings, counts; no names)\n  {}/truth/: the ground truth the evaluation scores against\n  {}/linked/report.html: the linkage charts (quality.json and model.json hold every figure, m, u and the threshold)\n  mimamori config --workspace {}: the workspace's departments, districts, users and purposes\n  mimamori query --workspace {} --user officer --purpose child_outreach \"SELECT district, count(DISTINCT person_id) AS children FROM extracts.registry GROUP BY district\": SQL through the policy gateway (docs/gateway.md)\n",
+                "{}\npseudonymised by each custodian ({} records) into {}/extracts/<department>/\n  the linkage key ({}/keys/) and each department's vault and vault key ({}/vaults/) stay with the custodians\nlinked into {} persons and {} households{}\n{}\n\nwhere to look next:\n  {}/registry/registry.csv and the other extracts: what each department holds\n  {}/extracts/welfare/manifest.json: what left the department (tokens, encodings, counts; no names)\n  {}/truth/: the ground truth the evaluation scores against\n  {}/linked/report.html: the linkage charts (quality.json and model.json hold every figure, m, u and the threshold)\n  {}/risk/evaluation.json and outreach/<district>.json: the model beside the scorecard, calibration, the fairness audit and each list\n  mimamori config --workspace {}: the workspace's departments, districts, users and purposes\n  mimamori query --workspace {} --user officer --purpose child_outreach \"SELECT district, count(DISTINCT person_id) AS children FROM extracts.registry GROUP BY district\": SQL through the policy gateway (docs/gateway.md)\n",
                 synth::describe(&summary, &custodians),
                 super::count(pseudonymised.values().sum()),
                 out.join("workspace").display(),
@@ -116,9 +134,22 @@ pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFo
                     " (against the truth: person pair F1 {:.4}, household pair F1 {:.4})",
                     t.persons.pair_f1, t.households.pair_f1
                 )),
+                match (&evaluation, &lists) {
+                    (Some(e), Some(l)) => format!(
+                        "scored {} children (out-of-fold AUC {} beside the scorecard's {}); {} households on outreach lists for {} districts, awaiting two reviewers",
+                        e.children_scored,
+                        e.model.auc.map_or("–".into(), |a| format!("{a:.3}")),
+                        e.scorecard.auc.map_or("–".into(), |a| format!("{a:.3}")),
+                        l.states.iter().map(|s| s.listed).sum::<usize>(),
+                        l.states.len()
+                    ),
+                    _ => "not scored: too few children with and without a need for the model (try more --households)"
+                        .into(),
+                },
                 custodians.display(),
                 out.join("workspace").display(),
                 custodians.display(),
+                out.join("workspace").display(),
                 out.join("workspace").display(),
                 out.join("workspace").display(),
                 out.join("workspace").display(),

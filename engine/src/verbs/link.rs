@@ -23,11 +23,36 @@ pub fn settings(workspace: &Path) -> Result<LinkConfig> {
     }
 }
 
+/// A record of the workspace: (department, record_ref).
+pub type RecordKey = (String, [u8; 16]);
+
 /// (true person, true household) per (department, record_ref), interned as numbers.
 pub type TruthMap = HashMap<(String, [u8; 16]), (u64, u64)>;
 
 /// Truth per (department, record_ref), through the custodians' vaults (evaluation only).
 pub fn load_truth(workspace: &Path, truth: &Path, vault_dir: &Path) -> Result<TruthMap> {
+    let mut intern: HashMap<String, u64> = HashMap::new();
+    let mut id = |s: &str, prefix: &str| {
+        let n = intern.len() as u64;
+        *intern.entry(format!("{prefix}{s}")).or_insert(n)
+    };
+    let mut out = HashMap::new();
+    for (key, (p, h)) in truth_rows(workspace, truth, vault_dir)? {
+        let person = id(&p, "p");
+        let household = id(&h, "h");
+        out.insert(key, (person, household));
+    }
+    Ok(out)
+}
+
+/// The true person of each (department, record_ref), as the truth file names it.
+pub fn truth_persons(workspace: &Path, truth: &Path, vault_dir: &Path) -> Result<HashMap<RecordKey, String>> {
+    Ok(truth_rows(workspace, truth, vault_dir)?.into_iter().map(|(k, (p, _))| (k, p)).collect())
+}
+
+/// (true person, true household) as written in `truth.csv`, per (department, record_ref): the
+/// custodians' vaults map each record id to its record_ref.
+fn truth_rows(workspace: &Path, truth: &Path, vault_dir: &Path) -> Result<HashMap<RecordKey, (String, String)>> {
     let found = link::manifests(workspace)?;
     // record_id → record_ref per department
     let mut by_id: HashMap<(String, String), [u8; 16]> = HashMap::new();
@@ -45,19 +70,12 @@ pub fn load_truth(workspace: &Path, truth: &Path, vault_dir: &Path) -> Result<Tr
         })
     };
     let (d, r, p, h) = (col("department")?, col("record_id")?, col("person_id")?, col("household_id")?);
-    let mut intern: HashMap<String, u64> = HashMap::new();
-    let mut id = |s: &str, prefix: &str| {
-        let n = intern.len() as u64;
-        *intern.entry(format!("{prefix}{s}")).or_insert(n)
-    };
     let mut out = HashMap::new();
     for (i, row) in reader.records().enumerate() {
         let row = row.with_context(|| format!("{}:{}: not a CSV row", truth.display(), i + 2))?;
         let key = (row[d].to_string(), row[r].to_string());
         if let Some(rf) = by_id.get(&key) {
-            let person = id(&row[p], "p");
-            let household = id(&row[h], "h");
-            out.insert((key.0, *rf), (person, household));
+            out.insert((key.0, *rf), (row[p].to_string(), row[h].to_string()));
         }
     }
     Ok(out)

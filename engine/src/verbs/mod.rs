@@ -7,14 +7,17 @@ mod export_links;
 mod init;
 mod keygen;
 mod link;
+pub use link::truth_persons;
 mod link_report;
+mod outreach;
 mod pseudonymise;
 mod query;
+mod score;
 mod synth;
 
 use anyhow::Result;
 
-use crate::cli::Command;
+use crate::cli::{Command, OutreachCommand};
 
 /// Runs one verb.
 pub fn run(command: Command) -> Result<()> {
@@ -40,6 +43,30 @@ pub fn run(command: Command) -> Result<()> {
             out: out.as_deref(),
             external: external.then_some(epsilon.as_str()),
         }),
+        Command::Score { workspace, user, purpose, as_of, format } => {
+            score::run(&score::Args { workspace: &workspace, user: &user, purpose: &purpose, as_of, format })
+        }
+        Command::Outreach { command: Some(c), .. } => match c {
+            OutreachCommand::Approve { workspace, list, reviewer, purpose, override_fairness } => {
+                outreach::approve(&workspace, &list, &reviewer, &purpose, override_fairness.as_deref())
+            }
+            OutreachCommand::Record { workspace, household, outcome, user, purpose, noted } => {
+                let user = user.unwrap_or_else(outreach::default_user);
+                outreach::record(&workspace, household, outcome, &user, &purpose, noted)
+            }
+        },
+        Command::Outreach { command: None, workspace, user, purpose, district, format } => {
+            let (Some(workspace), Some(user), Some(purpose)) = (workspace, user, purpose) else {
+                anyhow::bail!(
+                    "mimamori outreach needs --workspace, --user and --purpose (or a subcommand: approve, record)"
+                )
+            };
+            outreach::build(&workspace, &user, &purpose, district.as_deref(), format)
+        }
+        Command::Reidentify { workspace, list, vault_dir, user, purpose, out } => {
+            let user = user.unwrap_or_else(outreach::default_user);
+            outreach::reidentify(&workspace, &list, &vault_dir, &user, &purpose, out.as_deref())
+        }
         Command::LinkReport { workspace, out, user } => link_report::run(&workspace, out.as_deref(), user),
         Command::Pseudonymise { mapping, key, vault_key, out, vault, hardening, strict, force, format } => {
             pseudonymise::run(&pseudonymise::Args {

@@ -31,6 +31,7 @@ pub const COLUMNS: &[Column] = &[
     text("学区"),
     text("転入日"),
     text("転出日"),
+    text("国籍"),
 ];
 
 pub const STYLE: Style = Style {
@@ -69,6 +70,7 @@ relation = { column = "続柄", type = "string", sensitivity = "quasi_identifier
 district = { column = "学区", type = "string", sensitivity = "aggregate_safe" }
 moved_in = { column = "転入日", type = "date", sensitivity = "quasi_identifier" }
 moved_out = { column = "転出日", type = "date", sensitivity = "quasi_identifier" }
+nationality = { column = "国籍", type = "string", sensitivity = "quasi_identifier" }
 "#;
 
 pub struct Registry {
@@ -101,6 +103,7 @@ impl Registry {
             let household_no = h.registry_household_no.clone();
             let moved_in = h.moved_in;
             let moved_out = h.moved_out;
+            let nationality = h.nationality.unwrap_or("日本");
             // the record id (宛名番号) is never blanked, even where the identity has it missing
             let record_id = resident_id.clone();
             self.w.write(ctx, rng, record_id, p, h, |id, _sep, _n, _rng| {
@@ -120,6 +123,7 @@ impl Registry {
                     Cell::text(district_name),
                     date(moved_in),
                     date(moved_out),
+                    Cell::text(nationality),
                 ]
             })?;
         }

@@ -8,6 +8,7 @@ use rand::Rng;
 use super::identity::{KanaScript, SexCoding, Style};
 use super::{Context, DepartmentWriter, kana_separator};
 use crate::SynthError;
+use crate::latent::rates;
 use crate::noise::address::AddressForm;
 use crate::noise::era_date::{self, DateForm};
 use crate::population::{Household, Person, Relation};
@@ -120,6 +121,14 @@ impl Welfare {
             self.row(ctx, rng, h, head, ("就学援助", "SE"), "申請者")?;
             for c in pupils {
                 self.row(ctx, rng, h, c, ("就学援助", "SE"), "対象児童")?;
+            }
+        }
+        // 特別児童扶養手当 for a child with a disability, claimed by the guardian
+        for c in h.children().filter(|c| c.disability) {
+            let take_up = rates::SPECIAL_CHILD_ALLOWANCE_TAKE_UP
+                * if h.nationality.is_some() { rates::FOREIGN_TAKE_UP } else { 1.0 };
+            if rng.random_bool(take_up) {
+                self.row(ctx, rng, h, c, ("特別児童扶養手当", "TJ"), "対象児童")?;
             }
         }
         if l.resident_tax_exempt && !h.outside_registry {

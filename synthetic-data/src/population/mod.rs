@@ -50,6 +50,8 @@ pub struct Person {
     pub child: Option<ChildLatent>,
     /// 学年 1–9 during compulsory schooling.
     pub grade: Option<u32>,
+    /// A child with a disability (障害児).
+    pub disability: bool,
 }
 
 impl Person {
@@ -89,6 +91,8 @@ pub struct Household {
     pub pregnancy: Option<Pregnancy>,
     /// Number of twin pairs among the children.
     pub twin_pairs: u32,
+    /// Nationality of a foreign household (国籍); None for Japanese households.
+    pub nationality: Option<&'static str>,
 }
 
 impl Household {
@@ -158,7 +162,22 @@ fn scrambled_number(n: u64, multiplier: u64, offset: u64) -> String {
 }
 
 /// Draws household `index` of the municipality; every draw comes from `rng`.
-pub fn draw_household<R: Rng>(rng: &mut R, index: u64, as_of: NaiveDate) -> Household {
+/// `aux` draws the attributes added after the first release of the generator (nationality,
+/// disability) from a stream of its own, so that every other draw stays as it was.
+pub fn draw_household<R: Rng>(rng: &mut R, aux: &mut R, index: u64, as_of: NaiveDate) -> Household {
+    let nationality = aux.random_bool(rates::FOREIGN_HOUSEHOLDS).then(|| {
+        let x: f64 = aux.random_range(0.0..1.0);
+        let mut acc = 0.0;
+        let mut pick = rates::NATIONALITIES[0].0;
+        for (n, share) in rates::NATIONALITIES {
+            acc += share;
+            pick = n;
+            if x < acc {
+                break;
+            }
+        }
+        pick
+    });
     let district = draw_district(rng);
     let outside_registry = rng.random_bool(rates::OUTSIDE_REGISTRY);
     let kind = {
@@ -172,7 +191,11 @@ pub fn draw_household<R: Rng>(rng: &mut R, index: u64, as_of: NaiveDate) -> Hous
         }
     };
     let single = kind != HouseholdKind::TwoParent;
-    let latent = HouseholdLatent::draw(rng, single, district.poverty_odds);
+    let (poverty_odds, take_up) = match nationality {
+        Some(_) => (district.poverty_odds * rates::FOREIGN_POVERTY_ODDS, rates::FOREIGN_TAKE_UP),
+        None => (district.poverty_odds, 1.0),
+    };
+    let latent = HouseholdLatent::draw(rng, single, poverty_odds, take_up);
 
     // children: the eldest is 0–17 on as_of, the others follow 1–5 years apart
     let n_children = {
@@ -238,6 +261,7 @@ pub fn draw_household<R: Rng>(rng: &mut R, index: u64, as_of: NaiveDate) -> Hous
                 resident_id: (!outside_registry).then(|| scrambled_number(n, 7_919, 1_234_567)),
                 child: None,
                 grade: None,
+                disability: false,
             }
         };
     match kind {
@@ -286,7 +310,8 @@ pub fn draw_household<R: Rng>(rng: &mut R, index: u64, as_of: NaiveDate) -> Hous
         members.push(person(family, None, GIVEN_FEMALE.draw(rng), gp_birth, Sex::Female, Relation::Grandparent));
     }
     for m in members.iter_mut().filter(|m| m.relation == Relation::Child) {
-        m.child = Some(latent::draw_child(rng, &latent, single, young_mother, m.grade));
+        m.disability = aux.random_bool(rates::CHILD_DISABILITY);
+        m.child = Some(latent::draw_child(rng, &latent, single, young_mother, m.disability, m.grade));
     }
 
     let address = draw_address(rng, district);
@@ -336,6 +361,7 @@ pub fn draw_household<R: Rng>(rng: &mut R, index: u64, as_of: NaiveDate) -> Hous
         latent,
         pregnancy,
         twin_pairs,
+        nationality,
     }
 }
 

@@ -1,0 +1,150 @@
+//! Authorisation of verbs other than `query` (score, outreach, approve, reidentify, record):
+//! the user and purpose must be in `mimamori.toml`, the Cedar policies must permit the action,
+//! and every decision, allowed or denied, is written to the audit log.
+
+use std::path::Path;
+
+use anyhow::Result;
+use policies::{Policies, Principal, PurposeContext, Verdict};
+use serde_json::json;
+
+use crate::audit::{self, Decision};
+use crate::config::{Config, User};
+use crate::gateway::{Denied, load_policies};
+
+/// An allowed user, purpose and the policies that allowed them.
+pub struct Allowed<'a> {
+    pub user: &'a User,
+    pub principal: Principal,
+    pub purpose: PurposeContext,
+    pub policies: Policies,
+}
+
+fn deny(
+    workspace: &Path,
+    user: &str,
+    purpose: &str,
+    action: &str,
+    resource: &str,
+    reasons: Vec<String>,
+) -> anyhow::Error {
+    let logged = audit::append(
+        workspace,
+        audit::Record {
+            user,
+            action,
+            purpose: Some(purpose),
+            resource,
+            decision: Decision::Deny,
+            detail: json!({ "reasons": reasons }),
+        },
+    );
+    match logged {
+        Ok(_) => Denied { reasons }.into(),
+        Err(e) => e,
+    }
+}
+
+/// Looks the user and purpose up; a missing one is denied and logged.
+fn lookup<'a>(
+    workspace: &Path,
+    config: &'a Config,
+    user: &str,
+    purpose: &str,
+    action: &str,
+    resource: &str,
+) -> Result<Allowed<'a>> {
+    let Some(u) = config.users.iter().find(|u| u.name == user) else {
+        return Err(deny(
+            workspace,
+            user,
+            purpose,
+            action,
+            resource,
+            vec![format!("user {user} is not in mimamori.toml")],
+        ));
+    };
+    let Some(p) = config.purposes.iter().find(|p| p.id == purpose) else {
+        return Err(deny(
+            workspace,
+            user,
+            purpose,
+            action,
+            resource,
+            vec![format!("purpose {purpose} is not in mimamori.toml")],
+        ));
+    };
+    Ok(Allowed {
+        user: u,
+        principal: Principal {
+            name: u.name.clone(),
+            role: u.role.as_str().to_string(),
+            districts: u.districts.clone(),
+            department: u.department.clone(),
+        },
+        purpose: PurposeContext {
+            id: p.id.clone(),
+            legal_basis: p.legal_basis.clone(),
+            roles: p.roles.iter().map(|r| r.as_str().to_string()).collect(),
+        },
+        policies: load_policies(workspace)?,
+    })
+}
+
+/// Authorises `action` on the workspace as a whole; a denial is logged and returned as
+/// [`Denied`] (exit 2).
+pub fn workspace_action<'a>(
+    workspace: &Path,
+    config: &'a Config,
+    user: &str,
+    purpose: &str,
+    action: &str,
+    resource: &str,
+) -> Result<Allowed<'a>> {
+    let a = lookup(workspace, config, user, purpose, action, resource)?;
+    match a.policies.check_action(&a.principal, &a.purpose, action, false, config.min_group_size)? {
+        Verdict::Allow => Ok(a),
+        Verdict::Deny(reasons) => Err(deny(workspace, user, purpose, action, resource, reasons)),
+    }
+}
+
+/// Authorises `action` on one household of `district`.
+pub fn household_action<'a>(
+    workspace: &Path,
+    config: &'a Config,
+    user: &str,
+    purpose: &str,
+    action: &str,
+    household: u64,
+    district: &str,
+) -> Result<Allowed<'a>> {
+    let resource = format!("household {household}");
+    let a = lookup(workspace, config, user, purpose, action, &resource)?;
+    match a.policies.check_household_action(
+        &a.principal,
+        &a.purpose,
+        action,
+        household,
+        district,
+        config.min_group_size,
+    )? {
+        Verdict::Allow => Ok(a),
+        Verdict::Deny(reasons) => Err(deny(workspace, user, purpose, action, &resource, reasons)),
+    }
+}
+
+/// Writes the audit entry of an allowed action, with what it did.
+pub fn record(
+    workspace: &Path,
+    user: &str,
+    purpose: &str,
+    action: &str,
+    resource: &str,
+    detail: serde_json::Value,
+) -> Result<u64> {
+    Ok(audit::append(
+        workspace,
+        audit::Record { user, action, purpose: Some(purpose), resource, decision: Decision::Allow, detail },
+    )?
+    .seq)
+}

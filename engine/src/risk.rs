@@ -1,0 +1,532 @@
+//! Scoring and outreach over a workspace: the files under `<ws>/risk/`, labels, list state and
+//! approvals. The numerical work is in the `risk-model` crate; this module reads and writes the
+//! workspace and goes through the gate and the audit log.
+//!
+//! ```text
+//! <ws>/risk/features.parquet     one row per child: person_id, household_id, district, one flag per indicator
+//! <ws>/risk/scores.parquet       one row per child: probability, scorecard points, fold, known case
+//! <ws>/risk/households.json      household scores with reasons and suggested supports
+//! <ws>/risk/model.json           indicators (with digests), coefficients, calibration, λ grid
+//! <ws>/risk/evaluation.json      out-of-fold AUC, precision at list sizes, calibration, fairness
+//! <ws>/risk/labels.parquet       person_id, need: labelled outcomes (optional)
+//! <ws>/risk/outcomes.jsonl       what caseworkers recorded (feeds the next scoring)
+//! <ws>/risk/outreach/<district>.parquet + <district>.json   the list and its state
+//! ```
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, FixedSizeBinaryArray, Float64Array, RecordBatch, StringArray, UInt32Array,
+    UInt64Array,
+};
+use arrow_schema::{DataType, Field, Schema};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use risk_model::outreach::HouseholdScore;
+use serde::{Deserialize, Serialize};
+
+use crate::staging::write_atomically;
+
+pub const DIR: &str = "risk";
+pub const LABELS_FILE: &str = "labels.parquet";
+pub const OUTCOMES_FILE: &str = "outcomes.jsonl";
+pub const HOUSEHOLDS_FILE: &str = "households.json";
+pub const MODEL_FILE: &str = "model.json";
+pub const EVALUATION_FILE: &str = "evaluation.json";
+
+pub fn dir(workspace: &Path) -> PathBuf {
+    workspace.join(DIR)
+}
+
+pub fn outreach_dir(workspace: &Path) -> PathBuf {
+    dir(workspace).join("outreach")
+}
+
+/// Writes one record batch as Parquet, atomically.
+pub fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
+    let mut buf = Vec::new();
+    let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), None)?;
+    w.write(batch)?;
+    w.close()?;
+    write_atomically(path, &buf)
+}
+
+/// Reads every batch of a Parquet file.
+pub fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>> {
+    let f = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(f)
+        .with_context(|| format!("{} is not a Parquet file", path.display()))?
+        .build()?;
+    reader.collect::<Result<Vec<_>, _>>().with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn column<'a, T: 'static>(b: &'a RecordBatch, name: &str, path: &Path) -> Result<&'a T> {
+    b.column_by_name(name)
+        .and_then(|c| c.as_any().downcast_ref::<T>())
+        .with_context(|| format!("{}: no column {name} of the expected type", path.display()))
+}
+
+/// A text column as plain Utf8, whatever its Parquet encoding (dictionary, view, large).
+fn strings(b: &RecordBatch, name: &str, path: &Path) -> Result<StringArray> {
+    let c = b.column_by_name(name).with_context(|| format!("{}: no column {name}", path.display()))?;
+    let c = arrow_cast::cast(c, &DataType::Utf8)
+        .with_context(|| format!("{}: column {name} is not text", path.display()))?;
+    c.as_any()
+        .downcast_ref::<StringArray>()
+        .cloned()
+        .with_context(|| format!("{}: column {name} is not text", path.display()))
+}
+
+/// What a caseworker found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Support was needed (確認: 支援が必要).
+    Confirmed,
+    /// No support needed (支援不要).
+    NoNeed,
+    /// Already supported elsewhere (既に支援中).
+    AlreadySupported,
+    /// Could not be reached (不在・連絡不能): no label.
+    Unreachable,
+}
+
+impl Outcome {
+    /// The label the outcome gives each child of the household.
+    pub fn label(self) -> Option<bool> {
+        match self {
+            Outcome::Confirmed | Outcome::AlreadySupported => Some(true),
+            Outcome::NoNeed => Some(false),
+            Outcome::Unreachable => None,
+        }
+    }
+
+    pub fn japanese(self) -> &'static str {
+        match self {
+            Outcome::Confirmed => "支援が必要と確認",
+            Outcome::NoNeed => "支援不要",
+            Outcome::AlreadySupported => "既に支援中",
+            Outcome::Unreachable => "連絡がとれない",
+        }
+    }
+}
+
+/// One recorded outcome (`outcomes.jsonl`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RecordedOutcome {
+    pub household_id: u64,
+    pub outcome: Outcome,
+    pub list_id: String,
+    pub user: String,
+    pub time: String,
+    /// The caseworker's note stays with the caseworker: only whether one was written is kept.
+    pub noted: bool,
+}
+
+pub fn read_outcomes(workspace: &Path) -> Result<Vec<RecordedOutcome>> {
+    let path = dir(workspace).join(OUTCOMES_FILE);
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        out.push(
+            serde_json::from_str(line)
+                .with_context(|| format!("{}:{}: not a recorded outcome", path.display(), i + 1))?,
+        );
+    }
+    Ok(out)
+}
+
+pub fn append_outcome(workspace: &Path, o: &RecordedOutcome) -> Result<()> {
+    use std::io::Write;
+    let path = dir(workspace).join(OUTCOMES_FILE);
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let mut line = serde_json::to_string(o)?;
+    line.push('\n');
+    f.write_all(line.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// Where the labels of a scoring came from.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct LabelSources {
+    /// Children labelled by `labels.parquet`.
+    pub labels_file: usize,
+    /// Children labelled (or relabelled) by outcomes caseworkers recorded.
+    pub recorded_outcomes: usize,
+    pub positives: usize,
+    pub negatives: usize,
+}
+
+/// The label of each child: `labels.parquet` first, then the recorded outcomes of its household
+/// (the latest per household wins; `unreachable` removes no label).
+pub fn load_labels(
+    workspace: &Path,
+    children: &[risk_model::features::Child],
+) -> Result<(Vec<Option<bool>>, LabelSources)> {
+    let mut by_person: HashMap<u64, bool> = HashMap::new();
+    let path = dir(workspace).join(LABELS_FILE);
+    if path.is_file() {
+        for b in read_parquet(&path)? {
+            let p = column::<UInt64Array>(&b, "person_id", &path)?;
+            let n = column::<BooleanArray>(&b, "need", &path)?;
+            for i in 0..b.num_rows() {
+                if !p.is_null(i) && !n.is_null(i) {
+                    by_person.insert(p.value(i), n.value(i));
+                }
+            }
+        }
+    }
+    let mut by_household: HashMap<u64, bool> = HashMap::new();
+    for o in read_outcomes(workspace)? {
+        if let Some(l) = o.outcome.label() {
+            by_household.insert(o.household_id, l);
+        }
+    }
+    let mut src = LabelSources::default();
+    let labels: Vec<Option<bool>> = children
+        .iter()
+        .map(|c| {
+            let l = if let Some(l) = by_household.get(&c.household_id) {
+                src.recorded_outcomes += 1;
+                Some(*l)
+            } else if let Some(l) = by_person.get(&c.person_id) {
+                src.labels_file += 1;
+                Some(*l)
+            } else {
+                None
+            };
+            match l {
+                Some(true) => src.positives += 1,
+                Some(false) => src.negatives += 1,
+                None => {}
+            }
+            l
+        })
+        .collect();
+    Ok((labels, src))
+}
+
+/// The demo's labelled outcomes: whether a child has a need that support has not yet met —
+/// maltreatment risk, school refusal, or poverty in a household not on 生活保護 (a household on
+/// 生活保護 has its welfare caseworker already; its other needs still count) — from the
+/// synthetic municipality's latent state, mapped through the custodians' vaults to the
+/// workspace's person ids (an evaluation step at the custodians; no identifier enters the
+/// workspace, only `person_id, need`). A linked person takes the outcome of the true person
+/// most of its records belong to.
+pub fn write_labels_from_truth(workspace: &Path, truth_dir: &Path, vault_dir: &Path) -> Result<usize> {
+    // true person of each record
+    let truth = super::verbs::truth_persons(workspace, &truth_dir.join("truth.csv"), vault_dir)?;
+    let outcomes_path = truth_dir.join("outcomes.csv");
+    let mut reader =
+        csv::Reader::from_path(&outcomes_path).with_context(|| format!("cannot read {}", outcomes_path.display()))?;
+    let headers = reader.headers()?.clone();
+    let col = |n: &str| {
+        headers.iter().position(|h| h == n).with_context(|| format!("{}:1: no `{n}` column", outcomes_path.display()))
+    };
+    let (p, pov, mal, sch) = (col("person_id")?, col("poverty")?, col("maltreatment_risk")?, col("school_refusal")?);
+    let assisted = col("public_assistance")?;
+    let mut need: HashMap<String, bool> = HashMap::new();
+    for (i, row) in reader.records().enumerate() {
+        let row = row.with_context(|| format!("{}:{}: not a CSV row", outcomes_path.display(), i + 2))?;
+        let unmet_poverty = row[pov] == *"1" && row[assisted] != *"1";
+        need.insert(row[p].to_string(), unmet_poverty || row[mal] == *"1" || row[sch] == *"1");
+    }
+    let persons_path = workspace.join("linked").join(linkage::link::PERSONS_FILE);
+    let mut votes: HashMap<u64, HashMap<&str, usize>> = HashMap::new();
+    let batches = read_parquet(&persons_path)?;
+    for b in &batches {
+        let d = strings(b, "department", &persons_path)?;
+        let r = column::<FixedSizeBinaryArray>(b, "record_ref", &persons_path)?;
+        let pid = column::<UInt64Array>(b, "person_id", &persons_path)?;
+        for i in 0..b.num_rows() {
+            let mut rf = [0u8; 16];
+            rf.copy_from_slice(r.value(i));
+            if let Some(t) = truth.get(&(d.value(i).to_string(), rf)) {
+                *votes.entry(pid.value(i)).or_default().entry(t.as_str()).or_default() += 1;
+            }
+        }
+    }
+    let mut ids = Vec::new();
+    let mut needs = Vec::new();
+    let mut sorted: Vec<_> = votes.into_iter().collect();
+    sorted.sort_by_key(|(p, _)| *p);
+    for (person, v) in sorted {
+        let mut v: Vec<_> = v.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        if let Some(n) = v.first().and_then(|(t, _)| need.get(*t)) {
+            ids.push(person);
+            needs.push(*n);
+        }
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("person_id", DataType::UInt64, false),
+        Field::new("need", DataType::Boolean, false),
+    ]));
+    let n = ids.len();
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![Arc::new(UInt64Array::from(ids)) as ArrayRef, Arc::new(BooleanArray::from(needs))],
+    )?;
+    std::fs::create_dir_all(dir(workspace))?;
+    write_parquet(&dir(workspace).join(LABELS_FILE), &batch)?;
+    Ok(n)
+}
+
+/// A household score with what the fairness audit needs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StoredHousehold {
+    #[serde(flatten)]
+    pub score: HouseholdScore,
+    /// The household is positive when a child of it is labelled as needing support.
+    pub label: Option<bool>,
+    /// The fairness groups it belongs to.
+    pub groups: Vec<String>,
+}
+
+/// `households.json`: the scoring's household scores.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StoredScores {
+    pub as_of: String,
+    pub created: String,
+    pub model_digest: String,
+    /// Fairness groups: indicator name → label.
+    pub groups: BTreeMap<String, String>,
+    /// Indicators not available in this workspace, with why.
+    pub unavailable: Vec<(String, String)>,
+    pub households: Vec<StoredHousehold>,
+}
+
+pub fn read_scores(workspace: &Path) -> Result<StoredScores> {
+    let path = dir(workspace).join(HOUSEHOLDS_FILE);
+    if !path.is_file() {
+        bail!(
+            "{} does not exist; run `mimamori score --workspace {} --user U --purpose P` first",
+            path.display(),
+            workspace.display()
+        );
+    }
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a scoring of mimamori", path.display()))
+}
+
+/// One reviewer's approval.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Approval {
+    pub reviewer: String,
+    pub time: String,
+    /// The reason given to approve despite a fairness disparity.
+    pub fairness_override: Option<String>,
+}
+
+/// The state of one district's list (`outreach/<district>.json`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ListState {
+    pub list_id: String,
+    pub district: String,
+    pub district_name: String,
+    pub created: String,
+    pub created_by: String,
+    pub purpose: String,
+    pub as_of: String,
+    pub capacity: usize,
+    pub listed: usize,
+    pub known_cases: usize,
+    pub beyond_capacity: usize,
+    pub min_probability: f64,
+    /// blake3 of the list's Parquet file: approvals hold for exactly this content.
+    pub parquet_blake3: String,
+    pub model_digest: String,
+    pub fairness: Vec<risk_model::fairness::GroupRow>,
+    pub disparities: Vec<String>,
+    pub unavailable_indicators: Vec<(String, String)>,
+    pub approvals: Vec<Approval>,
+}
+
+/// Approvals needed, by distinct reviewers.
+pub const APPROVALS_NEEDED: usize = 2;
+
+impl ListState {
+    pub fn approved(&self) -> bool {
+        let distinct: HashSet<&str> = self.approvals.iter().map(|a| a.reviewer.as_str()).collect();
+        distinct.len() >= APPROVALS_NEEDED
+            && (self.disparities.is_empty() || self.approvals.iter().any(|a| a.fairness_override.is_some()))
+    }
+
+    pub fn status(&self) -> &'static str {
+        if self.approved() { "approved" } else { "awaiting approval" }
+    }
+}
+
+pub fn list_paths(workspace: &Path, district: &str) -> (PathBuf, PathBuf) {
+    let d = outreach_dir(workspace);
+    (d.join(format!("{district}.parquet")), d.join(format!("{district}.json")))
+}
+
+/// Every list of the workspace.
+pub fn read_lists(workspace: &Path) -> Result<Vec<ListState>> {
+    let d = outreach_dir(workspace);
+    let mut out = Vec::new();
+    if !d.is_dir() {
+        return Ok(out);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&d)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    for p in files {
+        let text = std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
+        out.push(
+            serde_json::from_str(&text).with_context(|| format!("{} is not an outreach list state", p.display()))?,
+        );
+    }
+    Ok(out)
+}
+
+/// Finds a list by id; its Parquet file must still hold exactly what was listed.
+pub fn find_list(workspace: &Path, list_id: &str) -> Result<ListState> {
+    let lists = read_lists(workspace)?;
+    let Some(state) = lists.into_iter().find(|l| l.list_id == list_id) else {
+        bail!(
+            "no outreach list {list_id} in {}; the current lists are shown by `mimamori outreach --workspace {} --user U --purpose P`",
+            outreach_dir(workspace).display(),
+            workspace.display()
+        );
+    };
+    let (parquet, _) = list_paths(workspace, &state.district);
+    let bytes = std::fs::read(&parquet).with_context(|| format!("cannot read {}", parquet.display()))?;
+    if blake3::hash(&bytes).to_hex().to_string() != state.parquet_blake3 {
+        bail!(
+            "{} no longer holds list {list_id} as it was built (its digest differs); build the list again",
+            parquet.display()
+        );
+    }
+    Ok(state)
+}
+
+pub fn write_list_state(workspace: &Path, state: &ListState) -> Result<()> {
+    let (_, json) = list_paths(workspace, &state.district);
+    write_atomically(&json, serde_json::to_string_pretty(state)?.as_bytes())
+}
+
+/// The list's Parquet: one row per household, best first; known cases after, marked.
+pub fn list_batch(list_id: &str, l: &risk_model::outreach::DistrictList) -> Result<RecordBatch> {
+    let rows: Vec<(usize, &HouseholdScore)> =
+        l.listed.iter().chain(&l.known).enumerate().map(|(i, h)| (i + 1, h)).collect();
+    let join = |v: Vec<String>| v.join("；");
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("list_id", DataType::Utf8, false),
+        Field::new("district", DataType::Utf8, false),
+        Field::new("rank", DataType::UInt32, false),
+        Field::new("household_id", DataType::UInt64, false),
+        Field::new("probability", DataType::Float64, false),
+        Field::new("children", DataType::UInt32, false),
+        Field::new("known_case", DataType::Boolean, false),
+        Field::new("reasons", DataType::Utf8, false),
+        Field::new("supports", DataType::Utf8, false),
+    ]));
+    Ok(RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from(vec![list_id; rows.len()])) as ArrayRef,
+            Arc::new(StringArray::from(vec![l.district.as_str(); rows.len()])),
+            Arc::new(UInt32Array::from(rows.iter().map(|(r, _)| *r as u32).collect::<Vec<_>>())),
+            Arc::new(UInt64Array::from(rows.iter().map(|(_, h)| h.household_id).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(rows.iter().map(|(_, h)| h.probability).collect::<Vec<_>>())),
+            Arc::new(UInt32Array::from(rows.iter().map(|(_, h)| h.children as u32).collect::<Vec<_>>())),
+            Arc::new(BooleanArray::from(rows.iter().map(|(_, h)| h.known_case).collect::<Vec<_>>())),
+            Arc::new(StringArray::from(
+                rows.iter()
+                    .map(|(_, h)| {
+                        let mut r: Vec<String> = h.reasons.iter().map(|r| r.text.clone()).collect();
+                        if h.known_case {
+                            r.insert(0, "要保護児童対策地域協議会に登録済み（既に支援中）".into());
+                        }
+                        join(r)
+                    })
+                    .collect::<Vec<_>>(),
+            )),
+            Arc::new(StringArray::from(
+                rows.iter()
+                    .map(|(_, h)| join(h.supports.iter().map(|s| s.offer.clone()).collect()))
+                    .collect::<Vec<_>>(),
+            )),
+        ],
+    )?)
+}
+
+/// One row of a list as read back.
+#[derive(Clone, Debug, Serialize)]
+pub struct ListRow {
+    pub rank: u32,
+    pub household_id: u64,
+    pub probability: f64,
+    pub children: u32,
+    pub known_case: bool,
+    pub reasons: String,
+    pub supports: String,
+}
+
+pub fn read_list_rows(workspace: &Path, district: &str) -> Result<Vec<ListRow>> {
+    let (path, _) = list_paths(workspace, district);
+    let mut out = Vec::new();
+    for b in read_parquet(&path)? {
+        let rank = column::<UInt32Array>(&b, "rank", &path)?;
+        let h = column::<UInt64Array>(&b, "household_id", &path)?;
+        let p = column::<Float64Array>(&b, "probability", &path)?;
+        let c = column::<UInt32Array>(&b, "children", &path)?;
+        let k = column::<BooleanArray>(&b, "known_case", &path)?;
+        let r = strings(&b, "reasons", &path)?;
+        let s = strings(&b, "supports", &path)?;
+        for i in 0..b.num_rows() {
+            out.push(ListRow {
+                rank: rank.value(i),
+                household_id: h.value(i),
+                probability: p.value(i),
+                children: c.value(i),
+                known_case: k.value(i),
+                reasons: r.value(i).to_string(),
+                supports: s.value(i).to_string(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// (department, record_ref) of every record of each household, from the linkage.
+pub fn household_records(workspace: &Path, households: &HashSet<u64>) -> Result<Vec<(u64, String, [u8; 16])>> {
+    let path = workspace.join("linked").join(linkage::link::PERSONS_FILE);
+    let mut out = Vec::new();
+    for b in read_parquet(&path)? {
+        let d = strings(&b, "department", &path)?;
+        let r = column::<FixedSizeBinaryArray>(&b, "record_ref", &path)?;
+        let h = column::<UInt64Array>(&b, "household_id", &path)?;
+        for i in 0..b.num_rows() {
+            if households.contains(&h.value(i)) {
+                let mut rf = [0u8; 16];
+                rf.copy_from_slice(r.value(i));
+                out.push((h.value(i), d.value(i).to_string(), rf));
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn now() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}

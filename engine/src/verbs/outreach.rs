@@ -1,0 +1,441 @@
+//! `mimamori outreach` (build lists), `outreach approve`, `outreach record`, and
+//! `mimamori reidentify` at the custodians.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use risk_model::fairness::{self, Audited};
+use risk_model::outreach::{self, HouseholdScore, Ranking};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::cli::OutputFormat;
+use crate::config::{Config, Role};
+use crate::gate;
+use crate::risk::{self, Approval, ListState, Outcome, RecordedOutcome};
+use crate::staging::write_new_file;
+
+#[derive(Serialize)]
+struct BuildSummary<'a> {
+    lists: Vec<&'a ListState>,
+    unassigned_households: usize,
+}
+
+/// What building the lists produced.
+pub struct Built {
+    pub states: Vec<ListState>,
+    pub table: Vec<risk_model::fairness::GroupRow>,
+    pub disparities: Vec<String>,
+    pub unassigned: usize,
+    pub unavailable: Vec<(String, String)>,
+}
+
+/// Builds the lists and prints them.
+pub fn build(workspace: &Path, user: &str, purpose: &str, district: Option<&str>, format: OutputFormat) -> Result<()> {
+    let b = build_lists(workspace, user, purpose, district)?;
+    let text = match format {
+        OutputFormat::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&BuildSummary {
+                lists: b.states.iter().collect(),
+                unassigned_households: b.unassigned
+            })?
+        ),
+        _ => describe_lists(&b.states, &b.table, &b.disparities, b.unassigned, &b.unavailable),
+    };
+    crate::print_stdout(&text)?;
+    Ok(())
+}
+
+/// Builds the lists of every district (or one) from the last scoring.
+pub fn build_lists(workspace: &Path, user: &str, purpose: &str, district: Option<&str>) -> Result<Built> {
+    let config = Config::load_workspace(workspace)?;
+    let resource = district.map_or_else(|| "outreach".to_string(), |d| format!("outreach/{d}"));
+    gate::workspace_action(workspace, &config, user, purpose, "outreach", &resource)?;
+    let districts: Vec<&crate::config::District> = match district {
+        Some(d) => {
+            let Some(found) = config.districts.iter().find(|x| x.id == d) else {
+                let ids: Vec<&str> = config.districts.iter().map(|x| x.id.as_str()).collect();
+                bail!("district {d} is not in mimamori.toml (districts: {})", ids.join(", "));
+            };
+            vec![found]
+        }
+        None => config.districts.iter().collect(),
+    };
+    let scores = risk::read_scores(workspace)?;
+    let hs: Vec<HouseholdScore> = scores.households.iter().map(|h| h.score.clone()).collect();
+    let capacity: BTreeMap<String, usize> =
+        districts.iter().map(|d| (d.name.clone(), d.caseworker_capacity as usize)).collect();
+    let min_p = config.outreach.min_probability;
+    let lists = outreach::select(&hs, &capacity, min_p, Ranking::Model);
+    let groups: BTreeMap<String, (String, HashSet<u64>)> = scores
+        .groups
+        .iter()
+        .map(|(k, label)| {
+            let members = scores.households.iter().filter(|h| h.groups.contains(k)).map(|h| h.score.household_id);
+            (k.clone(), (label.clone(), members.collect()))
+        })
+        .collect();
+    let selected: HashSet<u64> = lists.values().flat_map(|l| l.listed.iter().map(|h| h.household_id)).collect();
+    let names: HashSet<&str> = districts.iter().map(|d| d.name.as_str()).collect();
+    let audited: Vec<Audited> = scores
+        .households
+        .iter()
+        .filter(|h| !h.score.known_case && h.score.district.as_deref().is_some_and(|d| names.contains(d)))
+        .map(|h| Audited {
+            household_id: h.score.household_id,
+            district: h.score.district.as_deref(),
+            selected: selected.contains(&h.score.household_id),
+            label: h.label,
+        })
+        .collect();
+    let table = fairness::table(&audited, &groups);
+    let disparities = fairness::disparities(&table, config.outreach.max_disparity, 30);
+    std::fs::create_dir_all(risk::outreach_dir(workspace))?;
+    let mut states = Vec::new();
+    for d in &districts {
+        let Some(l) = lists.get(&d.name) else { continue };
+        // the id names the district, the scoring date and the content
+        let provisional = risk::list_batch("", l)?;
+        let mut probe = Vec::new();
+        {
+            let mut w = parquet::arrow::ArrowWriter::try_new(&mut probe, provisional.schema(), None)?;
+            w.write(&provisional)?;
+            w.close()?;
+        }
+        let list_id = format!("{}-{}-{}", d.id, scores.as_of, &blake3::hash(&probe).to_hex()[..8]);
+        let batch = risk::list_batch(&list_id, l)?;
+        let (parquet_path, _) = risk::list_paths(workspace, &d.id);
+        risk::write_parquet(&parquet_path, &batch)?;
+        let bytes = std::fs::read(&parquet_path)?;
+        let district_rows: Vec<_> =
+            table.iter().filter(|r| r.attribute != "district" || r.group == d.name).cloned().collect();
+        let state = ListState {
+            list_id,
+            district: d.id.clone(),
+            district_name: d.name.clone(),
+            created: risk::now(),
+            created_by: user.to_string(),
+            purpose: purpose.to_string(),
+            as_of: scores.as_of.clone(),
+            capacity: l.capacity,
+            listed: l.listed.len(),
+            known_cases: l.known.len(),
+            beyond_capacity: l.beyond_capacity,
+            min_probability: min_p,
+            parquet_blake3: blake3::hash(&bytes).to_hex().to_string(),
+            model_digest: scores.model_digest.clone(),
+            fairness: district_rows,
+            disparities: disparities.clone(),
+            unavailable_indicators: scores.unavailable.clone(),
+            approvals: Vec::new(),
+        };
+        risk::write_list_state(workspace, &state)?;
+        states.push(state);
+    }
+    let unassigned = scores.households.iter().filter(|h| h.score.district.is_none()).count();
+    gate::record(
+        workspace,
+        user,
+        purpose,
+        "outreach",
+        &resource,
+        json!({
+            "lists": states.iter().map(|s| json!({"list_id": s.list_id, "listed": s.listed, "known_cases": s.known_cases})).collect::<Vec<_>>(),
+            "disparities": disparities.len(),
+            "unassigned_households": unassigned,
+        }),
+    )?;
+    Ok(Built { states, table, disparities, unassigned, unavailable: scores.unavailable.clone() })
+}
+
+fn pct(s: &risk_model::evaluate::Share) -> String {
+    match (s.value, s.ci95) {
+        (Some(v), Some((lo, hi))) => format!("{:>5.1}% [{:.1}–{:.1}]", v * 100.0, lo * 100.0, hi * 100.0),
+        _ => "    –".into(),
+    }
+}
+
+fn describe_lists(
+    states: &[ListState],
+    table: &[risk_model::fairness::GroupRow],
+    disparities: &[String],
+    unassigned: usize,
+    unavailable: &[(String, String)],
+) -> String {
+    use std::fmt::Write;
+    let mut t = String::new();
+    let _ = writeln!(t, "outreach lists (訪問・連絡の候補リスト), awaiting approval by two reviewers:");
+    for s in states {
+        let _ = writeln!(
+            t,
+            "  {:<28} {:>3}/{:<3} households  {} known case(s) marked  {} more above the floor  list {}",
+            s.district_name, s.listed, s.capacity, s.known_cases, s.beyond_capacity, s.list_id
+        );
+    }
+    if unassigned > 0 {
+        let _ = writeln!(
+            t,
+            "  {unassigned} scored household(s) have no district in the registry (住登外) and are on no list"
+        );
+    }
+    for (name, why) in unavailable {
+        let _ = writeln!(t, "  scored without {name}: {why}");
+    }
+    let _ = writeln!(t, "\nfairness audit (households; rates need recorded or labelled outcomes):");
+    let _ = writeln!(
+        t,
+        "  {:<30} {:>6}  {:<22} {:<22} {:<22} {:<22}",
+        "group", "n", "selected", "precision", "false positive", "false negative"
+    );
+    for r in table {
+        let label = if r.attribute == "all" || r.attribute == "district" {
+            r.group.clone()
+        } else {
+            format!("{} ({})", r.group, r.attribute)
+        };
+        let _ = writeln!(
+            t,
+            "  {:<30} {:>6}  {:<22} {:<22} {:<22} {:<22}",
+            label,
+            r.households,
+            pct(&r.selection_rate),
+            pct(&r.precision),
+            pct(&r.false_positive_rate),
+            pct(&r.false_negative_rate)
+        );
+    }
+    if disparities.is_empty() {
+        let _ = writeln!(t, "no disparity beyond the configured bound");
+    } else {
+        let _ = writeln!(t, "disparities beyond the bound (approval needs --override-fairness with a reason):");
+        for d in disparities {
+            let _ = writeln!(t, "  {d}");
+        }
+    }
+    t
+}
+
+/// A reviewer approves a list; two distinct reviewers make it approved.
+pub fn approve(
+    workspace: &Path,
+    list_id: &str,
+    reviewer: &str,
+    purpose: &str,
+    override_fairness: Option<&str>,
+) -> Result<()> {
+    let config = Config::load_workspace(workspace)?;
+    let resource = format!("outreach list {list_id}");
+    gate::workspace_action(workspace, &config, reviewer, purpose, "approve", &resource)?;
+    let mut state = risk::find_list(workspace, list_id)?;
+    if state.approvals.iter().any(|a| a.reviewer == reviewer) {
+        bail!("{reviewer} has approved list {list_id} already; a second, different reviewer must approve it");
+    }
+    if !state.disparities.is_empty() && override_fairness.is_none_or(|r| r.trim().is_empty()) {
+        bail!(
+            "list {list_id} has fairness disparities beyond the bound:\n  {}\napprove with --override-fairness \"<reason>\" if the list should go out nevertheless",
+            state.disparities.join("\n  ")
+        );
+    }
+    state.approvals.push(Approval {
+        reviewer: reviewer.to_string(),
+        time: risk::now(),
+        fairness_override: override_fairness.map(str::to_string),
+    });
+    risk::write_list_state(workspace, &state)?;
+    gate::record(
+        workspace,
+        reviewer,
+        purpose,
+        "approve",
+        &resource,
+        json!({ "approvals": state.approvals.len(), "status": state.status(), "fairness_override": override_fairness }),
+    )?;
+    crate::print_stdout(&format!(
+        "{reviewer} approved list {list_id} ({} of {} approvals): {}\n",
+        state.approvals.iter().map(|a| a.reviewer.as_str()).collect::<HashSet<_>>().len(),
+        risk::APPROVALS_NEEDED,
+        state.status()
+    ))?;
+    Ok(())
+}
+
+/// The user of verbs whose contract takes no --user: MIMAMORI_USER, or the OS user.
+pub fn default_user() -> String {
+    std::env::var("MIMAMORI_USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(crate::audit::os_user)
+}
+
+/// A caseworker records what contacting a household found.
+pub fn record(workspace: &Path, household: u64, outcome: Outcome, user: &str, purpose: &str, note: bool) -> Result<()> {
+    let config = Config::load_workspace(workspace)?;
+    // the household must be on an approved list; its district decides who may record
+    let lists = risk::read_lists(workspace)?;
+    let mut on: Option<(String, String)> = None;
+    for l in lists.iter().filter(|l| l.approved()) {
+        if risk::read_list_rows(workspace, &l.district)?.iter().any(|r| r.household_id == household) {
+            on = Some((l.list_id.clone(), l.district.clone()));
+            break;
+        }
+    }
+    let Some((list_id, district)) = on else {
+        // logged as a denial: recording against a household not handed out is not allowed
+        let reasons = vec![format!("household {household} is on no approved outreach list")];
+        crate::audit::append(
+            workspace,
+            crate::audit::Record {
+                user,
+                action: "record_outcome",
+                purpose: Some(purpose),
+                resource: &format!("household {household}"),
+                decision: crate::audit::Decision::Deny,
+                detail: json!({ "reasons": reasons }),
+            },
+        )?;
+        return Err(crate::gateway::Denied { reasons }.into());
+    };
+    gate::household_action(workspace, &config, user, purpose, "record_outcome", household, &district)?;
+    let o = RecordedOutcome {
+        household_id: household,
+        outcome,
+        list_id: list_id.clone(),
+        user: user.to_string(),
+        time: risk::now(),
+        noted: note,
+    };
+    risk::append_outcome(workspace, &o)?;
+    gate::record(
+        workspace,
+        user,
+        purpose,
+        "record_outcome",
+        &format!("household {household}"),
+        json!({ "list_id": list_id, "outcome": outcome }),
+    )?;
+    crate::print_stdout(&format!(
+        "recorded for household {household} (list {list_id}): {} — it labels the household at the next `mimamori score`\n",
+        outcome.japanese()
+    ))?;
+    Ok(())
+}
+
+/// At the custodians: the records of an approved list's households, mapped back to record ids
+/// through the vaults in `vault_dir`, written outside the workspace.
+pub fn reidentify(
+    workspace: &Path,
+    list_id: &str,
+    vault_dir: &Path,
+    user: &str,
+    purpose: &str,
+    out: Option<&Path>,
+) -> Result<()> {
+    let config = Config::load_workspace(workspace)?;
+    let resource = format!("outreach list {list_id}");
+    let allowed = gate::workspace_action(workspace, &config, user, purpose, "reidentify", &resource)?;
+    let state = risk::find_list(workspace, list_id)?;
+    if !state.approved() {
+        let reasons = vec![format!(
+            "list {list_id} is not approved: {} of {} distinct reviewers{}",
+            state.approvals.iter().map(|a| a.reviewer.as_str()).collect::<HashSet<_>>().len(),
+            risk::APPROVALS_NEEDED,
+            if state.disparities.is_empty() { "" } else { ", and its fairness disparity needs an override" }
+        )];
+        crate::audit::append(
+            workspace,
+            crate::audit::Record {
+                user,
+                action: "reidentify",
+                purpose: Some(purpose),
+                resource: &resource,
+                decision: crate::audit::Decision::Deny,
+                detail: json!({ "reasons": reasons }),
+            },
+        )?;
+        return Err(crate::gateway::Denied { reasons }.into());
+    }
+    let out: PathBuf = out.map_or_else(|| vault_dir.join(format!("outreach-{list_id}.csv")), Path::to_path_buf);
+    let ws = workspace.canonicalize().with_context(|| format!("cannot read {}", workspace.display()))?;
+    if super::pseudonymise::absolute(&out)?.starts_with(&ws) {
+        bail!(
+            "{} is inside the workspace; a re-identified list holds record ids and stays with the custodians",
+            out.display()
+        );
+    }
+    let rows = risk::read_list_rows(workspace, &state.district)?;
+    let households: HashSet<u64> = rows.iter().map(|r| r.household_id).collect();
+    let records = risk::household_records(workspace, &households)?;
+    // a custodian re-identifies only its own department; other roles have no vault
+    let departments: Vec<String> = {
+        let mut d: Vec<String> = records.iter().map(|(_, d, _)| d.clone()).collect();
+        d.sort();
+        d.dedup();
+        d
+    };
+    let mut own: BTreeMap<String, std::collections::HashMap<[u8; 16], String>> = BTreeMap::new();
+    let mut skipped = Vec::new();
+    for d in &departments {
+        if allowed.user.role == Role::Custodian && allowed.user.department.as_deref() != Some(d.as_str()) {
+            continue;
+        }
+        if vault_dir.join(format!("{d}.vault")).is_file() {
+            own.insert(d.clone(), super::export_links::open_vault(vault_dir, d)?);
+        } else {
+            skipped.push(d.clone());
+        }
+    }
+    if own.is_empty() {
+        bail!(
+            "no vault of the list's departments ({}) in {} that {user} may open",
+            departments.join(", "),
+            vault_dir.display()
+        );
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "list_id",
+        "rank",
+        "household_id",
+        "known_case",
+        "department",
+        "record_id",
+        "reasons",
+        "supports",
+    ])?;
+    let by_household: BTreeMap<u64, &risk::ListRow> = rows.iter().map(|r| (r.household_id, r)).collect();
+    let mut sorted = records.clone();
+    sorted.sort_by_key(|(h, d, _)| (by_household.get(h).map_or(u32::MAX, |r| r.rank), d.clone()));
+    let mut written = 0usize;
+    for (h, d, rf) in &sorted {
+        let (Some(row), Some(vault)) = (by_household.get(h), own.get(d)) else { continue };
+        let Some(id) = vault.get(rf) else { continue };
+        w.write_record([
+            list_id,
+            &row.rank.to_string(),
+            &h.to_string(),
+            if row.known_case { "1" } else { "0" },
+            d,
+            id,
+            &row.reasons,
+            &row.supports,
+        ])?;
+        written += 1;
+    }
+    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("cannot write the list: {e}"))?;
+    write_new_file(&out, &bytes)?;
+    gate::record(
+        workspace,
+        user,
+        purpose,
+        "reidentify",
+        &resource,
+        json!({ "households": households.len(), "records": written, "departments": own.keys().collect::<Vec<_>>(), "skipped": skipped }),
+    )?;
+    crate::print_stdout(&format!(
+        "wrote {written} record(s) of {} household(s) of list {list_id} to {} (departments: {}){}\n",
+        households.len(),
+        out.display(),
+        own.keys().cloned().collect::<Vec<_>>().join(", "),
+        if skipped.is_empty() { String::new() } else { format!("; no vault here for {}", skipped.join(", ")) }
+    ))?;
+    Ok(())
+}

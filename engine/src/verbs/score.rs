@@ -1,0 +1,437 @@
+//! `mimamori score`: indicators (SQL) → features → calibrated model → household scores, and
+//! the evaluation of the model beside the rule-based scorecard on out-of-fold outcomes.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
+use arrow_schema::{DataType, Field, Schema};
+use chrono::NaiveDate;
+use risk_model::evaluate::{self, AtK, CalibrationBin};
+use risk_model::fairness::{self, Audited, GroupRow};
+use risk_model::features::{Features, IndicatorStatus};
+use risk_model::indicator::{self, Indicator, Use};
+use risk_model::model::{self, Design, Model};
+use risk_model::outreach::{self, HouseholdScore, Ranking};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::catalog::WorkspaceCatalog;
+use crate::cli::OutputFormat;
+use crate::config::Config;
+use crate::gate;
+use crate::risk::{self, LabelSources, StoredHousehold, StoredScores};
+use crate::staging::write_atomically;
+
+/// Share of children a list holds in the pilots the issue cites (18.6% flagged in one city).
+pub const PILOT_SHARE: f64 = 0.18;
+const FOLDS: usize = 5;
+
+/// One ranking's figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct RankingFigures {
+    pub auc: Option<f64>,
+    /// Children: the top 18% of labelled children.
+    pub at_pilot_share: AtK,
+    /// Households: the lists cut to each district's caseworker capacity.
+    pub at_capacity: AtK,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Evaluation {
+    pub as_of: String,
+    pub children_scored: usize,
+    pub households_scored: usize,
+    pub known_case_households: usize,
+    pub excluded_households: usize,
+    pub labels: LabelSources,
+    /// Children evaluated: labelled, outside known cases, scored by a model that did not see
+    /// their household.
+    pub children_evaluated: usize,
+    pub households_evaluated: usize,
+    pub base_rate_children: Option<f64>,
+    pub model: RankingFigures,
+    pub scorecard: RankingFigures,
+    /// model precision at capacity ÷ scorecard precision at capacity (goal ≥ 2).
+    pub precision_ratio_at_capacity: Option<f64>,
+    pub calibration: Vec<CalibrationBin>,
+    pub expected_calibration_error: f64,
+    pub brier: f64,
+    pub brier_base_rate: f64,
+    /// Fairness of the capacity lists (model ranking, out-of-fold).
+    pub fairness: Vec<GroupRow>,
+    pub disparities: Vec<String>,
+    pub unavailable_indicators: Vec<(String, String)>,
+    pub pilot_reference: &'static str,
+}
+
+#[derive(Serialize)]
+struct ModelFile<'a> {
+    format: &'static str,
+    as_of: String,
+    created: String,
+    model: &'a Model,
+    /// Calibrated log-odds of a child with no flag, and each indicator's contribution.
+    base_log_odds: f64,
+    contributions: BTreeMap<&'a str, f64>,
+    indicators: &'a [IndicatorStatus],
+}
+
+pub struct Args<'a> {
+    pub workspace: &'a Path,
+    pub user: &'a str,
+    pub purpose: &'a str,
+    pub as_of: Option<NaiveDate>,
+    pub format: OutputFormat,
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    let e = score(args.workspace, args.user, args.purpose, args.as_of)?;
+    let text = match args.format {
+        OutputFormat::Json => format!("{}\n", serde_json::to_string_pretty(&e)?),
+        _ => describe(&e),
+    };
+    crate::print_stdout(&text)?;
+    Ok(())
+}
+
+fn pct(s: &evaluate::Share) -> String {
+    match (s.value, s.ci95) {
+        (Some(v), Some((lo, hi))) => {
+            format!("{:.1}% [{:.1}–{:.1}] ({}/{})", v * 100.0, lo * 100.0, hi * 100.0, s.k, s.n)
+        }
+        _ => "–".into(),
+    }
+}
+
+fn describe(e: &Evaluation) -> String {
+    let mut t = String::new();
+    use std::fmt::Write;
+    let _ = writeln!(
+        t,
+        "scored {} children in {} households (as of {}); {} known-case households marked, {} moved-out households left out",
+        e.children_scored, e.households_scored, e.as_of, e.known_case_households, e.excluded_households
+    );
+    for (name, why) in &e.unavailable_indicators {
+        let _ = writeln!(t, "  not available: {name} ({why})");
+    }
+    let _ = writeln!(
+        t,
+        "labels: {} children ({} from labels.parquet, {} from recorded outcomes), {} needing support",
+        e.labels.positives + e.labels.negatives,
+        e.labels.labels_file,
+        e.labels.recorded_outcomes,
+        e.labels.positives
+    );
+    let _ = writeln!(
+        t,
+        "\nout-of-fold evaluation on {} children, {} households:",
+        e.children_evaluated, e.households_evaluated
+    );
+    let _ = writeln!(t, "                       model                         scorecard");
+    let auc = |a: Option<f64>| a.map_or("–".into(), |v| format!("{v:.3}"));
+    let _ = writeln!(t, "  AUC                  {:<30}{}", auc(e.model.auc), auc(e.scorecard.auc));
+    let _ = writeln!(
+        t,
+        "  precision, top 18%   {:<30}{}",
+        pct(&e.model.at_pilot_share.precision),
+        pct(&e.scorecard.at_pilot_share.precision)
+    );
+    let _ = writeln!(
+        t,
+        "  recall, top 18%      {:<30}{}",
+        pct(&e.model.at_pilot_share.recall),
+        pct(&e.scorecard.at_pilot_share.recall)
+    );
+    let _ = writeln!(
+        t,
+        "  precision, capacity  {:<30}{}",
+        pct(&e.model.at_capacity.precision),
+        pct(&e.scorecard.at_capacity.precision)
+    );
+    if let Some(r) = e.precision_ratio_at_capacity {
+        let _ = writeln!(t, "  model ÷ scorecard precision at capacity: {r:.2}×");
+    }
+    let _ = writeln!(
+        t,
+        "  calibration: expected error {:.3}; Brier {:.4} (base rate alone {:.4})",
+        e.expected_calibration_error, e.brier, e.brier_base_rate
+    );
+    let _ = writeln!(t, "  pilots: {}", e.pilot_reference);
+    if e.disparities.is_empty() {
+        let _ = writeln!(t, "fairness: no disparity beyond the configured bound");
+    } else {
+        let _ = writeln!(t, "fairness disparities (a list with one needs a reviewer override):");
+        for d in &e.disparities {
+            let _ = writeln!(t, "  {d}");
+        }
+    }
+    t
+}
+
+/// Department → columns of its extract, from the manifests.
+fn available(workspace: &Path) -> Result<risk_model::features::Available> {
+    let mut out = BTreeMap::new();
+    for (_, m) in linkage::link::manifests(workspace)? {
+        out.insert(m.department.clone(), m.columns.iter().map(|c| c.name.clone()).collect());
+    }
+    Ok(out)
+}
+
+fn supports(workspace: &Path, indicators: &[Indicator]) -> Result<Vec<risk_model::supports::Support>> {
+    let known = indicators.iter().map(|i| i.name.clone()).collect();
+    let path = risk::dir(workspace).join("supports.toml");
+    Ok(if path.is_file() {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        risk_model::supports::parse(&path.display().to_string(), &text, &known)?
+    } else {
+        risk_model::supports::parse("risk-model/supports.toml", risk_model::supports::DEFAULT, &known)?
+    })
+}
+
+fn household_label(rows: &[usize], labels: &[Option<bool>]) -> Option<bool> {
+    let ls: Vec<bool> = rows.iter().filter_map(|&i| labels[i]).collect();
+    if ls.is_empty() { None } else { Some(ls.iter().any(|l| *l)) }
+}
+
+/// Scores the workspace; writes everything under `<ws>/risk/`.
+pub fn score(workspace: &Path, user: &str, purpose: &str, as_of: Option<NaiveDate>) -> Result<Evaluation> {
+    let config = Config::load_workspace(workspace)?;
+    gate::workspace_action(workspace, &config, user, purpose, "score", "risk")?;
+    let persons = workspace.join("linked").join(linkage::link::PERSONS_FILE);
+    if !persons.is_file() {
+        bail!("{} does not exist; run `mimamori link --workspace {}` first", persons.display(), workspace.display());
+    }
+    let as_of = as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()).min(8))
+        .enable_all()
+        .build()
+        .context("cannot start the query runtime")?;
+    let catalog = runtime.block_on(WorkspaceCatalog::open(workspace))?;
+    let risk_dir = risk::dir(workspace);
+    let indicators = indicator::load(&risk_dir.join("indicators"))?;
+    let avail = available(workspace)?;
+    let f = runtime.block_on(risk_model::features::compute(&catalog.ctx, &indicators, &avail, as_of))?;
+    if f.children.is_empty() {
+        bail!("no child to score: the population queries found no linked child");
+    }
+    let (labels, label_sources) = risk::load_labels(workspace, &f.children)?;
+    let seed = config.outreach.seed;
+    let household: Vec<u64> = f.children.iter().map(|c| c.household_id).collect();
+    let design = Design { x: &f.flags, p: f.names.len() };
+    let fit = model::cross_fit(&f.names, &design, &labels, &household, FOLDS, seed)?;
+    let m = &fit.model;
+    let p_final: Vec<f64> = (0..f.children.len()).map(|i| m.probability(f.row(i))).collect();
+    let reasons: BTreeMap<String, String> =
+        indicators.iter().filter_map(|i| i.reason.clone().map(|r| (i.name.clone(), r))).collect();
+    let sup = supports(workspace, &indicators)?;
+    let capacity: BTreeMap<String, usize> =
+        config.districts.iter().map(|d| (d.name.clone(), d.caseworker_capacity as usize)).collect();
+    let groups: BTreeMap<String, (String, HashSet<u64>)> = indicators
+        .iter()
+        .filter(|i| i.has(Use::Group))
+        .filter_map(|i| {
+            f.groups.get(&i.name).map(|s| (i.name.clone(), (i.group.clone().unwrap_or_default(), s.clone())))
+        })
+        .collect();
+    let unavailable: Vec<(String, String)> =
+        f.unavailable().iter().map(|s| (s.name.clone(), s.missing.clone().unwrap_or_default())).collect();
+
+    // ---- evaluation on out-of-fold probabilities, known cases left out
+    let by_household = f.households();
+    let eval_rows: Vec<usize> =
+        (0..f.children.len()).filter(|&i| labels[i].is_some() && !f.known.contains(&household[i])).collect();
+    let y: Vec<bool> = eval_rows.iter().map(|&i| labels[i] == Some(true)).collect();
+    let p_oof: Vec<f64> = eval_rows.iter().map(|&i| fit.out_of_fold[i].unwrap_or(p_final[i])).collect();
+    let points: Vec<f64> = eval_rows.iter().map(|&i| f64::from(evaluate::scorecard_points(f.row(i)))).collect();
+    let ties: Vec<u64> = eval_rows.iter().map(|&i| outreach::tiebreak(f.children[i].person_id, seed)).collect();
+    let k = (PILOT_SHARE * eval_rows.len() as f64).round() as usize;
+    let model_order = evaluate::rank(&p_oof, &ties);
+    let card_order = evaluate::rank(&points, &ties);
+
+    // households: out-of-fold scores (a household's children share one fold)
+    let p_hh: Vec<f64> = (0..f.children.len()).map(|i| fit.out_of_fold[i].unwrap_or(p_final[i])).collect();
+    let oof_scores = outreach::score_households(&f, m, &p_hh, &reasons, &sup, seed);
+    let labelled: Vec<HouseholdScore> = oof_scores
+        .iter()
+        .filter(|h| by_household.get(&h.household_id).is_some_and(|rows| rows.iter().any(|&i| labels[i].is_some())))
+        .cloned()
+        .collect();
+    let hh_label = |h: u64| by_household.get(&h).and_then(|rows| household_label(rows, &labels));
+    let at_capacity = |by: Ranking| -> (AtK, HashSet<u64>) {
+        let lists = outreach::select(&labelled, &capacity, 0.0, by);
+        let selected: HashSet<u64> = lists.values().flat_map(|l| l.listed.iter().map(|h| h.household_id)).collect();
+        let evaluable: Vec<&HouseholdScore> =
+            labelled.iter().filter(|h| !h.known_case && h.district.is_some()).collect();
+        let ys: Vec<bool> = evaluable.iter().map(|h| hh_label(h.household_id) == Some(true)).collect();
+        let order: Vec<usize> =
+            (0..evaluable.len()).filter(|&i| selected.contains(&evaluable[i].household_id)).collect();
+        (evaluate::at_k(&order, &ys, order.len()), selected)
+    };
+    let (model_cap, model_selected) = at_capacity(Ranking::Model);
+    let (card_cap, _) = at_capacity(Ranking::Scorecard);
+    let audited: Vec<Audited> = labelled
+        .iter()
+        .filter(|h| !h.known_case)
+        .map(|h| Audited {
+            household_id: h.household_id,
+            district: h.district.as_deref(),
+            selected: model_selected.contains(&h.household_id),
+            label: hh_label(h.household_id),
+        })
+        .collect();
+    let fairness_rows = fairness::table(&audited, &groups);
+    let disparities = fairness::disparities(&fairness_rows, config.outreach.max_disparity, 30);
+    let bins = evaluate::calibration(&p_oof, &y, 10);
+    let base_rate = if y.is_empty() { None } else { Some(y.iter().filter(|v| **v).count() as f64 / y.len() as f64) };
+    let model_cap_precision = model_cap.precision.value;
+    let card_cap_precision = card_cap.precision.value;
+    let evaluation = Evaluation {
+        as_of: as_of.to_string(),
+        children_scored: f.children.len(),
+        households_scored: by_household.len(),
+        known_case_households: by_household.keys().filter(|h| f.known.contains(h)).count(),
+        excluded_households: f.excluded_households,
+        labels: label_sources,
+        children_evaluated: eval_rows.len(),
+        households_evaluated: audited.len(),
+        base_rate_children: base_rate,
+        model: RankingFigures {
+            auc: evaluate::auc(&p_oof, &y),
+            at_pilot_share: evaluate::at_k(&model_order, &y, k),
+            at_capacity: model_cap,
+        },
+        scorecard: RankingFigures {
+            auc: evaluate::auc(&points, &y),
+            at_pilot_share: evaluate::at_k(&card_order, &y, k),
+            at_capacity: card_cap,
+        },
+        precision_ratio_at_capacity: match (model_cap_precision, card_cap_precision) {
+            (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+            _ => None,
+        },
+        expected_calibration_error: evaluate::expected_calibration_error(&bins),
+        calibration: bins,
+        brier: evaluate::brier(&p_oof, &y),
+        brier_base_rate: base_rate.map_or(0.0, |b| evaluate::brier(&vec![b; y.len()], &y)),
+        fairness: fairness_rows,
+        disparities,
+        unavailable_indicators: unavailable.clone(),
+        pilot_reference: "one city's rule-based screening flags ~17% of children; another's AI flagged 18.6% of 1,500 and humans confirmed 17.6% of those",
+    };
+
+    // ---- the scoring's outputs, with the final model
+    std::fs::create_dir_all(&risk_dir).with_context(|| format!("cannot create {}", risk_dir.display()))?;
+    let final_scores = outreach::score_households(&f, m, &p_final, &reasons, &sup, seed);
+    let group_names: BTreeMap<String, String> = groups.iter().map(|(k, (l, _))| (k.clone(), l.clone())).collect();
+    let model_json = ModelFile {
+        format: "mimamori-risk-model-v1",
+        as_of: as_of.to_string(),
+        created: risk::now(),
+        model: m,
+        base_log_odds: m.base(),
+        contributions: f.names.iter().enumerate().map(|(j, n)| (n.as_str(), m.contribution(j))).collect(),
+        indicators: &f.status,
+    };
+    let model_text = serde_json::to_string_pretty(&model_json)?;
+    let model_digest = blake3::hash(model_text.as_bytes()).to_hex().to_string();
+    let stored = StoredScores {
+        as_of: as_of.to_string(),
+        created: risk::now(),
+        model_digest: model_digest.clone(),
+        groups: group_names,
+        unavailable: unavailable.clone(),
+        households: final_scores
+            .into_iter()
+            .map(|s| StoredHousehold {
+                label: hh_label(s.household_id),
+                groups: groups
+                    .iter()
+                    .filter(|(_, (_, m))| m.contains(&s.household_id))
+                    .map(|(k, _)| k.clone())
+                    .collect(),
+                score: s,
+            })
+            .collect(),
+    };
+    write_features(&risk_dir.join("features.parquet"), &f)?;
+    write_scores(&risk_dir.join("scores.parquet"), &f, &p_final, &fit.fold)?;
+    write_atomically(&risk_dir.join(risk::HOUSEHOLDS_FILE), serde_json::to_string(&stored)?.as_bytes())?;
+    write_atomically(&risk_dir.join(risk::MODEL_FILE), model_text.as_bytes())?;
+    write_atomically(&risk_dir.join(risk::EVALUATION_FILE), serde_json::to_string_pretty(&evaluation)?.as_bytes())?;
+
+    gate::record(
+        workspace,
+        user,
+        purpose,
+        "score",
+        "risk",
+        json!({
+            "as_of": as_of.to_string(),
+            "indicators": f.status.iter().map(|s| json!({"name": s.name, "available": s.available, "digest": s.digest})).collect::<Vec<_>>(),
+            "children": f.children.len(),
+            "labelled": evaluation.labels.positives + evaluation.labels.negatives,
+            "lambda": m.lambda,
+            "model_digest": model_digest,
+            "auc": evaluation.model.auc,
+        }),
+    )?;
+    Ok(evaluation)
+}
+
+fn write_features(path: &Path, f: &Features) -> Result<()> {
+    let mut fields = vec![
+        Field::new("person_id", DataType::UInt64, false),
+        Field::new("household_id", DataType::UInt64, false),
+        Field::new("district", DataType::Utf8, true),
+    ];
+    let mut cols: Vec<ArrayRef> = vec![
+        Arc::new(UInt64Array::from(f.children.iter().map(|c| c.person_id).collect::<Vec<_>>())),
+        Arc::new(UInt64Array::from(f.children.iter().map(|c| c.household_id).collect::<Vec<_>>())),
+        Arc::new(StringArray::from(
+            f.children.iter().map(|c| f.district.get(&c.household_id).map(String::as_str)).collect::<Vec<_>>(),
+        )),
+    ];
+    for (j, name) in f.names.iter().enumerate() {
+        fields.push(Field::new(name, DataType::Boolean, false));
+        cols.push(Arc::new(BooleanArray::from((0..f.children.len()).map(|i| f.row(i)[j]).collect::<Vec<_>>())));
+    }
+    fields.push(Field::new("known_case", DataType::Boolean, false));
+    cols.push(Arc::new(BooleanArray::from(
+        f.children.iter().map(|c| f.known.contains(&c.household_id)).collect::<Vec<_>>(),
+    )));
+    risk::write_parquet(path, &RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?)
+}
+
+fn write_scores(path: &Path, f: &Features, p: &[f64], fold: &[usize]) -> Result<()> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("person_id", DataType::UInt64, false),
+        Field::new("household_id", DataType::UInt64, false),
+        Field::new("district", DataType::Utf8, true),
+        Field::new("probability", DataType::Float64, false),
+        Field::new("scorecard_points", DataType::UInt32, false),
+        Field::new("fold", DataType::UInt32, false),
+        Field::new("known_case", DataType::Boolean, false),
+    ]));
+    let n = f.children.len();
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(UInt64Array::from(f.children.iter().map(|c| c.person_id).collect::<Vec<_>>())) as ArrayRef,
+            Arc::new(UInt64Array::from(f.children.iter().map(|c| c.household_id).collect::<Vec<_>>())),
+            Arc::new(StringArray::from(
+                f.children.iter().map(|c| f.district.get(&c.household_id).map(String::as_str)).collect::<Vec<_>>(),
+            )),
+            Arc::new(Float64Array::from(p.to_vec())),
+            Arc::new(UInt32Array::from((0..n).map(|i| evaluate::scorecard_points(f.row(i))).collect::<Vec<_>>())),
+            Arc::new(UInt32Array::from(fold.iter().map(|x| *x as u32).collect::<Vec<_>>())),
+            Arc::new(BooleanArray::from(
+                f.children.iter().map(|c| f.known.contains(&c.household_id)).collect::<Vec<_>>(),
+            )),
+        ],
+    )?;
+    risk::write_parquet(path, &batch)
+}

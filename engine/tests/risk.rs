@@ -1,0 +1,296 @@
+//! `mimamori score`, `outreach`, `outreach approve`, `reidentify` and `outreach record` on the
+//! demo municipality: lists within capacity with reasons, two distinct reviewers before any
+//! re-identification, caseworkers recording only in their own districts, outcomes feeding the
+//! next scoring, every decision in the audit log, and no identifier in the risk files.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::pseudonymise::batches;
+use super::{mimamori, stderr_of};
+
+struct Demo {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Demo {
+    fn ws(&self) -> PathBuf {
+        self.root.join("workspace")
+    }
+    fn vaults(&self) -> PathBuf {
+        self.root.join("custodians/vaults")
+    }
+}
+
+fn demo() -> Demo {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("demo");
+    let out = mimamori().args(["demo", "--households", "900", "--out"]).arg(&root).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    Demo { _dir: dir, root }
+}
+
+fn run(args: &[&str], ws: &Path) -> std::process::Output {
+    let mut c = mimamori();
+    c.arg(args[0]);
+    if args.len() > 1 && !args[1].starts_with("--") {
+        c.arg(args[1]);
+        c.arg("--workspace").arg(ws).args(&args[2..]);
+    } else {
+        c.arg("--workspace").arg(ws).args(&args[1..]);
+    }
+    c.output().unwrap()
+}
+
+fn lists(ws: &Path) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(ws.join("risk/outreach")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "json") {
+            out.push(serde_json::from_slice(&fs::read(p).unwrap()).unwrap());
+        }
+    }
+    out
+}
+
+fn list_rows(ws: &Path, district: &str) -> Vec<(u64, bool, String, String)> {
+    use arrow_array::{Array, BooleanArray, StringArray, UInt64Array};
+    let mut rows = Vec::new();
+    for b in batches(&ws.join(format!("risk/outreach/{district}.parquet"))) {
+        let h = b.column_by_name("household_id").unwrap().as_any().downcast_ref::<UInt64Array>().unwrap();
+        let k = b.column_by_name("known_case").unwrap().as_any().downcast_ref::<BooleanArray>().unwrap();
+        let r = b.column_by_name("reasons").unwrap().as_any().downcast_ref::<StringArray>().unwrap();
+        let s = b.column_by_name("supports").unwrap().as_any().downcast_ref::<StringArray>().unwrap();
+        for i in 0..b.num_rows() {
+            rows.push((h.value(i), k.value(i), r.value(i).to_string(), s.value(i).to_string()));
+        }
+    }
+    rows
+}
+
+#[test]
+fn lists_stay_within_capacity_and_every_household_has_reasons() {
+    let d = demo();
+    let ws = d.ws();
+    let eval: serde_json::Value = serde_json::from_slice(&fs::read(ws.join("risk/evaluation.json")).unwrap()).unwrap();
+    assert!(eval["children_scored"].as_u64().unwrap() > 500);
+    // the figures are measured on outcomes the model did not see
+    assert!(eval["children_evaluated"].as_u64().unwrap() > 0);
+    assert!(eval["model"]["auc"].as_f64().is_some() && eval["scorecard"]["auc"].as_f64().is_some());
+    assert!(!eval["calibration"].as_array().unwrap().is_empty());
+    let model: serde_json::Value = serde_json::from_slice(&fs::read(ws.join("risk/model.json")).unwrap()).unwrap();
+    let contributions = model["contributions"].as_object().unwrap();
+    assert!(contributions.len() >= 15, "one contribution per available indicator");
+
+    let cfg: serde_json::Value = {
+        let out = mimamori().args(["config", "--workspace"]).arg(&ws).args(["--format", "json"]).output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let mut seen = HashSet::new();
+    for l in lists(&ws) {
+        let district = l["district"].as_str().unwrap();
+        let capacity =
+            cfg["districts"].as_array().unwrap().iter().find(|x| x["id"] == district).unwrap()["caseworker_capacity"]
+                .as_u64()
+                .unwrap();
+        let rows = list_rows(&ws, district);
+        let new = rows.iter().filter(|r| !r.1).count() as u64;
+        assert!(new <= capacity, "{district}: {new} new households for a capacity of {capacity}");
+        assert_eq!(l["approvals"].as_array().unwrap().len(), 0, "a new list awaits approval");
+        for (h, known, reasons, _) in &rows {
+            assert!(seen.insert(*h), "household {h} is on two lists");
+            assert!(!reasons.is_empty(), "household {h} is listed without a reason");
+            if *known {
+                assert!(reasons.contains("既に支援中"), "a known case is marked: {reasons}");
+            }
+            // reasons and supports say what may help; they never label a family
+            for word in ["虐待", "ネグレクト", "問題"] {
+                assert!(!reasons.contains(word), "{reasons}");
+            }
+        }
+    }
+    assert!(!seen.is_empty());
+}
+
+#[test]
+fn re_identification_needs_two_distinct_reviewers_and_stays_with_the_custodian() {
+    let d = demo();
+    let ws = d.ws();
+    let l = lists(&ws).into_iter().find(|l| l["listed"].as_u64().unwrap() > 0).unwrap();
+    let id = l["list_id"].as_str().unwrap().to_string();
+    let out_csv = d.root.join("custodians/list.csv");
+    let reid = |user: &str, out: &Path| {
+        mimamori()
+            .args(["reidentify", "--workspace"])
+            .arg(&ws)
+            .args(["--list", &id, "--vault-dir"])
+            .arg(d.vaults())
+            .args(["--user", user, "--out"])
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    // not approved yet
+    let out = reid("custodian_registry", &out_csv);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("not approved"));
+
+    // an officer may not approve; one reviewer is not enough and cannot approve twice
+    let out = run(&["outreach", "approve", "--list", &id, "--reviewer", "officer"], &ws);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    // a disparity found by the fairness audit needs a stated override
+    let disparities = !l["disparities"].as_array().unwrap().is_empty();
+    let mut approve = vec!["outreach", "approve", "--list", &id, "--reviewer", "reviewer1"];
+    if disparities {
+        let out = run(&approve, &ws);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(stderr_of(&out).contains("--override-fairness"), "{}", stderr_of(&out));
+        approve.extend(["--override-fairness", "capacity lists of a small town; reviewed with the district"]);
+    }
+    let out = run(&approve, &ws);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("awaiting approval"));
+    let out = run(&["outreach", "approve", "--list", &id, "--reviewer", "reviewer1"], &ws);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("different reviewer"), "{}", stderr_of(&out));
+    let out = reid("custodian_registry", &out_csv);
+    assert_eq!(out.status.code(), Some(2));
+
+    // each approving reviewer acknowledges the disparity
+    let mut approve = vec!["outreach", "approve", "--list", &id, "--reviewer", "reviewer2"];
+    if disparities {
+        approve.extend(["--override-fairness", "agreed"]);
+    }
+    let out = run(&approve, &ws);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("approved"));
+
+    // never into the workspace; a non-custodian is denied
+    let out = reid("custodian_registry", &ws.join("list.csv"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("inside the workspace"));
+    let out = reid("officer", &out_csv);
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = reid("custodian_registry", &out_csv);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = fs::read_to_string(&out_csv).unwrap();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let mut n = 0;
+    for r in rows.records() {
+        let r = r.unwrap();
+        assert_eq!(&r[4], "registry", "a custodian re-identifies only their own department");
+        assert_eq!(&r[0], id.as_str());
+        n += 1;
+    }
+    assert!(n > 0);
+    // written once: a second run does not overwrite it
+    let out = reid("custodian_registry", &out_csv);
+    assert_eq!(out.status.code(), Some(1));
+
+    let log = fs::read_to_string(ws.join("audit/log.jsonl")).unwrap();
+    for action in ["\"score\"", "\"outreach\"", "\"approve\"", "\"reidentify\""] {
+        assert!(log.contains(action), "{action} is in the audit log");
+    }
+    assert!(log.contains("\"deny\""));
+    let out = mimamori().args(["audit", "verify", "--workspace"]).arg(&ws).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+}
+
+#[test]
+fn caseworkers_record_outcomes_in_their_own_districts_and_they_feed_the_next_score() {
+    let d = demo();
+    let ws = d.ws();
+    let minato = lists(&ws).into_iter().find(|l| l["district"] == "minato").unwrap();
+    let chuo = lists(&ws).into_iter().find(|l| l["district"] == "chuo").unwrap();
+    let household = list_rows(&ws, "minato").iter().find(|r| !r.1).unwrap().0.to_string();
+    let other = list_rows(&ws, "chuo").iter().find(|r| !r.1).unwrap().0.to_string();
+    let record = |user: &str, h: &str, outcome: &str| {
+        run(&["outreach", "record", "--household", h, "--outcome", outcome, "--user", user], &ws)
+    };
+    // before approval: no household is handed out
+    let out = record("cw_minato", &household, "confirmed");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    for l in [&minato, &chuo] {
+        for r in ["reviewer1", "reviewer2"] {
+            let id = l["list_id"].as_str().unwrap();
+            let out =
+                run(&["outreach", "approve", "--list", id, "--reviewer", r, "--override-fairness", "reviewed"], &ws);
+            assert!(out.status.success(), "{}", stderr_of(&out));
+        }
+    }
+    let out = record("cw_minato", &household, "no-need");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    // chuo's household is not minato's caseworker's
+    let out = record("cw_minato", &other, "confirmed");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    let out = record("nobody", &household, "confirmed");
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = mimamori()
+        .args(["score", "--workspace"])
+        .arg(&ws)
+        .args(["--user", "officer", "--purpose", "child_outreach", "--as-of", "2026-03-31", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(e["labels"]["recorded_outcomes"].as_u64().unwrap() >= 1, "{}", e["labels"]);
+    // a caseworker may not score
+    let out = mimamori()
+        .args(["score", "--workspace"])
+        .arg(&ws)
+        .args(["--user", "cw_minato", "--purpose", "child_outreach"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_missing_department_is_named_and_no_identifier_reaches_the_risk_files() {
+    let d = demo();
+    let ws = d.ws();
+    // names the registry holds never appear in what scoring wrote
+    let registry = fs::read_to_string(d.root.join("custodians/registry/registry.csv")).unwrap();
+    let mut r = csv::Reader::from_reader(registry.as_bytes());
+    let h = r.headers().unwrap().clone();
+    let (family, resident) =
+        (h.iter().position(|c| c == "氏").unwrap(), h.iter().position(|c| c == "宛名番号").unwrap());
+    let mut names: HashSet<String> = HashSet::new();
+    let mut ids: HashSet<String> = HashSet::new();
+    for row in r.records().take(400) {
+        let row = row.unwrap();
+        names.insert(row[family].to_string());
+        ids.insert(row[resident].to_string());
+    }
+    for f in ["households.json", "evaluation.json", "model.json"] {
+        let text = fs::read_to_string(ws.join("risk").join(f)).unwrap();
+        for n in names.iter().filter(|n| n.chars().count() >= 2) {
+            assert!(!text.contains(n.as_str()), "{f} holds a family name");
+        }
+        for id in &ids {
+            assert!(!text.contains(&format!("\"{id}\"")), "{f} holds a 宛名番号");
+        }
+    }
+    for l in lists(&ws) {
+        for (_, _, reasons, supports) in list_rows(&ws, l["district"].as_str().unwrap()) {
+            for n in names.iter().filter(|n| n.chars().count() >= 2) {
+                assert!(!reasons.contains(n.as_str()) && !supports.contains(n.as_str()));
+            }
+        }
+    }
+
+    // without the health extract, its indicators are named as unavailable, not scored as 0
+    fs::remove_dir_all(ws.join("extracts/health")).unwrap();
+    let out = mimamori()
+        .args(["score", "--workspace"])
+        .arg(&ws)
+        .args(["--user", "officer", "--purpose", "child_outreach", "--as-of", "2026-03-31"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("not available: checkup_3y_missed (no extract of health)"), "{text}");
+}
