@@ -301,6 +301,8 @@ pub struct StoredHousehold {
 /// `households.json`: the scoring's household scores.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StoredScores {
+    /// `model`, or `scorecard` when too few outcomes were labelled to fit and calibrate one.
+    pub ranking: String,
     pub as_of: String,
     pub created: String,
     pub model_digest: String,
@@ -348,6 +350,8 @@ pub struct ListState {
     pub known_cases: usize,
     pub beyond_capacity: usize,
     pub min_probability: f64,
+    /// How the list was ranked: `model` (calibrated probability) or `scorecard` (no labels yet).
+    pub ranking: String,
     /// blake3 of the list's Parquet file: approvals hold for exactly this content.
     pub parquet_blake3: String,
     pub model_digest: String,
@@ -434,7 +438,7 @@ pub fn list_batch(list_id: &str, l: &risk_model::outreach::DistrictList) -> Resu
         Field::new("district", DataType::Utf8, false),
         Field::new("rank", DataType::UInt32, false),
         Field::new("household_id", DataType::UInt64, false),
-        Field::new("probability", DataType::Float64, false),
+        Field::new("probability", DataType::Float64, true),
         Field::new("children", DataType::UInt32, false),
         Field::new("known_case", DataType::Boolean, false),
         Field::new("reasons", DataType::Utf8, false),
@@ -475,7 +479,7 @@ pub fn list_batch(list_id: &str, l: &risk_model::outreach::DistrictList) -> Resu
 pub struct ListRow {
     pub rank: u32,
     pub household_id: u64,
-    pub probability: f64,
+    pub probability: Option<f64>,
     pub children: u32,
     pub known_case: bool,
     pub reasons: String,
@@ -497,7 +501,7 @@ pub fn read_list_rows(workspace: &Path, district: &str) -> Result<Vec<ListRow>> 
             out.push(ListRow {
                 rank: rank.value(i),
                 household_id: h.value(i),
-                probability: p.value(i),
+                probability: (!p.is_null(i)).then(|| p.value(i)),
                 children: c.value(i),
                 known_case: k.value(i),
                 reasons: r.value(i).to_string(),

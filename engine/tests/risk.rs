@@ -294,3 +294,29 @@ fn a_missing_department_is_named_and_no_identifier_reaches_the_risk_files() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("not available: checkup_3y_missed (no extract of health)"), "{text}");
 }
+
+#[test]
+fn without_labelled_outcomes_lists_are_ranked_by_the_scorecard_and_say_so() {
+    let d = demo();
+    let ws = d.ws();
+    fs::remove_file(ws.join("risk/labels.parquet")).unwrap();
+    let out = mimamori()
+        .args(["score", "--workspace"])
+        .arg(&ws)
+        .args(["--user", "officer", "--purpose", "child_outreach", "--as-of", "2026-03-31"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("rule-based scorecard") && text.contains("outreach record"), "{text}");
+    assert!(!ws.join("risk/model.json").exists(), "no model is left from an earlier scoring");
+    let out = run(&["outreach", "--user", "officer", "--purpose", "child_outreach", "--format", "json"], &ws);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    for l in lists(&ws) {
+        assert_eq!(l["ranking"], "scorecard");
+        for (h, known, reasons, _) in list_rows(&ws, l["district"].as_str().unwrap()) {
+            // at least min_points (2) flags of one child: at least two reasons
+            assert!(known || reasons.split('；').count() >= 2, "household {h}: {reasons}");
+        }
+    }
+}

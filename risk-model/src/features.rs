@@ -59,6 +59,8 @@ pub struct Features {
     pub names: Vec<String>,
     /// `children.len() × names.len()` flags, row by row.
     pub flags: Vec<bool>,
+    /// The first `own` names are the indicators themselves; the rest are derived sibling flags.
+    pub own: usize,
     /// Households with a known case (e.g. 要対協).
     pub known: HashSet<u64>,
     /// Households per fairness group (indicator name → households).
@@ -76,6 +78,12 @@ impl Features {
         &self.flags[i * p..(i + 1) * p]
     }
 
+    /// The rule-based scorecard's points of child i: its own indicator flags (sibling flags
+    /// are the model's, not the scorecard's).
+    pub fn points(&self, i: usize) -> u32 {
+        crate::evaluate::scorecard_points(&self.row(i)[..self.own])
+    }
+
     /// Indices of the children of each household, households in ascending order.
     pub fn households(&self) -> BTreeMap<u64, Vec<usize>> {
         let mut h: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
@@ -89,6 +97,21 @@ impl Features {
     pub fn unavailable(&self) -> Vec<&IndicatorStatus> {
         self.status.iter().filter(|s| !s.available).collect()
     }
+}
+
+/// The derived feature of a person-level indicator: a sibling has it.
+pub fn sibling_name(indicator: &str) -> String {
+    format!("sibling_{indicator}")
+}
+
+/// The reason shown for a feature (derived sibling features included).
+pub fn reason_of(feature: &str, indicators: &[Indicator]) -> Option<String> {
+    if let Some(i) = indicators.iter().find(|i| i.name == feature) {
+        return i.reason.clone();
+    }
+    let base = feature.strip_prefix("sibling_")?;
+    let i = indicators.iter().find(|i| i.name == base && i.level == Level::Person)?;
+    i.reason.as_ref().map(|r| format!("きょうだいについて: {r}"))
 }
 
 /// What the workspace holds: department → its columns.
@@ -283,7 +306,20 @@ pub async fn compute(
     let after: HashSet<u64> = children.iter().map(|c| c.household_id).collect();
 
     let features: Vec<&Indicator> = available_inds.iter().copied().filter(|i| i.has(Use::Feature)).collect();
-    let names: Vec<String> = features.iter().map(|i| i.name.clone()).collect();
+    // a person-level feature also gives every child a sibling flag: another child of the
+    // household has it (siblings share a household's circumstances)
+    let person_level: Vec<&Indicator> = features.iter().copied().filter(|i| i.level == Level::Person).collect();
+    let mut names: Vec<String> = features.iter().map(|i| i.name.clone()).collect();
+    let own = names.len();
+    names.extend(person_level.iter().map(|i| sibling_name(&i.name)));
+    let mut holders: HashMap<(&str, u64), usize> = HashMap::new();
+    for f in &person_level {
+        if let Some(set) = persons_of.get(&f.name) {
+            for c in children.iter().filter(|c| set.contains(&c.person_id)) {
+                *holders.entry((f.name.as_str(), c.household_id)).or_default() += 1;
+            }
+        }
+    }
     let mut flags = Vec::with_capacity(children.len() * names.len());
     for c in &children {
         for f in &features {
@@ -291,6 +327,11 @@ pub async fn compute(
                 Level::Person => persons_of.get(&f.name).is_some_and(|s| s.contains(&c.person_id)),
                 Level::Household => households_of.get(&f.name).is_some_and(|s| s.contains(&c.household_id)),
             });
+        }
+        for f in &person_level {
+            let own = persons_of.get(&f.name).is_some_and(|s| s.contains(&c.person_id));
+            let n = holders.get(&(f.name.as_str(), c.household_id)).copied().unwrap_or(0);
+            flags.push(n > usize::from(own));
         }
     }
     let mut known = HashSet::new();
@@ -311,6 +352,7 @@ pub async fn compute(
         district,
         names,
         flags,
+        own,
         known,
         groups,
         household_flags,

@@ -37,7 +37,9 @@ pub struct SuggestedSupport {
 pub struct HouseholdScore {
     pub household_id: u64,
     pub district: Option<String>,
-    pub probability: f64,
+    /// Calibrated probability that a child of it needs support; None when ranked by the
+    /// scorecard (no labelled outcomes to calibrate on).
+    pub probability: Option<f64>,
     /// The scorecard's points (most flags of one child), for comparison.
     pub points: u32,
     pub children: usize,
@@ -63,7 +65,7 @@ pub fn tiebreak(household_id: u64, seed: u64) -> u64 {
 pub fn score_households(
     f: &Features,
     model: &Model,
-    child_probability: &[f64],
+    child_probability: Option<&[f64]>,
     reasons: &BTreeMap<String, String>,
     supports: &[Support],
     seed: u64,
@@ -74,9 +76,11 @@ pub fn score_households(
         let mut points = 0;
         let mut weights: BTreeMap<usize, f64> = BTreeMap::new();
         for &i in &rows {
-            none *= 1.0 - child_probability[i];
+            if let Some(p) = child_probability {
+                none *= 1.0 - p[i];
+            }
             let row = f.row(i);
-            points = points.max(crate::evaluate::scorecard_points(row));
+            points = points.max(f.points(i));
             for (j, on) in row.iter().enumerate() {
                 if *on {
                     weights.insert(j, model.contribution(j));
@@ -102,7 +106,7 @@ pub fn score_households(
         out.push(HouseholdScore {
             household_id: h,
             district: f.district.get(&h).cloned(),
-            probability: 1.0 - none,
+            probability: child_probability.map(|_| 1.0 - none),
             points,
             children: rows.len(),
             reasons: rs,
@@ -142,7 +146,7 @@ pub fn order(households: &[&HouseholdScore], by: Ranking) -> Vec<usize> {
     idx.sort_by(|&a, &b| {
         let (x, y) = (households[a], households[b]);
         let primary = match by {
-            Ranking::Model => y.probability.total_cmp(&x.probability),
+            Ranking::Model => y.probability.unwrap_or(0.0).total_cmp(&x.probability.unwrap_or(0.0)),
             Ranking::Scorecard => y.points.cmp(&x.points).then(y.reasons.len().cmp(&x.reasons.len())),
         };
         primary.then(x.tiebreak.cmp(&y.tiebreak))
@@ -151,12 +155,13 @@ pub fn order(households: &[&HouseholdScore], by: Ranking) -> Vec<usize> {
 }
 
 /// Lists per district: the best households down to `min_probability` (model ranking) or with at
-/// least one point (scorecard), new cases cut to the district's capacity. Districts without a
+/// least `min_points` (scorecard), new cases cut to the district's capacity. Districts without a
 /// capacity get no list.
 pub fn select(
     households: &[HouseholdScore],
     capacity: &BTreeMap<String, usize>,
     min_probability: f64,
+    min_points: u32,
     by: Ranking,
 ) -> BTreeMap<String, DistrictList> {
     let mut by_district: BTreeMap<&str, Vec<&HouseholdScore>> = BTreeMap::new();
@@ -180,8 +185,8 @@ pub fn select(
         for i in ord {
             let h = hs[i];
             let above = match by {
-                Ranking::Model => h.probability >= min_probability,
-                Ranking::Scorecard => h.points >= 1,
+                Ranking::Model => h.probability.unwrap_or(0.0) >= min_probability,
+                Ranking::Scorecard => h.points >= min_points,
             };
             if !above {
                 break;
@@ -209,7 +214,7 @@ mod tests {
         HouseholdScore {
             household_id: id,
             district: Some(d.into()),
-            probability: p,
+            probability: Some(p),
             points: (p * 10.0) as u32,
             children: 1,
             reasons: vec![],
@@ -230,7 +235,7 @@ mod tests {
             hh(6, "b", 0.95, false),
         ];
         let cap = BTreeMap::from([("a".to_string(), 2), ("b".to_string(), 5)]);
-        let lists = select(&hs, &cap, 0.2, Ranking::Model);
+        let lists = select(&hs, &cap, 0.2, 1, Ranking::Model);
         let a = &lists["a"];
         assert_eq!(a.listed.iter().map(|h| h.household_id).collect::<Vec<_>>(), vec![2, 3]);
         assert_eq!(a.known.iter().map(|h| h.household_id).collect::<Vec<_>>(), vec![1]);

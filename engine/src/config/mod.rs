@@ -102,6 +102,10 @@ pub struct Outreach {
     /// is at least this (the list may then be shorter than the capacity).
     #[serde(default = "default_min_probability")]
     pub min_probability: f64,
+    /// Before outcomes are labelled (no model yet), households are ranked by the rule-based
+    /// scorecard: listed only with at least this many indicator flags on one child.
+    #[serde(default = "default_min_points")]
+    pub min_points: u32,
     /// The fairness audit flags a group whose false-negative or false-positive rate differs
     /// from the rest's by more than this (and beyond the 95% intervals); such a list needs an
     /// explicit reviewer override.
@@ -114,6 +118,10 @@ pub struct Outreach {
 
 fn default_min_probability() -> f64 {
     0.3
+}
+
+fn default_min_points() -> u32 {
+    2
 }
 
 fn default_max_disparity() -> f64 {
@@ -129,6 +137,7 @@ impl Default for Outreach {
         Outreach {
             cycle: Cycle::default(),
             min_probability: default_min_probability(),
+            min_points: default_min_points(),
             max_disparity: default_max_disparity(),
             seed: default_seed(),
         }

@@ -89,13 +89,14 @@ pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFo
     // outcomes the municipality knows (here: the synthetic latent needs, mapped through the
     // custodians' vaults to person ids), then the officer scores and builds the lists
     let labelled = crate::risk::write_labels_from_truth(&workspace, &custodians.join("truth"), &vault_dir)?;
-    // a town too small for the model (fewer than 20 children with and without a need) stops
-    // before scoring and says so
+    // a town too small for the model (fewer than 20 children with and without a need) is
+    // ranked by the scorecard, and says so
     let (evaluation, lists) = match score::score(&workspace, "officer", "child_outreach", Some(synth_config.as_of)) {
-        Ok(e) => (Some(e), Some(outreach::build_lists(&workspace, "officer", "child_outreach", None)?)),
-        Err(e) if e.downcast_ref::<risk_model::model::FitError>().is_some() => {
-            eprintln!("scoring skipped: {e}");
-            (None, None)
+        Ok(score::Scored::Model(e)) => {
+            (Some(*e), outreach::build_lists(&workspace, "officer", "child_outreach", None)?)
+        }
+        Ok(score::Scored::Scorecard(_)) => {
+            (None, outreach::build_lists(&workspace, "officer", "child_outreach", None)?)
         }
         Err(e) => return Err(e),
     };
@@ -135,7 +136,7 @@ pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFo
                     t.persons.pair_f1, t.households.pair_f1
                 )),
                 match (&evaluation, &lists) {
-                    (Some(e), Some(l)) => format!(
+                    (Some(e), l) => format!(
                         "scored {} children (out-of-fold AUC {} beside the scorecard's {}); {} households on outreach lists for {} districts, awaiting two reviewers",
                         e.children_scored,
                         e.model.auc.map_or("–".into(), |a| format!("{a:.3}")),
@@ -143,8 +144,10 @@ pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFo
                         l.states.iter().map(|s| s.listed).sum::<usize>(),
                         l.states.len()
                     ),
-                    _ => "not scored: too few children with and without a need for the model (try more --households)"
-                        .into(),
+                    (None, l) => format!(
+                        "too few children with and without a need to fit the model (try more --households): {} households on lists ranked by the scorecard",
+                        l.states.iter().map(|s| s.listed).sum::<usize>()
+                    ),
                 },
                 custodians.display(),
                 out.join("workspace").display(),

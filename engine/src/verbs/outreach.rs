@@ -68,7 +68,8 @@ pub fn build_lists(workspace: &Path, user: &str, purpose: &str, district: Option
     let capacity: BTreeMap<String, usize> =
         districts.iter().map(|d| (d.name.clone(), d.caseworker_capacity as usize)).collect();
     let min_p = config.outreach.min_probability;
-    let lists = outreach::select(&hs, &capacity, min_p, Ranking::Model);
+    let ranking = if scores.ranking == "scorecard" { Ranking::Scorecard } else { Ranking::Model };
+    let lists = outreach::select(&hs, &capacity, min_p, config.outreach.min_points, ranking);
     let groups: BTreeMap<String, (String, HashSet<u64>)> = scores
         .groups
         .iter()
@@ -124,6 +125,7 @@ pub fn build_lists(workspace: &Path, user: &str, purpose: &str, district: Option
             known_cases: l.known.len(),
             beyond_capacity: l.beyond_capacity,
             min_probability: min_p,
+            ranking: scores.ranking.clone(),
             parquet_blake3: blake3::hash(&bytes).to_hex().to_string(),
             model_digest: scores.model_digest.clone(),
             fairness: district_rows,

@@ -88,10 +88,21 @@ pub struct Args<'a> {
 }
 
 pub fn run(args: &Args) -> Result<()> {
-    let e = score(args.workspace, args.user, args.purpose, args.as_of)?;
-    let text = match args.format {
-        OutputFormat::Json => format!("{}\n", serde_json::to_string_pretty(&e)?),
-        _ => describe(&e),
+    let text = match (score(args.workspace, args.user, args.purpose, args.as_of)?, args.format) {
+        (Scored::Model(e), OutputFormat::Json) => format!("{}\n", serde_json::to_string_pretty(&e)?),
+        (Scored::Model(e), _) => describe(&e),
+        (Scored::Scorecard(s), OutputFormat::Json) => format!("{}\n", serde_json::to_string_pretty(&s)?),
+        (Scored::Scorecard(s), _) => {
+            let mut t = format!(
+                "scored {} children in {} households (as of {}) by the rule-based scorecard: {}\n",
+                s.children_scored, s.households_scored, s.as_of, s.why
+            );
+            for (name, why) in &s.unavailable_indicators {
+                t.push_str(&format!("  not available: {name} ({why})\n"));
+            }
+            t.push_str("lists will rank households by their number of indicator flags ([outreach] min_points); the model is fitted once enough outcomes are recorded\n");
+            t
+        }
     };
     crate::print_stdout(&text)?;
     Ok(())
@@ -197,7 +208,7 @@ fn household_label(rows: &[usize], labels: &[Option<bool>]) -> Option<bool> {
 }
 
 /// Scores the workspace; writes everything under `<ws>/risk/`.
-pub fn score(workspace: &Path, user: &str, purpose: &str, as_of: Option<NaiveDate>) -> Result<Evaluation> {
+pub fn score(workspace: &Path, user: &str, purpose: &str, as_of: Option<NaiveDate>) -> Result<Scored> {
     let config = Config::load_workspace(workspace)?;
     gate::workspace_action(workspace, &config, user, purpose, "score", "risk")?;
     let persons = workspace.join("linked").join(linkage::link::PERSONS_FILE);
@@ -221,12 +232,11 @@ pub fn score(workspace: &Path, user: &str, purpose: &str, as_of: Option<NaiveDat
     let (labels, label_sources) = risk::load_labels(workspace, &f.children)?;
     let seed = config.outreach.seed;
     let household: Vec<u64> = f.children.iter().map(|c| c.household_id).collect();
-    let design = Design { x: &f.flags, p: f.names.len() };
-    let fit = model::cross_fit(&f.names, &design, &labels, &household, FOLDS, seed)?;
-    let m = &fit.model;
-    let p_final: Vec<f64> = (0..f.children.len()).map(|i| m.probability(f.row(i))).collect();
-    let reasons: BTreeMap<String, String> =
-        indicators.iter().filter_map(|i| i.reason.clone().map(|r| (i.name.clone(), r))).collect();
+    let reasons: BTreeMap<String, String> = f
+        .names
+        .iter()
+        .filter_map(|n| risk_model::features::reason_of(n, &indicators).map(|r| (n.clone(), r)))
+        .collect();
     let sup = supports(workspace, &indicators)?;
     let capacity: BTreeMap<String, usize> =
         config.districts.iter().map(|d| (d.name.clone(), d.caseworker_capacity as usize)).collect();
@@ -239,6 +249,17 @@ pub fn score(workspace: &Path, user: &str, purpose: &str, as_of: Option<NaiveDat
         .collect();
     let unavailable: Vec<(String, String)> =
         f.unavailable().iter().map(|s| (s.name.clone(), s.missing.clone().unwrap_or_default())).collect();
+    let design = Design { x: &f.flags, p: f.names.len() };
+    let fit = match model::cross_fit(&f.names, &design, &labels, &household, FOLDS, seed) {
+        Ok(fit) => fit,
+        Err(e) => {
+            let ctx =
+                Prepared { workspace, user, purpose, as_of, f: &f, reasons: &reasons, supports: &sup, groups: &groups };
+            return scorecard_only(&ctx, label_sources, unavailable, &e.to_string(), seed).map(Scored::Scorecard);
+        }
+    };
+    let m = &fit.model;
+    let p_final: Vec<f64> = (0..f.children.len()).map(|i| m.probability(f.row(i))).collect();
 
     // ---- evaluation on out-of-fold probabilities, known cases left out
     let by_household = f.households();
@@ -246,7 +267,7 @@ pub fn score(workspace: &Path, user: &str, purpose: &str, as_of: Option<NaiveDat
         (0..f.children.len()).filter(|&i| labels[i].is_some() && !f.known.contains(&household[i])).collect();
     let y: Vec<bool> = eval_rows.iter().map(|&i| labels[i] == Some(true)).collect();
     let p_oof: Vec<f64> = eval_rows.iter().map(|&i| fit.out_of_fold[i].unwrap_or(p_final[i])).collect();
-    let points: Vec<f64> = eval_rows.iter().map(|&i| f64::from(evaluate::scorecard_points(f.row(i)))).collect();
+    let points: Vec<f64> = eval_rows.iter().map(|&i| f64::from(f.points(i))).collect();
     let ties: Vec<u64> = eval_rows.iter().map(|&i| outreach::tiebreak(f.children[i].person_id, seed)).collect();
     let k = (PILOT_SHARE * eval_rows.len() as f64).round() as usize;
     let model_order = evaluate::rank(&p_oof, &ties);
@@ -254,7 +275,7 @@ pub fn score(workspace: &Path, user: &str, purpose: &str, as_of: Option<NaiveDat
 
     // households: out-of-fold scores (a household's children share one fold)
     let p_hh: Vec<f64> = (0..f.children.len()).map(|i| fit.out_of_fold[i].unwrap_or(p_final[i])).collect();
-    let oof_scores = outreach::score_households(&f, m, &p_hh, &reasons, &sup, seed);
+    let oof_scores = outreach::score_households(&f, m, Some(&p_hh), &reasons, &sup, seed);
     let labelled: Vec<HouseholdScore> = oof_scores
         .iter()
         .filter(|h| by_household.get(&h.household_id).is_some_and(|rows| rows.iter().any(|&i| labels[i].is_some())))
@@ -262,7 +283,7 @@ pub fn score(workspace: &Path, user: &str, purpose: &str, as_of: Option<NaiveDat
         .collect();
     let hh_label = |h: u64| by_household.get(&h).and_then(|rows| household_label(rows, &labels));
     let at_capacity = |by: Ranking| -> (AtK, HashSet<u64>) {
-        let lists = outreach::select(&labelled, &capacity, 0.0, by);
+        let lists = outreach::select(&labelled, &capacity, 0.0, 1, by);
         let selected: HashSet<u64> = lists.values().flat_map(|l| l.listed.iter().map(|h| h.household_id)).collect();
         let evaluable: Vec<&HouseholdScore> =
             labelled.iter().filter(|h| !h.known_case && h.district.is_some()).collect();
@@ -325,7 +346,7 @@ pub fn score(workspace: &Path, user: &str, purpose: &str, as_of: Option<NaiveDat
 
     // ---- the scoring's outputs, with the final model
     std::fs::create_dir_all(&risk_dir).with_context(|| format!("cannot create {}", risk_dir.display()))?;
-    let final_scores = outreach::score_households(&f, m, &p_final, &reasons, &sup, seed);
+    let final_scores = outreach::score_households(&f, m, Some(&p_final), &reasons, &sup, seed);
     let group_names: BTreeMap<String, String> = groups.iter().map(|(k, (l, _))| (k.clone(), l.clone())).collect();
     let model_json = ModelFile {
         format: "mimamori-risk-model-v1",
@@ -339,6 +360,7 @@ pub fn score(workspace: &Path, user: &str, purpose: &str, as_of: Option<NaiveDat
     let model_text = serde_json::to_string_pretty(&model_json)?;
     let model_digest = blake3::hash(model_text.as_bytes()).to_hex().to_string();
     let stored = StoredScores {
+        ranking: "model".into(),
         as_of: as_of.to_string(),
         created: risk::now(),
         model_digest: model_digest.clone(),
@@ -358,7 +380,7 @@ pub fn score(workspace: &Path, user: &str, purpose: &str, as_of: Option<NaiveDat
             .collect(),
     };
     write_features(&risk_dir.join("features.parquet"), &f)?;
-    write_scores(&risk_dir.join("scores.parquet"), &f, &p_final, &fit.fold)?;
+    write_scores(&risk_dir.join("scores.parquet"), &f, Some(&p_final), &fit.fold)?;
     write_atomically(&risk_dir.join(risk::HOUSEHOLDS_FILE), serde_json::to_string(&stored)?.as_bytes())?;
     write_atomically(&risk_dir.join(risk::MODEL_FILE), model_text.as_bytes())?;
     write_atomically(&risk_dir.join(risk::EVALUATION_FILE), serde_json::to_string_pretty(&evaluation)?.as_bytes())?;
@@ -379,7 +401,120 @@ pub fn score(workspace: &Path, user: &str, purpose: &str, as_of: Option<NaiveDat
             "auc": evaluation.model.auc,
         }),
     )?;
-    Ok(evaluation)
+    Ok(Scored::Model(Box::new(evaluation)))
+}
+
+/// What `score` did: fitted the model, or ranked by the scorecard for want of labels.
+pub enum Scored {
+    Model(Box<Evaluation>),
+    Scorecard(ScorecardOnly),
+}
+
+/// A scoring without a model: too few labelled outcomes to fit and calibrate one, so households
+/// are ranked by the rule-based scorecard until caseworkers' recorded outcomes accumulate.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScorecardOnly {
+    pub ranking: &'static str,
+    pub why: String,
+    pub as_of: String,
+    pub children_scored: usize,
+    pub households_scored: usize,
+    pub known_case_households: usize,
+    pub excluded_households: usize,
+    pub labels: LabelSources,
+    pub unavailable_indicators: Vec<(String, String)>,
+}
+
+struct Prepared<'a> {
+    workspace: &'a Path,
+    user: &'a str,
+    purpose: &'a str,
+    as_of: NaiveDate,
+    f: &'a Features,
+    reasons: &'a BTreeMap<String, String>,
+    supports: &'a [risk_model::supports::Support],
+    groups: &'a BTreeMap<String, (String, HashSet<u64>)>,
+}
+
+fn scorecard_only(
+    c: &Prepared,
+    labels: LabelSources,
+    unavailable: Vec<(String, String)>,
+    why: &str,
+    seed: u64,
+) -> Result<ScorecardOnly> {
+    let f = c.f;
+    // one point per own flag: the reasons are the flags, each of weight 1
+    let n = f.names.len();
+    let card = Model {
+        features: f.names.clone(),
+        intercept: 0.0,
+        coefficients: (0..n).map(|j| if j < f.own { 1.0 } else { 0.0 }).collect(),
+        platt_a: 1.0,
+        platt_b: 0.0,
+        lambda: 0.0,
+        lambda_log_loss: Vec::new(),
+        folds: 0,
+        seed,
+        trained_on: 0,
+        positives: 0,
+    };
+    let scores = outreach::score_households(f, &card, None, c.reasons, c.supports, seed);
+    let by_household = f.households();
+    let summary = ScorecardOnly {
+        ranking: "scorecard",
+        why: why.to_string(),
+        as_of: c.as_of.to_string(),
+        children_scored: f.children.len(),
+        households_scored: by_household.len(),
+        known_case_households: by_household.keys().filter(|h| f.known.contains(h)).count(),
+        excluded_households: f.excluded_households,
+        labels,
+        unavailable_indicators: unavailable.clone(),
+    };
+    let risk_dir = risk::dir(c.workspace);
+    std::fs::create_dir_all(&risk_dir).with_context(|| format!("cannot create {}", risk_dir.display()))?;
+    let stored = StoredScores {
+        ranking: "scorecard".into(),
+        as_of: c.as_of.to_string(),
+        created: risk::now(),
+        model_digest: String::new(),
+        groups: c.groups.iter().map(|(k, (l, _))| (k.clone(), l.clone())).collect(),
+        unavailable,
+        households: scores
+            .into_iter()
+            .map(|s| StoredHousehold {
+                label: None,
+                groups: c
+                    .groups
+                    .iter()
+                    .filter(|(_, (_, m))| m.contains(&s.household_id))
+                    .map(|(k, _)| k.clone())
+                    .collect(),
+                score: s,
+            })
+            .collect(),
+    };
+    write_features(&risk_dir.join("features.parquet"), f)?;
+    write_scores(&risk_dir.join("scores.parquet"), f, None, &vec![0; f.children.len()])?;
+    write_atomically(&risk_dir.join(risk::HOUSEHOLDS_FILE), serde_json::to_string(&stored)?.as_bytes())?;
+    write_atomically(&risk_dir.join(risk::EVALUATION_FILE), serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    let _ = std::fs::remove_file(risk_dir.join(risk::MODEL_FILE));
+    gate::record(
+        c.workspace,
+        c.user,
+        c.purpose,
+        "score",
+        "risk",
+        json!({
+            "as_of": c.as_of.to_string(),
+            "ranking": "scorecard",
+            "why": why,
+            "indicators": f.status.iter().map(|s| json!({"name": s.name, "available": s.available, "digest": s.digest})).collect::<Vec<_>>(),
+            "children": f.children.len(),
+        }),
+    )?;
+    Ok(summary)
 }
 
 fn write_features(path: &Path, f: &Features) -> Result<()> {
@@ -406,12 +541,12 @@ fn write_features(path: &Path, f: &Features) -> Result<()> {
     risk::write_parquet(path, &RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?)
 }
 
-fn write_scores(path: &Path, f: &Features, p: &[f64], fold: &[usize]) -> Result<()> {
+fn write_scores(path: &Path, f: &Features, p: Option<&[f64]>, fold: &[usize]) -> Result<()> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("person_id", DataType::UInt64, false),
         Field::new("household_id", DataType::UInt64, false),
         Field::new("district", DataType::Utf8, true),
-        Field::new("probability", DataType::Float64, false),
+        Field::new("probability", DataType::Float64, true),
         Field::new("scorecard_points", DataType::UInt32, false),
         Field::new("fold", DataType::UInt32, false),
         Field::new("known_case", DataType::Boolean, false),
@@ -425,8 +560,8 @@ fn write_scores(path: &Path, f: &Features, p: &[f64], fold: &[usize]) -> Result<
             Arc::new(StringArray::from(
                 f.children.iter().map(|c| f.district.get(&c.household_id).map(String::as_str)).collect::<Vec<_>>(),
             )),
-            Arc::new(Float64Array::from(p.to_vec())),
-            Arc::new(UInt32Array::from((0..n).map(|i| evaluate::scorecard_points(f.row(i))).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(p.map_or_else(|| vec![None; n], |p| p.iter().map(|x| Some(*x)).collect()))),
+            Arc::new(UInt32Array::from((0..n).map(|i| f.points(i)).collect::<Vec<_>>())),
             Arc::new(UInt32Array::from(fold.iter().map(|x| *x as u32).collect::<Vec<_>>())),
             Arc::new(BooleanArray::from(
                 f.children.iter().map(|c| f.known.contains(&c.household_id)).collect::<Vec<_>>(),
