@@ -5,7 +5,8 @@
 //! default schema, so `persons` means `linked.persons`):
 //! - `extracts.<department>`: the pseudonymised extract, plus `person_id` and `household_id`
 //!   from the last linkage (NULL when not linked), so that departments join on `person_id`;
-//! - `linked.persons`, `linked.households`, `linked.pairs`, `linked.review`.
+//! - `linked.persons`, `linked.households`, `linked.pairs`, `linked.review`;
+//! - `risk.features`, `risk.scores`: the last scoring, one row per child (see `mimamori score`).
 //!
 //! An extract's column named `district` is taken as the district (小学校区) the row belongs to:
 //! caseworkers' queries are filtered on it.
@@ -27,6 +28,7 @@ use policies::{Catalog, ColumnMeta, KeyKind, Resolver, Sensitivity, TableMeta};
 pub const CATALOG: &str = "mimamori";
 pub const LINKED: &str = "linked";
 pub const EXTRACTS: &str = "extracts";
+pub const RISK: &str = "risk";
 /// The column that places a row in a district.
 pub const DISTRICT_COLUMN: &str = "district";
 
@@ -53,6 +55,16 @@ fn linked_sensitivity(column: &str) -> Sensitivity {
         "record_ref" | "record_ref_l" | "record_ref_r" => Sensitivity::IdentifierToken,
         "person_id" | "household_id" => Sensitivity::Pseudonym,
         _ => Sensitivity::LinkageMetric,
+    }
+}
+
+/// Sensitivity of the scoring's columns (`risk.features`, `risk.scores`): every flag and score
+/// is about a child's circumstances (要配慮).
+fn risk_sensitivity(column: &str) -> Sensitivity {
+    match column {
+        "person_id" | "household_id" => Sensitivity::Pseudonym,
+        "district" => Sensitivity::AggregateSafe,
+        _ => Sensitivity::SpecialCare,
     }
 }
 
@@ -156,6 +168,32 @@ impl WorkspaceCatalog {
             let district_column =
                 columns.iter().any(|c| c.name == DISTRICT_COLUMN).then(|| DISTRICT_COLUMN.to_string());
             catalog.insert(TableMeta { name, department: Some(dept), columns, person_keys: keys, district_column });
+        }
+
+        // the last scoring: one row per child (flags, probability), special care throughout
+        cat.register_schema(RISK, Arc::new(MemorySchemaProvider::new()))?;
+        for table in ["features", "scores"] {
+            let path = workspace.join(RISK).join(format!("{table}.parquet"));
+            if !path.is_file() {
+                continue;
+            }
+            let name = format!("{RISK}.{table}");
+            ctx.register_parquet(name.as_str(), path_str(&path)?, opts())
+                .await
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let schema = ctx.table(name.as_str()).await?.schema().clone();
+            let columns = schema
+                .fields()
+                .iter()
+                .map(|f| ColumnMeta { name: f.name().clone(), sensitivity: risk_sensitivity(f.name()) })
+                .collect();
+            catalog.insert(TableMeta {
+                name,
+                department: None,
+                columns,
+                person_keys: vec![("person_id".into(), KeyKind::Person), ("household_id".into(), KeyKind::Household)],
+                district_column: Some(DISTRICT_COLUMN.to_string()),
+            });
         }
         Ok(WorkspaceCatalog { ctx, catalog, resolver: Resolver { catalog: CATALOG.into(), schema: LINKED.into() } })
     }

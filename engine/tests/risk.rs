@@ -112,6 +112,28 @@ fn lists_stay_within_capacity_and_every_household_has_reasons() {
         }
     }
     assert!(!seen.is_empty());
+
+    // the scoring is queried through the gateway like every table: prevalence by district is
+    // allowed (suppressed under k), a child's score row by row is not
+    let q = |user: &str, sql: &str| {
+        mimamori()
+            .args(["query", "--workspace"])
+            .arg(&ws)
+            .args(["--user", user, "--purpose", "child_outreach", "--format", "json", sql])
+            .output()
+            .unwrap()
+    };
+    let out = q(
+        "officer",
+        "SELECT district, count(DISTINCT person_id) AS children, sum(CASE WHEN absence_30_days THEN 1 ELSE 0 END) AS absent FROM risk.features GROUP BY district",
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!rows.is_empty());
+    let out = q("officer", "SELECT person_id, probability FROM risk.scores ORDER BY probability DESC LIMIT 5");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    let out = q("officer", "SELECT probability FROM risk.scores WHERE probability > 0.9");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
 }
 
 #[test]
