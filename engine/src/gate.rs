@@ -148,3 +148,33 @@ pub fn record(
     )?
     .seq)
 }
+
+/// Passes the result of an allowed action through; an error (other than a denial, which is
+/// logged already) is written to the audit log first, so that a failure after the data was
+/// opened leaves its trace.
+pub fn log_failure<T>(
+    workspace: &Path,
+    user: &str,
+    purpose: &str,
+    action: &str,
+    resource: &str,
+    result: Result<T>,
+) -> Result<T> {
+    match result {
+        Err(e) if e.downcast_ref::<Denied>().is_none() => {
+            audit::append(
+                workspace,
+                audit::Record {
+                    user,
+                    action,
+                    purpose: Some(purpose),
+                    resource,
+                    decision: Decision::Allow,
+                    detail: json!({ "error": format!("{e:#}") }),
+                },
+            )?;
+            Err(e)
+        }
+        other => other,
+    }
+}

@@ -53,6 +53,18 @@ pub fn build_lists(workspace: &Path, user: &str, purpose: &str, district: Option
     let config = Config::load_workspace(workspace)?;
     let resource = district.map_or_else(|| "outreach".to_string(), |d| format!("outreach/{d}"));
     gate::workspace_action(workspace, &config, user, purpose, "outreach", &resource)?;
+    let result = build_allowed(workspace, user, purpose, district, &config, &resource);
+    gate::log_failure(workspace, user, purpose, "outreach", &resource, result)
+}
+
+fn build_allowed(
+    workspace: &Path,
+    user: &str,
+    purpose: &str,
+    district: Option<&str>,
+    config: &Config,
+    resource: &str,
+) -> Result<Built> {
     let districts: Vec<&crate::config::District> = match district {
         Some(d) => {
             let Some(found) = config.districts.iter().find(|x| x.id == d) else {
@@ -142,7 +154,7 @@ pub fn build_lists(workspace: &Path, user: &str, purpose: &str, district: Option
         user,
         purpose,
         "outreach",
-        &resource,
+        resource,
         json!({
             "lists": states.iter().map(|s| json!({"list_id": s.list_id, "listed": s.listed, "known_cases": s.known_cases})).collect::<Vec<_>>(),
             "disparities": disparities.len(),
@@ -334,6 +346,21 @@ pub fn reidentify(
     let config = Config::load_workspace(workspace)?;
     let resource = format!("outreach list {list_id}");
     let allowed = gate::workspace_action(workspace, &config, user, purpose, "reidentify", &resource)?;
+    let result = reidentify_allowed(workspace, list_id, vault_dir, user, purpose, out, &allowed, &resource);
+    gate::log_failure(workspace, user, purpose, "reidentify", &resource, result)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn reidentify_allowed(
+    workspace: &Path,
+    list_id: &str,
+    vault_dir: &Path,
+    user: &str,
+    purpose: &str,
+    out: Option<&Path>,
+    allowed: &gate::Allowed,
+    resource: &str,
+) -> Result<()> {
     let state = risk::find_list(workspace, list_id)?;
     if !state.approved() {
         let reasons = vec![format!(
@@ -348,7 +375,7 @@ pub fn reidentify(
                 user,
                 action: "reidentify",
                 purpose: Some(purpose),
-                resource: &resource,
+                resource,
                 decision: crate::audit::Decision::Deny,
                 detail: json!({ "reasons": reasons }),
             },
@@ -429,7 +456,7 @@ pub fn reidentify(
         user,
         purpose,
         "reidentify",
-        &resource,
+        resource,
         json!({ "households": households.len(), "records": written, "departments": own.keys().collect::<Vec<_>>(), "skipped": skipped }),
     )?;
     crate::print_stdout(&format!(

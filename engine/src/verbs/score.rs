@@ -211,6 +211,17 @@ fn household_label(rows: &[usize], labels: &[Option<bool>]) -> Option<bool> {
 pub fn score(workspace: &Path, user: &str, purpose: &str, as_of: Option<NaiveDate>) -> Result<Scored> {
     let config = Config::load_workspace(workspace)?;
     gate::workspace_action(workspace, &config, user, purpose, "score", "risk")?;
+    let result = score_allowed(workspace, user, purpose, as_of, &config);
+    gate::log_failure(workspace, user, purpose, "score", "risk", result)
+}
+
+fn score_allowed(
+    workspace: &Path,
+    user: &str,
+    purpose: &str,
+    as_of: Option<NaiveDate>,
+    config: &Config,
+) -> Result<Scored> {
     let persons = workspace.join("linked").join(linkage::link::PERSONS_FILE);
     if !persons.is_file() {
         bail!("{} does not exist; run `mimamori link --workspace {}` first", persons.display(), workspace.display());
