@@ -337,7 +337,8 @@ pub enum Command {
         list: String,
         #[arg(long, value_name = "DIR")]
         vault_dir: PathBuf,
-        /// Who re-identifies [default: $MIMAMORI_USER, else the login name].
+        /// Who re-identifies [default: $MIMAMORI_USER, else the login name if it is a user of
+        /// mimamori.toml, else the custodian of each department whose vault is in DIR].
         #[arg(long, value_name = "U")]
         user: Option<String>,
         #[arg(long, value_name = "P", default_value = "child_outreach")]
@@ -386,7 +387,8 @@ pub enum OutreachCommand {
         household: u64,
         #[arg(long, value_enum)]
         outcome: crate::risk::Outcome,
-        /// The caseworker [default: $MIMAMORI_USER, else the login name].
+        /// The caseworker [default: $MIMAMORI_USER, else the login name if it is a user of
+        /// mimamori.toml, else the only caseworker of the household's district].
         #[arg(long, value_name = "U")]
         user: Option<String>,
         #[arg(long, value_name = "P", default_value = "child_outreach")]

@@ -188,6 +188,11 @@ fn re_identification_needs_two_distinct_reviewers_and_stays_with_the_custodian()
     let out = run(&approve, &ws);
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("approved"));
+    // building the same lists again keeps their approvals (same content, same id)
+    let out = run(&["outreach", "--user", "officer", "--purpose", "child_outreach"], &ws);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let again = lists(&ws).into_iter().find(|x| x["list_id"] == id.as_str()).expect("same list id");
+    assert_eq!(again["approvals"].as_array().unwrap().len(), 2);
 
     // never into the workspace; a non-custodian is denied
     let out = reid("custodian_registry", &ws.join("list.csv"));
@@ -211,6 +216,26 @@ fn re_identification_needs_two_distinct_reviewers_and_stays_with_the_custodian()
     // written once: a second run does not overwrite it
     let out = reid("custodian_registry", &out_csv);
     assert_eq!(out.status.code(), Some(1));
+
+    // the contract's form names no user: the holders of the vault keys act as their
+    // departments' custodians (registry and welfare have one in the demo's mimamori.toml)
+    let all = d.root.join("custodians/all.csv");
+    let out = mimamori()
+        .args(["reidentify", "--workspace"])
+        .arg(&ws)
+        .args(["--list", &id, "--vault-dir"])
+        .arg(d.vaults())
+        .arg("--out")
+        .arg(&all)
+        .env_remove("MIMAMORI_USER")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = fs::read_to_string(&all).unwrap();
+    let departments: HashSet<String> =
+        csv::Reader::from_reader(text.as_bytes()).records().map(|r| r.unwrap()[4].to_string()).collect();
+    assert!(departments.contains("registry"), "{departments:?}");
+    assert!(departments.iter().all(|d| d == "registry" || d == "welfare"), "{departments:?}");
 
     let log = fs::read_to_string(ws.join("audit/log.jsonl")).unwrap();
     for action in ["\"score\"", "\"outreach\"", "\"approve\"", "\"reidentify\""] {
@@ -245,6 +270,12 @@ fn caseworkers_record_outcomes_in_their_own_districts_and_they_feed_the_next_sco
     }
     let out = record("cw_minato", &household, "no-need");
     assert!(out.status.success(), "{}", stderr_of(&out));
+    // the contract's form names no user: the only caseworker of minato records
+    let out = run(&["outreach", "record", "--household", &household, "--outcome", "no-need"], &ws);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let log = fs::read_to_string(ws.join("audit/log.jsonl")).unwrap();
+    let last = log.lines().last().unwrap();
+    assert!(last.contains("\"user\":\"cw_minato\"") && last.contains("record_outcome"), "{last}");
     // chuo's household is not minato's caseworker's
     let out = record("cw_minato", &other, "confirmed");
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));

@@ -51,8 +51,7 @@ pub fn run(command: Command) -> Result<()> {
                 outreach::approve(&workspace, &list, &reviewer, &purpose, override_fairness.as_deref())
             }
             OutreachCommand::Record { workspace, household, outcome, user, purpose, noted } => {
-                let user = user.unwrap_or_else(outreach::default_user);
-                outreach::record(&workspace, household, outcome, &user, &purpose, noted)
+                outreach::record(&workspace, household, outcome, user.as_deref(), &purpose, noted)
             }
         },
         Command::Outreach { command: None, workspace, user, purpose, district, format } => {
@@ -64,8 +63,7 @@ pub fn run(command: Command) -> Result<()> {
             outreach::build(&workspace, &user, &purpose, district.as_deref(), format)
         }
         Command::Reidentify { workspace, list, vault_dir, user, purpose, out } => {
-            let user = user.unwrap_or_else(outreach::default_user);
-            outreach::reidentify(&workspace, &list, &vault_dir, &user, &purpose, out.as_deref())
+            outreach::reidentify(&workspace, &list, &vault_dir, user.as_deref(), &purpose, out.as_deref())
         }
         Command::LinkReport { workspace, out, user } => link_report::run(&workspace, out.as_deref(), user),
         Command::Pseudonymise { mapping, key, vault_key, out, vault, hardening, strict, force, format } => {

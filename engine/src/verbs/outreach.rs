@@ -145,6 +145,16 @@ fn build_allowed(
             unavailable_indicators: scores.unavailable.clone(),
             approvals: Vec::new(),
         };
+        // the same content again (same scoring, same capacity) keeps the approvals it had
+        let (_, json_path) = risk::list_paths(workspace, &d.id);
+        let mut state = state;
+        if let Ok(text) = std::fs::read_to_string(&json_path)
+            && let Ok(previous) = serde_json::from_str::<ListState>(&text)
+            && previous.list_id == state.list_id
+            && previous.parquet_blake3 == state.parquet_blake3
+        {
+            state.approvals = previous.approvals;
+        }
         risk::write_list_state(workspace, &state)?;
         states.push(state);
     }
@@ -281,8 +291,16 @@ pub fn default_user() -> String {
 }
 
 /// A caseworker records what contacting a household found.
-pub fn record(workspace: &Path, household: u64, outcome: Outcome, user: &str, purpose: &str, note: bool) -> Result<()> {
+pub fn record(
+    workspace: &Path,
+    household: u64,
+    outcome: Outcome,
+    user: Option<&str>,
+    purpose: &str,
+    note: bool,
+) -> Result<()> {
     let config = Config::load_workspace(workspace)?;
+    let named = user.map(str::to_string).or_else(|| named_user(&config));
     // the household must be on an approved list; its district decides who may record
     let lists = risk::read_lists(workspace)?;
     let mut on: Option<(String, String)> = None;
@@ -298,7 +316,7 @@ pub fn record(workspace: &Path, household: u64, outcome: Outcome, user: &str, pu
         crate::audit::append(
             workspace,
             crate::audit::Record {
-                user,
+                user: user.unwrap_or("-"),
                 action: "record_outcome",
                 purpose: Some(purpose),
                 resource: &format!("household {household}"),
@@ -308,6 +326,26 @@ pub fn record(workspace: &Path, household: u64, outcome: Outcome, user: &str, pu
         )?;
         return Err(crate::gateway::Denied { reasons }.into());
     };
+    // without a named user: the caseworker of the household's district, when there is one only
+    let user = match named {
+        Some(u) => u,
+        None => {
+            let covering: Vec<&str> = config
+                .users
+                .iter()
+                .filter(|u| u.role == Role::Caseworker && u.districts.iter().any(|d| *d == district))
+                .map(|u| u.name.as_str())
+                .collect();
+            match covering.as_slice() {
+                [one] => one.to_string(),
+                _ => bail!(
+                    "name the caseworker with --user: {} caseworkers of mimamori.toml cover district {district}",
+                    covering.len()
+                ),
+            }
+        }
+    };
+    let user = user.as_str();
     gate::household_action(workspace, &config, user, purpose, "record_outcome", household, &district)?;
     let o = RecordedOutcome {
         household_id: household,
@@ -333,21 +371,63 @@ pub fn record(workspace: &Path, household: u64, outcome: Outcome, user: &str, pu
     Ok(())
 }
 
+/// The user of a verb run without --user: $MIMAMORI_USER, else the login name when it is a user
+/// of mimamori.toml.
+fn named_user(config: &Config) -> Option<String> {
+    let u = default_user();
+    (std::env::var("MIMAMORI_USER").is_ok_and(|v| !v.is_empty()) || config.users.iter().any(|x| x.name == u))
+        .then_some(u)
+}
+
 /// At the custodians: the records of an approved list's households, mapped back to record ids
-/// through the vaults in `vault_dir`, written outside the workspace.
+/// through the vaults in `vault_dir`, written outside the workspace. Without a named user, the
+/// holder of each department's vault key acts as that department's custodian in
+/// `mimamori.toml` (each is checked by the policies and logged; the login name is recorded).
 pub fn reidentify(
     workspace: &Path,
     list_id: &str,
     vault_dir: &Path,
-    user: &str,
+    user: Option<&str>,
     purpose: &str,
     out: Option<&Path>,
 ) -> Result<()> {
     let config = Config::load_workspace(workspace)?;
     let resource = format!("outreach list {list_id}");
-    let allowed = gate::workspace_action(workspace, &config, user, purpose, "reidentify", &resource)?;
-    let result = reidentify_allowed(workspace, list_id, vault_dir, user, purpose, out, &allowed, &resource);
-    gate::log_failure(workspace, user, purpose, "reidentify", &resource, result)
+    let actors: Vec<String> = match user.map(str::to_string).or_else(|| named_user(&config)) {
+        Some(u) => vec![u],
+        None => {
+            let found: Vec<String> = config
+                .users
+                .iter()
+                .filter(|u| u.role == Role::Custodian)
+                .filter(|u| u.department.as_deref().is_some_and(|d| vault_dir.join(format!("{d}.vault")).is_file()))
+                .map(|u| u.name.clone())
+                .collect();
+            if found.is_empty() {
+                bail!(
+                    "name the custodian with --user: no custodian of mimamori.toml holds a vault in {}",
+                    vault_dir.display()
+                );
+            }
+            found
+        }
+    };
+    // which departments the actors may open: a custodian its own; another role (if a local
+    // policy permits it) every department
+    let mut departments: Option<std::collections::BTreeSet<String>> = Some(Default::default());
+    for a in &actors {
+        let allowed = gate::workspace_action(workspace, &config, a, purpose, "reidentify", &resource)?;
+        match (allowed.user.role, &allowed.user.department, departments.as_mut()) {
+            (Role::Custodian, Some(d), Some(set)) => {
+                set.insert(d.clone());
+            }
+            (Role::Custodian, _, _) => {}
+            _ => departments = None,
+        }
+    }
+    let who = actors.join("+");
+    let result = reidentify_allowed(workspace, list_id, vault_dir, &who, purpose, out, departments.as_ref(), &resource);
+    gate::log_failure(workspace, &who, purpose, "reidentify", &resource, result)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -358,7 +438,7 @@ fn reidentify_allowed(
     user: &str,
     purpose: &str,
     out: Option<&Path>,
-    allowed: &gate::Allowed,
+    may_open: Option<&std::collections::BTreeSet<String>>,
     resource: &str,
 ) -> Result<()> {
     let state = risk::find_list(workspace, list_id)?;
@@ -403,7 +483,7 @@ fn reidentify_allowed(
     let mut own: BTreeMap<String, std::collections::HashMap<[u8; 16], String>> = BTreeMap::new();
     let mut skipped = Vec::new();
     for d in &departments {
-        if allowed.user.role == Role::Custodian && allowed.user.department.as_deref() != Some(d.as_str()) {
+        if may_open.is_some_and(|m| !m.contains(d)) {
             continue;
         }
         if vault_dir.join(format!("{d}.vault")).is_file() {
@@ -457,7 +537,7 @@ fn reidentify_allowed(
         purpose,
         "reidentify",
         resource,
-        json!({ "households": households.len(), "records": written, "departments": own.keys().collect::<Vec<_>>(), "skipped": skipped }),
+        json!({ "households": households.len(), "records": written, "departments": own.keys().collect::<Vec<_>>(), "skipped": skipped, "login": crate::audit::os_user() }),
     )?;
     crate::print_stdout(&format!(
         "wrote {written} record(s) of {} household(s) of list {list_id} to {} (departments: {}){}\n",
