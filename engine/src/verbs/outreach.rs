@@ -333,7 +333,7 @@ pub fn record(
             let covering: Vec<&str> = config
                 .users
                 .iter()
-                .filter(|u| u.role == Role::Caseworker && u.districts.iter().any(|d| *d == district))
+                .filter(|u| u.role == Role::Caseworker && u.districts.contains(&district))
                 .map(|u| u.name.as_str())
                 .collect();
             match covering.as_slice() {
