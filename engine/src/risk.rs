@@ -376,6 +376,26 @@ impl ListState {
     }
 }
 
+/// Holds the lists' lock while alive: building lists and approving them read, change and write
+/// their state; two reviewers approving at once must not lose an approval.
+pub struct ListsLock {
+    _file: File,
+}
+
+pub fn lock_lists(workspace: &Path) -> Result<ListsLock> {
+    let d = outreach_dir(workspace);
+    std::fs::create_dir_all(&d).with_context(|| format!("cannot create {}", d.display()))?;
+    let path = d.join(".lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    f.lock().with_context(|| format!("cannot lock {}", path.display()))?;
+    Ok(ListsLock { _file: f })
+}
+
 pub fn list_paths(workspace: &Path, district: &str) -> (PathBuf, PathBuf) {
     let d = outreach_dir(workspace);
     (d.join(format!("{district}.parquet")), d.join(format!("{district}.json")))

@@ -53,7 +53,8 @@ pub fn build_lists(workspace: &Path, user: &str, purpose: &str, district: Option
     let config = Config::load_workspace(workspace)?;
     let resource = district.map_or_else(|| "outreach".to_string(), |d| format!("outreach/{d}"));
     gate::workspace_action(workspace, &config, user, purpose, "outreach", &resource)?;
-    let result = build_allowed(workspace, user, purpose, district, &config, &resource);
+    let result = risk::lock_lists(workspace)
+        .and_then(|_lock| build_allowed(workspace, user, purpose, district, &config, &resource));
     gate::log_failure(workspace, user, purpose, "outreach", &resource, result)
 }
 
@@ -252,6 +253,7 @@ pub fn approve(
     let config = Config::load_workspace(workspace)?;
     let resource = format!("outreach list {list_id}");
     gate::workspace_action(workspace, &config, reviewer, purpose, "approve", &resource)?;
+    let _lock = risk::lock_lists(workspace)?;
     let mut state = risk::find_list(workspace, list_id)?;
     if state.approvals.iter().any(|a| a.reviewer == reviewer) {
         bail!("{reviewer} has approved list {list_id} already; a second, different reviewer must approve it");
