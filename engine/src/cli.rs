@@ -326,9 +326,10 @@ pub enum Command {
     ///
     /// The list must be approved by two distinct reviewers. For each department whose
     /// DIR/<department>.vault and .vault.key are present (a custodian opens only their own
-    /// department's), writes list_id, rank, household_id, known_case, department, record_id,
-    /// reasons and supports as CSV outside the workspace (never overwritten). Gated (action
-    /// `reidentify`) and audited.
+    /// department's), writes list_id, rank, household_id, department, record_id as CSV outside
+    /// the workspace (never overwritten); reasons and supports reach the caseworker by
+    /// household_id, not the custodians. Refused once `mimamori link` has run since the list
+    /// was built. Gated (action `reidentify`) and audited.
     Reidentify {
         #[arg(long, value_name = "WS")]
         workspace: PathBuf,
@@ -388,7 +389,7 @@ pub enum OutreachCommand {
         #[arg(long, value_enum)]
         outcome: crate::risk::Outcome,
         /// The caseworker [default: $MIMAMORI_USER, else the login name if it is a user of
-        /// mimamori.toml, else the only caseworker of the household's district].
+        /// mimamori.toml].
         #[arg(long, value_name = "U")]
         user: Option<String>,
         #[arg(long, value_name = "P", default_value = "child_outreach")]

@@ -118,7 +118,11 @@ impl Outcome {
 /// One recorded outcome (`outcomes.jsonl`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RecordedOutcome {
+    /// The household id under the linkage it was recorded in (for reading only: labels follow
+    /// `records`, which survive a re-linkage).
     pub household_id: u64,
+    /// The household's records when the outcome was recorded, as `department:record_ref(hex)`.
+    pub records: Vec<String>,
     pub outcome: Outcome,
     pub list_id: String,
     pub user: String,
@@ -172,43 +176,108 @@ pub struct LabelSources {
     pub negatives: usize,
 }
 
-/// The label of each child: `labels.parquet` first, then the recorded outcomes of its household
-/// (the latest per household wins; `unreachable` removes no label).
+/// One row of `linked/persons.parquet`.
+pub struct LinkedRecord {
+    pub department: String,
+    pub record_ref: [u8; 16],
+    pub person_id: u64,
+    pub household_id: u64,
+}
+
+impl LinkedRecord {
+    /// `department:record_ref` in hex: how outcomes name a record.
+    pub fn key(&self) -> String {
+        record_key(&self.department, &self.record_ref)
+    }
+}
+
+pub fn record_key(department: &str, record_ref: &[u8; 16]) -> String {
+    let hex: String = record_ref.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{department}:{hex}")
+}
+
+/// Every record of the last linkage with its person and household.
+pub fn linked_records(workspace: &Path) -> Result<Vec<LinkedRecord>> {
+    let path = workspace.join("linked").join(linkage::link::PERSONS_FILE);
+    let mut out = Vec::new();
+    for b in read_parquet(&path)? {
+        let d = strings(&b, "department", &path)?;
+        let r = column::<FixedSizeBinaryArray>(&b, "record_ref", &path)?;
+        let p = column::<UInt64Array>(&b, "person_id", &path)?;
+        let h = column::<UInt64Array>(&b, "household_id", &path)?;
+        for i in 0..b.num_rows() {
+            let mut rf = [0u8; 16];
+            rf.copy_from_slice(r.value(i));
+            out.push(LinkedRecord {
+                department: d.value(i).to_string(),
+                record_ref: rf,
+                person_id: p.value(i),
+                household_id: h.value(i),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The digest of the last linkage (`linked/persons.parquet`): lists, scores and approvals hold
+/// only for the linkage they were made under.
+pub fn linkage_digest(workspace: &Path) -> Result<String> {
+    let path = workspace.join("linked").join(linkage::link::PERSONS_FILE);
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(blake3::hash(&bytes).to_hex().to_string())
+}
+
+/// The label of each child, from its records (labels and outcomes are kept per record, so they
+/// follow the records through a re-linkage): the outcomes caseworkers recorded for a household
+/// its records were in (the latest wins; `unreachable` gives none), else `labels.parquet`
+/// (`department, record_ref, need`; a child whose records disagree counts as needing support).
 pub fn load_labels(
     workspace: &Path,
     children: &[risk_model::features::Child],
 ) -> Result<(Vec<Option<bool>>, LabelSources)> {
-    let mut by_person: HashMap<u64, bool> = HashMap::new();
+    let mut by_record: HashMap<String, bool> = HashMap::new();
     let path = dir(workspace).join(LABELS_FILE);
     if path.is_file() {
         for b in read_parquet(&path)? {
-            let p = column::<UInt64Array>(&b, "person_id", &path)?;
+            let d = strings(&b, "department", &path)?;
+            let r = column::<FixedSizeBinaryArray>(&b, "record_ref", &path)?;
             let n = column::<BooleanArray>(&b, "need", &path)?;
             for i in 0..b.num_rows() {
-                if !p.is_null(i) && !n.is_null(i) {
-                    by_person.insert(p.value(i), n.value(i));
+                if !d.is_null(i) && !r.is_null(i) && !n.is_null(i) {
+                    let mut rf = [0u8; 16];
+                    rf.copy_from_slice(r.value(i));
+                    by_record.insert(record_key(d.value(i), &rf), n.value(i));
                 }
             }
         }
     }
-    let mut by_household: HashMap<u64, bool> = HashMap::new();
+    let mut outcome_of: HashMap<String, Option<bool>> = HashMap::new();
     for o in read_outcomes(workspace)? {
-        if let Some(l) = o.outcome.label() {
-            by_household.insert(o.household_id, l);
+        for r in &o.records {
+            outcome_of.insert(r.clone(), o.outcome.label());
         }
+    }
+    let mut records_of: HashMap<u64, Vec<String>> = HashMap::new();
+    for r in linked_records(workspace)? {
+        records_of.entry(r.person_id).or_default().push(r.key());
     }
     let mut src = LabelSources::default();
     let labels: Vec<Option<bool>> = children
         .iter()
         .map(|c| {
-            let l = if let Some(l) = by_household.get(&c.household_id) {
+            let keys = records_of.get(&c.person_id).map(Vec::as_slice).unwrap_or_default();
+            let recorded: Vec<Option<bool>> = keys.iter().filter_map(|k| outcome_of.get(k).copied()).collect();
+            let l = if !recorded.is_empty() {
                 src.recorded_outcomes += 1;
-                Some(*l)
-            } else if let Some(l) = by_person.get(&c.person_id) {
-                src.labels_file += 1;
-                Some(*l)
+                recorded.iter().flatten().copied().reduce(|a, b| a || b)
             } else {
-                None
+                let given: Vec<bool> = keys.iter().filter_map(|k| by_record.get(k).copied()).collect();
+                if given.is_empty() {
+                    None
+                } else {
+                    src.labels_file += 1;
+                    Some(given.iter().any(|x| *x))
+                }
             };
             match l {
                 Some(true) => src.positives += 1,
@@ -225,9 +294,8 @@ pub fn load_labels(
 /// maltreatment risk, school refusal, or poverty in a household not on 生活保護 (a household on
 /// 生活保護 has its welfare caseworker already; its other needs still count) — from the
 /// synthetic municipality's latent state, mapped through the custodians' vaults to the
-/// workspace's person ids (an evaluation step at the custodians; no identifier enters the
-/// workspace, only `person_id, need`). A linked person takes the outcome of the true person
-/// most of its records belong to.
+/// workspace's records (an evaluation step at the custodians; no identifier enters the
+/// workspace, only `department, record_ref, need`).
 pub fn write_labels_from_truth(workspace: &Path, truth_dir: &Path, vault_dir: &Path) -> Result<usize> {
     // true person of each record
     let truth = super::verbs::truth_persons(workspace, &truth_dir.join("truth.csv"), vault_dir)?;
@@ -246,41 +314,30 @@ pub fn write_labels_from_truth(workspace: &Path, truth_dir: &Path, vault_dir: &P
         let unmet_poverty = row[pov] == *"1" && row[assisted] != *"1";
         need.insert(row[p].to_string(), unmet_poverty || row[mal] == *"1" || row[sch] == *"1");
     }
-    let persons_path = workspace.join("linked").join(linkage::link::PERSONS_FILE);
-    let mut votes: HashMap<u64, HashMap<&str, usize>> = HashMap::new();
-    let batches = read_parquet(&persons_path)?;
-    for b in &batches {
-        let d = strings(b, "department", &persons_path)?;
-        let r = column::<FixedSizeBinaryArray>(b, "record_ref", &persons_path)?;
-        let pid = column::<UInt64Array>(b, "person_id", &persons_path)?;
-        for i in 0..b.num_rows() {
-            let mut rf = [0u8; 16];
-            rf.copy_from_slice(r.value(i));
-            if let Some(t) = truth.get(&(d.value(i).to_string(), rf)) {
-                *votes.entry(pid.value(i)).or_default().entry(t.as_str()).or_default() += 1;
-            }
-        }
-    }
-    let mut ids = Vec::new();
+    // one label per record of a child the truth knows (custodians' evaluation step)
+    let mut depts = Vec::new();
+    let mut refs: Vec<[u8; 16]> = Vec::new();
     let mut needs = Vec::new();
-    let mut sorted: Vec<_> = votes.into_iter().collect();
-    sorted.sort_by_key(|(p, _)| *p);
-    for (person, v) in sorted {
-        let mut v: Vec<_> = v.into_iter().collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        if let Some(n) = v.first().and_then(|(t, _)| need.get(*t)) {
-            ids.push(person);
+    for r in linked_records(workspace)? {
+        if let Some(n) = truth.get(&(r.department.clone(), r.record_ref)).and_then(|t| need.get(t)) {
+            depts.push(r.department);
+            refs.push(r.record_ref);
             needs.push(*n);
         }
     }
     let schema = Arc::new(Schema::new(vec![
-        Field::new("person_id", DataType::UInt64, false),
+        Field::new("department", DataType::Utf8, false),
+        Field::new("record_ref", DataType::FixedSizeBinary(16), false),
         Field::new("need", DataType::Boolean, false),
     ]));
-    let n = ids.len();
+    let n = refs.len();
     let batch = RecordBatch::try_new(
         schema,
-        vec![Arc::new(UInt64Array::from(ids)) as ArrayRef, Arc::new(BooleanArray::from(needs))],
+        vec![
+            Arc::new(StringArray::from(depts)) as ArrayRef,
+            Arc::new(FixedSizeBinaryArray::try_from_iter(refs.iter())?),
+            Arc::new(BooleanArray::from(needs)),
+        ],
     )?;
     std::fs::create_dir_all(dir(workspace))?;
     write_parquet(&dir(workspace).join(LABELS_FILE), &batch)?;
@@ -306,6 +363,8 @@ pub struct StoredScores {
     pub as_of: String,
     pub created: String,
     pub model_digest: String,
+    /// The linkage scored (digest of linked/persons.parquet).
+    pub linkage_digest: String,
     /// Fairness groups: indicator name → label.
     pub groups: BTreeMap<String, String>,
     /// Indicators not available in this workspace, with why.
@@ -355,6 +414,9 @@ pub struct ListState {
     /// blake3 of the list's Parquet file: approvals hold for exactly this content.
     pub parquet_blake3: String,
     pub model_digest: String,
+    /// The linkage the list's household ids belong to; re-identification and recorded outcomes
+    /// are refused once `mimamori link` has run again.
+    pub linkage_digest: String,
     pub fairness: Vec<risk_model::fairness::GroupRow>,
     pub disparities: Vec<String>,
     pub unavailable_indicators: Vec<(String, String)>,
@@ -368,7 +430,7 @@ impl ListState {
     pub fn approved(&self) -> bool {
         let distinct: HashSet<&str> = self.approvals.iter().map(|a| a.reviewer.as_str()).collect();
         distinct.len() >= APPROVALS_NEEDED
-            && (self.disparities.is_empty() || self.approvals.iter().any(|a| a.fairness_override.is_some()))
+            && (self.disparities.is_empty() || self.approvals.iter().all(|a| a.fairness_override.is_some()))
     }
 
     pub fn status(&self) -> &'static str {
@@ -532,23 +594,24 @@ pub fn read_list_rows(workspace: &Path, district: &str) -> Result<Vec<ListRow>> 
     Ok(out)
 }
 
-/// (department, record_ref) of every record of each household, from the linkage.
+/// (household, department, record_ref) of every record of the given households, from the linkage.
 pub fn household_records(workspace: &Path, households: &HashSet<u64>) -> Result<Vec<(u64, String, [u8; 16])>> {
-    let path = workspace.join("linked").join(linkage::link::PERSONS_FILE);
-    let mut out = Vec::new();
-    for b in read_parquet(&path)? {
-        let d = strings(&b, "department", &path)?;
-        let r = column::<FixedSizeBinaryArray>(&b, "record_ref", &path)?;
-        let h = column::<UInt64Array>(&b, "household_id", &path)?;
-        for i in 0..b.num_rows() {
-            if households.contains(&h.value(i)) {
-                let mut rf = [0u8; 16];
-                rf.copy_from_slice(r.value(i));
-                out.push((h.value(i), d.value(i).to_string(), rf));
-            }
-        }
+    Ok(linked_records(workspace)?
+        .into_iter()
+        .filter(|r| households.contains(&r.household_id))
+        .map(|r| (r.household_id, r.department, r.record_ref))
+        .collect())
+}
+
+/// Refuses work on a list whose linkage has been replaced since it was built.
+pub fn check_linkage(workspace: &Path, state: &ListState) -> Result<()> {
+    if linkage_digest(workspace)? != state.linkage_digest {
+        bail!(
+            "list {} was built on an earlier linkage (`mimamori link` has run since): its household ids no longer name the same records; score and build the lists again, and have them approved",
+            state.list_id
+        );
     }
-    Ok(out)
+    Ok(())
 }
 
 pub fn now() -> String {

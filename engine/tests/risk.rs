@@ -208,7 +208,8 @@ fn re_identification_needs_two_distinct_reviewers_and_stays_with_the_custodian()
     let mut n = 0;
     for r in rows.records() {
         let r = r.unwrap();
-        assert_eq!(&r[4], "registry", "a custodian re-identifies only their own department");
+        assert_eq!(&r[3], "registry", "a custodian re-identifies only their own department");
+        assert_eq!(r.len(), 5, "list_id, rank, household_id, department, record_id: no reasons for custodians");
         assert_eq!(&r[0], id.as_str());
         n += 1;
     }
@@ -233,7 +234,7 @@ fn re_identification_needs_two_distinct_reviewers_and_stays_with_the_custodian()
     assert!(out.status.success(), "{}", stderr_of(&out));
     let text = fs::read_to_string(&all).unwrap();
     let departments: HashSet<String> =
-        csv::Reader::from_reader(text.as_bytes()).records().map(|r| r.unwrap()[4].to_string()).collect();
+        csv::Reader::from_reader(text.as_bytes()).records().map(|r| r.unwrap()[3].to_string()).collect();
     assert!(departments.contains("registry"), "{departments:?}");
     assert!(departments.iter().all(|d| d == "registry" || d == "welfare"), "{departments:?}");
 
@@ -270,12 +271,36 @@ fn caseworkers_record_outcomes_in_their_own_districts_and_they_feed_the_next_sco
     }
     let out = record("cw_minato", &household, "no-need");
     assert!(out.status.success(), "{}", stderr_of(&out));
-    // the contract's form names no user: the only caseworker of minato records
-    let out = run(&["outreach", "record", "--household", &household, "--outcome", "no-need"], &ws);
+    // without a named caseworker nothing is recorded; MIMAMORI_USER names one
+    let out = mimamori()
+        .args(["outreach", "record", "--workspace"])
+        .arg(&ws)
+        .args(["--household", &household, "--outcome", "no-need"])
+        .env_remove("MIMAMORI_USER")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("--user"));
+    let out = mimamori()
+        .args(["outreach", "record", "--workspace"])
+        .arg(&ws)
+        .args(["--household", &household, "--outcome", "no-need"])
+        .env("MIMAMORI_USER", "cw_minato")
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     let log = fs::read_to_string(ws.join("audit/log.jsonl")).unwrap();
     let last = log.lines().last().unwrap();
     assert!(last.contains("\"user\":\"cw_minato\"") && last.contains("record_outcome"), "{last}");
+    // a household on no list and another district's household get the same answer
+    let a = record("cw_minato", "999999999", "confirmed");
+    let b = record("cw_minato", &other, "confirmed");
+    assert_eq!(a.status.code(), Some(2));
+    assert_eq!(
+        stderr_of(&a).replace("999999999", "H"),
+        stderr_of(&b).replace(other.as_str(), "H"),
+        "refusals tell nothing about the household"
+    );
     // chuo's household is not minato's caseworker's
     let out = record("cw_minato", &other, "confirmed");
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
@@ -291,6 +316,39 @@ fn caseworkers_record_outcomes_in_their_own_districts_and_they_feed_the_next_sco
     assert!(out.status.success(), "{}", stderr_of(&out));
     let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(e["labels"]["recorded_outcomes"].as_u64().unwrap() >= 1, "{}", e["labels"]);
+    // a new linkage (here without the nursery extract) voids the lists: their household ids
+    // would name other records
+    fs::remove_dir_all(ws.join("extracts/nursery")).unwrap();
+    let out = mimamori().args(["link", "--workspace"]).arg(&ws).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = record("cw_minato", &household, "confirmed");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("earlier linkage"), "{}", stderr_of(&out));
+    let out = mimamori()
+        .args(["reidentify", "--workspace"])
+        .arg(&ws)
+        .args(["--list", minato["list_id"].as_str().unwrap(), "--user", "custodian_registry", "--vault-dir"])
+        .arg(d.vaults())
+        .arg("--out")
+        .arg(d.root.join("custodians/stale.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(!d.root.join("custodians/stale.csv").exists());
+    let out = run(&["outreach", "--user", "officer", "--purpose", "child_outreach"], &ws);
+    assert_eq!(out.status.code(), Some(1), "lists need a scoring of the current linkage");
+    // labels and recorded outcomes follow the records into the new linkage
+    let out = mimamori()
+        .args(["score", "--workspace"])
+        .arg(&ws)
+        .args(["--user", "officer", "--purpose", "child_outreach", "--as-of", "2026-03-31", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(e["labels"]["recorded_outcomes"].as_u64().unwrap() >= 1, "{}", e["labels"]);
+    assert!(e["labels"]["labels_file"].as_u64().unwrap() > 100, "{}", e["labels"]);
+
     // a caseworker may not score
     let out = mimamori()
         .args(["score", "--workspace"])

@@ -77,9 +77,17 @@ fn build_allowed(
         None => config.districts.iter().collect(),
     };
     let scores = risk::read_scores(workspace)?;
+    let linkage = risk::linkage_digest(workspace)?;
+    if scores.linkage_digest != linkage {
+        bail!(
+            "the last scoring was made on an earlier linkage (`mimamori link` has run since); run `mimamori score` again first"
+        );
+    }
     let hs: Vec<HouseholdScore> = scores.households.iter().map(|h| h.score.clone()).collect();
+    // every district is selected, so that the fairness audit always covers the whole town,
+    // also when one district's list is rebuilt
     let capacity: BTreeMap<String, usize> =
-        districts.iter().map(|d| (d.name.clone(), d.caseworker_capacity as usize)).collect();
+        config.districts.iter().map(|d| (d.name.clone(), d.caseworker_capacity as usize)).collect();
     let min_p = config.outreach.min_probability;
     let ranking = if scores.ranking == "scorecard" { Ranking::Scorecard } else { Ranking::Model };
     let lists = outreach::select(&hs, &capacity, min_p, config.outreach.min_points, ranking);
@@ -92,7 +100,7 @@ fn build_allowed(
         })
         .collect();
     let selected: HashSet<u64> = lists.values().flat_map(|l| l.listed.iter().map(|h| h.household_id)).collect();
-    let names: HashSet<&str> = districts.iter().map(|d| d.name.as_str()).collect();
+    let names: HashSet<&str> = config.districts.iter().map(|d| d.name.as_str()).collect();
     let audited: Vec<Audited> = scores
         .households
         .iter()
@@ -141,25 +149,30 @@ fn build_allowed(
             ranking: scores.ranking.clone(),
             parquet_blake3: blake3::hash(&bytes).to_hex().to_string(),
             model_digest: scores.model_digest.clone(),
+            linkage_digest: linkage.clone(),
             fairness: district_rows,
             disparities: disparities.clone(),
             unavailable_indicators: scores.unavailable.clone(),
             approvals: Vec::new(),
         };
-        // the same content again (same scoring, same capacity) keeps the approvals it had
+        // the same content under the same linkage and fairness findings keeps its approvals
         let (_, json_path) = risk::list_paths(workspace, &d.id);
         let mut state = state;
         if let Ok(text) = std::fs::read_to_string(&json_path)
             && let Ok(previous) = serde_json::from_str::<ListState>(&text)
             && previous.list_id == state.list_id
             && previous.parquet_blake3 == state.parquet_blake3
+            && previous.linkage_digest == state.linkage_digest
+            && previous.disparities == state.disparities
         {
             state.approvals = previous.approvals;
         }
         risk::write_list_state(workspace, &state)?;
         states.push(state);
     }
-    let unassigned = scores.households.iter().filter(|h| h.score.district.is_none()).count();
+    // households without a district, or with a 学区 that names no district of mimamori.toml
+    let unassigned =
+        scores.households.iter().filter(|h| h.score.district.as_deref().is_none_or(|d| !names.contains(d))).count();
     gate::record(
         workspace,
         user,
@@ -253,8 +266,21 @@ pub fn approve(
     let config = Config::load_workspace(workspace)?;
     let resource = format!("outreach list {list_id}");
     gate::workspace_action(workspace, &config, reviewer, purpose, "approve", &resource)?;
+    let result = approve_allowed(workspace, list_id, reviewer, purpose, override_fairness, &resource);
+    gate::log_failure(workspace, reviewer, purpose, "approve", &resource, result)
+}
+
+fn approve_allowed(
+    workspace: &Path,
+    list_id: &str,
+    reviewer: &str,
+    purpose: &str,
+    override_fairness: Option<&str>,
+    resource: &str,
+) -> Result<()> {
     let _lock = risk::lock_lists(workspace)?;
     let mut state = risk::find_list(workspace, list_id)?;
+    risk::check_linkage(workspace, &state)?;
     if state.approvals.iter().any(|a| a.reviewer == reviewer) {
         bail!("{reviewer} has approved list {list_id} already; a second, different reviewer must approve it");
     }
@@ -275,8 +301,8 @@ pub fn approve(
         reviewer,
         purpose,
         "approve",
-        &resource,
-        json!({ "approvals": state.approvals.len(), "status": state.status(), "fairness_override": override_fairness }),
+        resource,
+        json!({ "approvals": state.approvals.len(), "status": state.status(), "fairness_override": override_fairness, "login": crate::audit::os_user() }),
     )?;
     crate::print_stdout(&format!(
         "{reviewer} approved list {list_id} ({} of {} approvals): {}\n",
@@ -302,72 +328,66 @@ pub fn record(
     note: bool,
 ) -> Result<()> {
     let config = Config::load_workspace(workspace)?;
-    let named = user.map(str::to_string).or_else(|| named_user(&config));
-    // the household must be on an approved list; its district decides who may record
-    let lists = risk::read_lists(workspace)?;
-    let mut on: Option<(String, String)> = None;
-    for l in lists.iter().filter(|l| l.approved()) {
+    let Some(user) = user.map(str::to_string).or_else(|| named_user(&config)) else {
+        bail!("name the caseworker with --user (or $MIMAMORI_USER)");
+    };
+    let user = user.as_str();
+    // the household's district is that of the approved list holding it; a household on no
+    // approved list has none, and no policy lets anyone record for it
+    let mut on: Option<ListState> = None;
+    for l in risk::read_lists(workspace)?.into_iter().filter(ListState::approved) {
         if risk::read_list_rows(workspace, &l.district)?.iter().any(|r| r.household_id == household) {
-            on = Some((l.list_id.clone(), l.district.clone()));
+            on = Some(l);
             break;
         }
     }
-    let Some((list_id, district)) = on else {
-        // logged as a denial: recording against a household not handed out is not allowed
-        let reasons = vec![format!("household {household} is on no approved outreach list")];
-        crate::audit::append(
-            workspace,
-            crate::audit::Record {
-                user: user.unwrap_or("-"),
-                action: "record_outcome",
-                purpose: Some(purpose),
-                resource: &format!("household {household}"),
-                decision: crate::audit::Decision::Deny,
-                detail: json!({ "reasons": reasons }),
-            },
-        )?;
-        return Err(crate::gateway::Denied { reasons }.into());
-    };
-    // without a named user: the caseworker of the household's district, when there is one only
-    let user = match named {
-        Some(u) => u,
-        None => {
-            let covering: Vec<&str> = config
-                .users
-                .iter()
-                .filter(|u| u.role == Role::Caseworker && u.districts.contains(&district))
-                .map(|u| u.name.as_str())
-                .collect();
-            match covering.as_slice() {
-                [one] => one.to_string(),
-                _ => bail!(
-                    "name the caseworker with --user: {} caseworkers of mimamori.toml cover district {district}",
-                    covering.len()
-                ),
+    let district = on.as_ref().map(|l| l.district.clone()).unwrap_or_default();
+    // one answer for every refusal, so that it tells nothing about the household (the audit
+    // log keeps the policy's reasons for reviewers)
+    if let Err(e) = gate::household_action(workspace, &config, user, purpose, "record_outcome", household, &district) {
+        if e.downcast_ref::<crate::gateway::Denied>().is_some() {
+            return Err(crate::gateway::Denied {
+                reasons: vec![format!(
+                    "{user} may not record an outcome for household {household}: it must be on an approved outreach list of their own districts"
+                )],
             }
+            .into());
         }
-    };
-    let user = user.as_str();
-    gate::household_action(workspace, &config, user, purpose, "record_outcome", household, &district)?;
-    let o = RecordedOutcome {
-        household_id: household,
-        outcome,
-        list_id: list_id.clone(),
-        user: user.to_string(),
-        time: risk::now(),
-        noted: note,
-    };
-    risk::append_outcome(workspace, &o)?;
+        return Err(e);
+    }
+    let Some(list) = on else { bail!("household {household} is on no approved outreach list") };
+    let resource = format!("household {household}");
+    let result = (|| -> Result<RecordedOutcome> {
+        risk::check_linkage(workspace, &list)?;
+        let records = risk::linked_records(workspace)?
+            .into_iter()
+            .filter(|r| r.household_id == household)
+            .map(|r| r.key())
+            .collect();
+        let o = RecordedOutcome {
+            household_id: household,
+            records,
+            outcome,
+            list_id: list.list_id.clone(),
+            user: user.to_string(),
+            time: risk::now(),
+            noted: note,
+        };
+        risk::append_outcome(workspace, &o)?;
+        Ok(o)
+    })();
+    let o = gate::log_failure(workspace, user, purpose, "record_outcome", &resource, result)?;
     gate::record(
         workspace,
         user,
         purpose,
         "record_outcome",
-        &format!("household {household}"),
-        json!({ "list_id": list_id, "outcome": outcome }),
+        &resource,
+        json!({ "list_id": o.list_id, "outcome": outcome, "records": o.records.len(), "login": crate::audit::os_user() }),
     )?;
     crate::print_stdout(&format!(
-        "recorded for household {household} (list {list_id}): {} — it labels the household at the next `mimamori score`\n",
+        "recorded for household {household} (list {}): {} — it labels the household's records at the next `mimamori score`\n",
+        o.list_id,
         outcome.japanese()
     ))?;
     Ok(())
@@ -464,6 +484,7 @@ fn reidentify_allowed(
         )?;
         return Err(crate::gateway::Denied { reasons }.into());
     }
+    risk::check_linkage(workspace, &state)?;
     let out: PathBuf = out.map_or_else(|| vault_dir.join(format!("outreach-{list_id}.csv")), Path::to_path_buf);
     let ws = workspace.canonicalize().with_context(|| format!("cannot read {}", workspace.display()))?;
     if super::pseudonymise::absolute(&out)?.starts_with(&ws) {
@@ -502,16 +523,9 @@ fn reidentify_allowed(
         );
     }
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "list_id",
-        "rank",
-        "household_id",
-        "known_case",
-        "department",
-        "record_id",
-        "reasons",
-        "supports",
-    ])?;
+    // the custodian learns which of its records to look up, not what other departments hold:
+    // reasons and supports reach the caseworker by household_id
+    w.write_record(["list_id", "rank", "household_id", "department", "record_id"])?;
     let by_household: BTreeMap<u64, &risk::ListRow> = rows.iter().map(|r| (r.household_id, r)).collect();
     let mut sorted = records.clone();
     sorted.sort_by_key(|(h, d, _)| (by_household.get(h).map_or(u32::MAX, |r| r.rank), d.clone()));
@@ -519,16 +533,7 @@ fn reidentify_allowed(
     for (h, d, rf) in &sorted {
         let (Some(row), Some(vault)) = (by_household.get(h), own.get(d)) else { continue };
         let Some(id) = vault.get(rf) else { continue };
-        w.write_record([
-            list_id,
-            &row.rank.to_string(),
-            &h.to_string(),
-            if row.known_case { "1" } else { "0" },
-            d,
-            id,
-            &row.reasons,
-            &row.supports,
-        ])?;
+        w.write_record([list_id, &row.rank.to_string(), &h.to_string(), d, id])?;
         written += 1;
     }
     let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("cannot write the list: {e}"))?;

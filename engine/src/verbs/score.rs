@@ -375,6 +375,7 @@ fn score_allowed(
         as_of: as_of.to_string(),
         created: risk::now(),
         model_digest: model_digest.clone(),
+        linkage_digest: risk::linkage_digest(workspace)?,
         groups: group_names,
         unavailable: unavailable.clone(),
         households: final_scores
@@ -490,6 +491,7 @@ fn scorecard_only(
         as_of: c.as_of.to_string(),
         created: risk::now(),
         model_digest: String::new(),
+        linkage_digest: risk::linkage_digest(c.workspace)?,
         groups: c.groups.iter().map(|(k, (l, _))| (k.clone(), l.clone())).collect(),
         unavailable,
         households: scores
