@@ -393,6 +393,31 @@ fn a_missing_department_is_named_and_no_identifier_reaches_the_risk_files() {
         }
     }
 
+    // a workspace's own indicator reading a column its extracts lack is named as unavailable;
+    // one whose SQL is broken stops the scoring with its file
+    let own = ws.join("risk/indicators");
+    fs::create_dir_all(&own).unwrap();
+    let text = fs::read_to_string("../risk-model/indicators/nurse_office_visits.sql").unwrap();
+    fs::write(own.join("nurse_office_visits.sql"), text.replace("nurse_office_visits >= 6", "nurse_visits_total >= 6"))
+        .unwrap();
+    let score = || {
+        mimamori()
+            .args(["score", "--workspace"])
+            .arg(&ws)
+            .args(["--user", "officer", "--purpose", "child_outreach", "--as-of", "2026-03-31"])
+            .output()
+            .unwrap()
+    };
+    let out = score();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("not available: nurse_office_visits (an extract lacks a column"), "{text}");
+    fs::write(own.join("broken.sql"), "-- indicator: broken\n-- label: B\n-- reason: R\n-- department: health\n-- level: person\n-- use: feature\n-- follows: f\n-- measures: m\nSELEC person_id FROM extracts.health\n").unwrap();
+    let out = score();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("broken"), "{}", stderr_of(&out));
+    fs::remove_dir_all(&own).unwrap();
+
     // without the health extract, its indicators are named as unavailable, not scored as 0
     fs::remove_dir_all(ws.join("extracts/health")).unwrap();
     let out = mimamori()

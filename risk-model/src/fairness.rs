@@ -73,8 +73,8 @@ pub fn table(households: &[Audited], groups: &BTreeMap<String, (String, HashSet<
 /// Disparities to a group's disadvantage (districts excluded: their lists are sized by capacity
 /// on purpose): the group's needs are missed more often (false-negative rate) or it is listed
 /// without need more often (false-positive rate: an intrusion) than the rest, by more than
-/// `max_gap`, with 95% intervals that do not overlap and at least `min_support` labelled
-/// households on each side. A group whose needs are found more often than the rest's is not
+/// `max_gap`, the difference being above zero at 95% (two-proportion z, one-sided), with at
+/// least `min_support` labelled households on each side. A group whose needs are found more often than the rest's is not
 /// flagged: ranking by need lists the groups with more need more often.
 pub fn disparities(rows: &[GroupRow], max_gap: f64, min_support: usize) -> Vec<String> {
     let mut out = Vec::new();
@@ -88,11 +88,12 @@ pub fn disparities(rows: &[GroupRow], max_gap: f64, min_support: usize) -> Vec<S
             ("false-negative rate (needs missed)", &a.false_negative_rate, &b.false_negative_rate),
             ("false-positive rate (listed without need)", &a.false_positive_rate, &b.false_positive_rate),
         ] {
-            let (Some(vx), Some(vy), Some(cx), Some(cy)) = (x.value, y.value, x.ci95, y.ci95) else { continue };
+            let (Some(vx), Some(vy)) = (x.value, y.value) else { continue };
             if x.n < min_support || y.n < min_support {
                 continue;
             }
-            if vx - vy > max_gap && cx.0 > cy.1 {
+            let se = (vx * (1.0 - vx) / x.n as f64 + vy * (1.0 - vy) / y.n as f64).sqrt();
+            if vx - vy > max_gap && vx - vy - 1.645 * se > 0.0 {
                 out.push(format!(
                     "{} ({}): {what} {:.1}% vs {:.1}% for the rest (bound {:.0} points)",
                     a.group,

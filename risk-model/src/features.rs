@@ -18,6 +18,9 @@ use crate::indicator::{Indicator, Level, Use};
 pub enum FeatureError {
     #[error("indicator {name} ({file}) does not plan: {message}")]
     Plan { name: String, file: String, message: String },
+    /// The query names a column no extract here has: the indicator is unavailable, not wrong.
+    #[error("indicator {name}: {message}")]
+    MissingColumn { name: String, message: String },
     #[error("indicator {name} failed while running (the message is withheld: it may quote data values)")]
     Run { name: String },
     #[error("indicator {name}: {message}")]
@@ -134,10 +137,20 @@ fn missing(ind: &Indicator, available: &Available) -> Option<String> {
 }
 
 async fn run(ctx: &SessionContext, ind: &Indicator, as_of: chrono::NaiveDate) -> Result<Vec<Vec<u64>>, FeatureError> {
-    let df = ctx.sql(&ind.sql_for(as_of)).await.map_err(|e| FeatureError::Plan {
-        name: ind.name.clone(),
-        file: format!("{}.sql", ind.name),
-        message: e.to_string(),
+    let df = ctx.sql(&ind.sql_for(as_of)).await.map_err(|e| {
+        // planning reads no data: its messages name only the query's text and the schema
+        let message = e.strip_backtrace();
+        let field_not_found = match e.find_root() {
+            datafusion::error::DataFusionError::SchemaError(s, _) => {
+                matches!(**s, datafusion::common::SchemaError::FieldNotFound { .. })
+            }
+            _ => false,
+        };
+        if field_not_found {
+            FeatureError::MissingColumn { name: ind.name.clone(), message }
+        } else {
+            FeatureError::Plan { name: ind.name.clone(), file: format!("{}.sql", ind.name), message }
+        }
     })?;
     let want = if ind.has(Use::Population) { 2 } else { 1 };
     let fields = df.schema().fields().len();
@@ -239,10 +252,21 @@ pub async fn compute(
     let mut population: BTreeSet<Child> = BTreeSet::new();
     let mut population_ran = false;
     for ind in indicators {
-        let why = missing(ind, available);
+        let mut why = missing(ind, available);
         let mut flagged = 0;
-        if why.is_none() {
-            let cols = run(ctx, ind, as_of).await?;
+        let ran = if why.is_none() {
+            match run(ctx, ind, as_of).await {
+                Ok(cols) => Some(cols),
+                Err(FeatureError::MissingColumn { message, .. }) => {
+                    why = Some(format!("an extract lacks a column it reads ({message})"));
+                    None
+                }
+                Err(e) => return Err(e),
+            }
+        } else {
+            None
+        };
+        if let Some(cols) = ran {
             if ind.has(Use::Population) {
                 population_ran = true;
                 for (p, h) in cols[0].iter().zip(&cols[1]) {

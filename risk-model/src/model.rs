@@ -210,7 +210,7 @@ pub fn fold_of(household_id: u64, seed: u64, folds: usize) -> usize {
 /// calibrated probability from the model that did not see its household.
 pub struct CrossFit {
     pub model: Model,
-    /// Out-of-fold calibrated probability per row (None for unlabelled rows).
+    /// Out-of-fold calibrated probability per row (every row, labelled or not).
     pub out_of_fold: Vec<Option<f64>>,
     pub fold: Vec<usize>,
 }
@@ -246,7 +246,9 @@ pub fn cross_fit(
         let mut z = vec![0.0; labels.len()];
         for f in 0..folds {
             let train: Vec<usize> = rows.iter().copied().filter(|&i| fold[i] != f).collect();
-            let test = rows.iter().copied().filter(|&i| fold[i] == f);
+            // every row of the fold, labelled or not: an unlabelled sibling is scored by the
+            // model that did not see its household either
+            let test = (0..labels.len()).filter(|&i| fold[i] == f);
             let (b0, beta) = fit_logistic(d, &y, &train, lambda);
             for i in test {
                 z[i] = raw(b0, &beta, &d.x[i * d.p..(i + 1) * d.p]);
@@ -262,10 +264,7 @@ pub fn cross_fit(
     let zs: Vec<f64> = rows.iter().map(|&i| z[i]).collect();
     let ys: Vec<bool> = rows.iter().map(|&i| y[i]).collect();
     let (a, b) = fit_platt(&zs, &ys);
-    let mut out_of_fold = vec![None; labels.len()];
-    for &i in &rows {
-        out_of_fold[i] = Some(sigmoid(a * z[i] + b));
-    }
+    let out_of_fold = (0..labels.len()).map(|i| Some(sigmoid(a * z[i] + b))).collect();
     let (intercept, coefficients) = fit_logistic(d, &y, &rows, lambda);
     Ok(CrossFit {
         model: Model {

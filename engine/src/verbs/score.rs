@@ -58,6 +58,11 @@ pub struct Evaluation {
     pub precision_ratio_at_capacity: Option<f64>,
     pub calibration: Vec<CalibrationBin>,
     pub expected_calibration_error: f64,
+    /// Households: P(a child needs support), Platt-calibrated on the households' out-of-fold
+    /// values (siblings share flags, so the product of the children's chances overstates it).
+    pub household_calibration: Vec<CalibrationBin>,
+    pub household_expected_calibration_error: f64,
+    pub household_platt: (f64, f64),
     pub brier: f64,
     pub brier_base_rate: f64,
     /// Fairness of the capacity lists (model ranking, out-of-fold).
@@ -170,7 +175,18 @@ fn describe(e: &Evaluation) -> String {
         "  calibration: expected error {:.3}; Brier {:.4} (base rate alone {:.4})",
         e.expected_calibration_error, e.brier, e.brier_base_rate
     );
+    let _ = writeln!(
+        t,
+        "  households: calibration expected error {:.3} (household probability Platt a={:.2}, b={:.2})",
+        e.household_expected_calibration_error, e.household_platt.0, e.household_platt.1
+    );
     let _ = writeln!(t, "  pilots: {}", e.pilot_reference);
+    if e.labels.labels_file == 0 && e.labels.recorded_outcomes > 0 {
+        let _ = writeln!(
+            t,
+            "note: every label comes from households listed before; needs outside earlier lists are unseen, so recall, false-negative rates and the fairness gate describe those households only"
+        );
+    }
     if e.disparities.is_empty() {
         let _ = writeln!(t, "fairness: no disparity beyond the configured bound");
     } else {
@@ -200,6 +216,11 @@ fn supports(workspace: &Path, indicators: &[Indicator]) -> Result<Vec<risk_model
     } else {
         risk_model::supports::parse("risk-model/supports.toml", risk_model::supports::DEFAULT, &known)?
     })
+}
+
+fn logit(p: f64) -> f64 {
+    let p = p.clamp(1e-9, 1.0 - 1e-9);
+    (p / (1.0 - p)).ln()
 }
 
 fn household_label(rows: &[usize], labels: &[Option<bool>]) -> Option<bool> {
@@ -286,7 +307,22 @@ fn score_allowed(
 
     // households: out-of-fold scores (a household's children share one fold)
     let p_hh: Vec<f64> = (0..f.children.len()).map(|i| fit.out_of_fold[i].unwrap_or(p_final[i])).collect();
-    let oof_scores = outreach::score_households(&f, m, Some(&p_hh), &reasons, &sup, seed);
+    let mut oof_scores = outreach::score_households(&f, m, Some(&p_hh), &reasons, &sup, seed);
+    // siblings share their household's flags, so 1 − Π(1 − p) overstates a household's chance:
+    // Platt-calibrate it on the labelled households' out-of-fold values
+    let hh_label_of = |h: u64| by_household.get(&h).and_then(|rows| household_label(rows, &labels));
+    let (zs, ys): (Vec<f64>, Vec<bool>) = oof_scores
+        .iter()
+        .filter(|h| !h.known_case)
+        .filter_map(|h| Some((logit(h.probability?), hh_label_of(h.household_id)?)))
+        .unzip();
+    let household_platt = model::fit_platt(&zs, &ys);
+    let calibrate = |hs: &mut [HouseholdScore]| {
+        for h in hs {
+            h.probability = h.probability.map(|p| model::sigmoid(household_platt.0 * logit(p) + household_platt.1));
+        }
+    };
+    calibrate(&mut oof_scores);
     let labelled: Vec<HouseholdScore> = oof_scores
         .iter()
         .filter(|h| by_household.get(&h.household_id).is_some_and(|rows| rows.iter().any(|&i| labels[i].is_some())))
@@ -318,6 +354,11 @@ fn score_allowed(
     let fairness_rows = fairness::table(&audited, &groups);
     let disparities = fairness::disparities(&fairness_rows, config.outreach.max_disparity, 30);
     let bins = evaluate::calibration(&p_oof, &y, 10);
+    let oof_p: std::collections::HashMap<u64, f64> =
+        oof_scores.iter().filter_map(|h| Some((h.household_id, h.probability?))).collect();
+    let (hp, hy): (Vec<f64>, Vec<bool>) =
+        audited.iter().filter_map(|a| Some((*oof_p.get(&a.household_id)?, a.label?))).unzip();
+    let household_bins = evaluate::calibration(&hp, &hy, 10);
     let base_rate = if y.is_empty() { None } else { Some(y.iter().filter(|v| **v).count() as f64 / y.len() as f64) };
     let model_cap_precision = model_cap.precision.value;
     let card_cap_precision = card_cap.precision.value;
@@ -347,6 +388,9 @@ fn score_allowed(
         },
         expected_calibration_error: evaluate::expected_calibration_error(&bins),
         calibration: bins,
+        household_expected_calibration_error: evaluate::expected_calibration_error(&household_bins),
+        household_calibration: household_bins,
+        household_platt,
         brier: evaluate::brier(&p_oof, &y),
         brier_base_rate: base_rate.map_or(0.0, |b| evaluate::brier(&vec![b; y.len()], &y)),
         fairness: fairness_rows,
@@ -357,7 +401,8 @@ fn score_allowed(
 
     // ---- the scoring's outputs, with the final model
     std::fs::create_dir_all(&risk_dir).with_context(|| format!("cannot create {}", risk_dir.display()))?;
-    let final_scores = outreach::score_households(&f, m, Some(&p_final), &reasons, &sup, seed);
+    let mut final_scores = outreach::score_households(&f, m, Some(&p_final), &reasons, &sup, seed);
+    calibrate(&mut final_scores);
     let group_names: BTreeMap<String, String> = groups.iter().map(|(k, (l, _))| (k.clone(), l.clone())).collect();
     let model_json = ModelFile {
         format: "mimamori-risk-model-v1",
