@@ -25,12 +25,18 @@ fn help_explains_every_verb() {
     let out = mimamori().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for verb in ["demo", "synth", "init", "config"] {
+    for verb in ["demo", "synth", "init", "config", "score", "outreach", "reidentify", "query", "link"] {
         assert!(text.contains(verb), "--help lists {verb}");
     }
-    for (verb, expect) in
-        [("demo", "--households"), ("synth", "truth.csv"), ("init", "never overwritten"), ("config", "--workspace")]
-    {
+    for (verb, expect) in [
+        ("demo", "--households"),
+        ("synth", "truth.csv"),
+        ("init", "never overwritten"),
+        ("config", "--workspace"),
+        ("score", "calibrated"),
+        ("outreach", "two distinct reviewers"),
+        ("reidentify", "outside the workspace"),
+    ] {
         let out = mimamori().args([verb, "--help"]).output().unwrap();
         assert!(out.status.success(), "{verb} --help");
         let text = String::from_utf8_lossy(&out.stdout).split_whitespace().collect::<Vec<_>>().join(" ");

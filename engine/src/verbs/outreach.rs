@@ -188,6 +188,12 @@ fn build_allowed(
     Ok(Built { states, table, disparities, unassigned, unavailable: scores.unavailable.clone() })
 }
 
+/// `text` padded with spaces to `width` terminal columns (kanji and kana take two).
+fn pad(text: &str, width: usize) -> String {
+    let w = unicode_width::UnicodeWidthStr::width(text);
+    format!("{text}{}", " ".repeat(width.saturating_sub(w)))
+}
+
 fn pct(s: &risk_model::evaluate::Share) -> String {
     match (s.value, s.ci95) {
         (Some(v), Some((lo, hi))) => format!("{:>5.1}% [{:.1}–{:.1}]", v * 100.0, lo * 100.0, hi * 100.0),
@@ -208,14 +214,19 @@ fn describe_lists(
     for s in states {
         let _ = writeln!(
             t,
-            "  {:<28} {:>3}/{:<3} households  {} known case(s) marked  {} more above the floor  list {}",
-            s.district_name, s.listed, s.capacity, s.known_cases, s.beyond_capacity, s.list_id
+            "  {} {:>3}/{:<3} households  {} known case(s) marked  {} more above the floor  list {}",
+            pad(&s.district_name, 16),
+            s.listed,
+            s.capacity,
+            s.known_cases,
+            s.beyond_capacity,
+            s.list_id
         );
     }
     if unassigned > 0 {
         let _ = writeln!(
             t,
-            "  {unassigned} scored household(s) have no district in the registry (住登外) and are on no list"
+            "  {unassigned} scored household(s) have no district of mimamori.toml (住登外, or a 学区 not configured) and are on no list"
         );
     }
     for (name, why) in unavailable {
@@ -224,8 +235,13 @@ fn describe_lists(
     let _ = writeln!(t, "\nfairness audit (households; rates need recorded or labelled outcomes):");
     let _ = writeln!(
         t,
-        "  {:<30} {:>6}  {:<22} {:<22} {:<22} {:<22}",
-        "group", "n", "selected", "precision", "false positive", "false negative"
+        "  {} {:>6}  {:<22} {:<22} {:<22} {:<22}",
+        pad("group", 44),
+        "n",
+        "selected",
+        "precision",
+        "false positive",
+        "false negative"
     );
     for r in table {
         let label = if r.attribute == "all" || r.attribute == "district" {
@@ -235,8 +251,8 @@ fn describe_lists(
         };
         let _ = writeln!(
             t,
-            "  {:<30} {:>6}  {:<22} {:<22} {:<22} {:<22}",
-            label,
+            "  {} {:>6}  {:<22} {:<22} {:<22} {:<22}",
+            pad(&label, 44),
             r.households,
             pct(&r.selection_rate),
             pct(&r.precision),
