@@ -196,6 +196,18 @@ mod tests {
         e.encode_parts(s, true)
     }
 
+    /// Blocking on the encoding's exact key (`key_bf_name`) relies on this: the parts are one
+    /// set of q-grams, so a swapped given and family name encodes the same.
+    #[test]
+    fn swapped_name_parts_encode_the_same_and_other_names_do_not() {
+        for h in [Hardening::None, Hardening::Balance, Hardening::XorFold] {
+            let e = BloomEncoder::new(&key(), "name", 16, h);
+            assert_eq!(enc(&e, &["lucy", "fitzpatrick"]), enc(&e, &["fitzpatrick", "lucy"]), "{h:?}");
+            assert_ne!(enc(&e, &["lucy", "fitzpatrick"]), enc(&e, &["lucy", "fitzpatric"]), "{h:?}");
+            assert_ne!(enc(&e, &["高橋", "太郎"]), enc(&e, &["高橋太郎"]), "{h:?}: the split is part of the key");
+        }
+    }
+
     #[test]
     fn similar_names_are_closer_than_different_ones_in_every_hardening() {
         for h in [Hardening::None, Hardening::Balance, Hardening::XorFold] {

@@ -9,9 +9,11 @@ use serde::{Deserialize, Serialize};
 /// column no extract has are skipped. Together they catch a record with any one of: a wrong
 /// birth date, a changed surname, a different reading, a different address, an unknown name;
 /// the address rules also catch a wrong birth date together with a wrong given name.
+/// `key_bf_name` (the name encoding's exact key) holds the same name, also with given and
+/// family name swapped (FEBRL4: pair F1 0.9932 → 0.9940; the synthetic city unchanged).
 pub const DEFAULT_RULES: &[&[&str]] = &[
     &["tok_birth_date"],
-    &["tok_family", "tok_given"],
+    &["key_bf_name"],
     &["tok_family_kana_loose", "tok_given_kana_loose"],
     &["tok_given_kana_loose", "tok_birth_year"],
     &["tok_given", "tok_birth_year"],
@@ -88,9 +90,9 @@ impl LinkConfig {
                 return Err("a blocking rule is empty; list the token columns that must agree".into());
             }
             for c in rule {
-                if !c.starts_with("tok_") {
+                if !(c.starts_with("tok_") || c.starts_with("key_bf_")) {
                     return Err(format!(
-                        "blocking column `{c}` is not a token column; blocking uses tok_… columns (exact agreement)"
+                        "blocking column `{c}` is not a token column; blocking uses tok_… columns or key_bf_… (a Bloom encoding's exact key), which must agree exactly"
                     ));
                 }
             }

@@ -180,7 +180,7 @@ impl<'a> Comparator<'a> {
                 bloom: sim("bf_name"),
                 parts: [t("tok_family"), t("tok_given")],
             };
-            push(kind, "name", &["tok_name", "bf_name"], &fuzzy, t("tok_name").map(|_| "tok_name"));
+            push(kind, "name", &["tok_name", "bf_name", "key_bf_name"], &fuzzy, t("tok_name").map(|_| "tok_name"));
         }
         if t("tok_kana").is_some() || r.bloom("bf_kana").is_some() {
             let kind = Kind::Fuzzy {
@@ -197,7 +197,7 @@ impl<'a> Comparator<'a> {
             push(
                 kind,
                 "given_name",
-                &["tok_given", "tok_given_kana", "tok_given_kana_loose"],
+                &["tok_given", "tok_given_kana", "tok_given_kana_loose", "key_bf_name"],
                 &["different", "loose reading equal", "equal"],
                 Some(if t("tok_given").is_some() { "tok_given" } else { "tok_given_kana" }),
             );
@@ -211,7 +211,7 @@ impl<'a> Comparator<'a> {
             push(
                 kind,
                 "family_name",
-                &["tok_family", "tok_family_kana", "tok_family_kana_loose"],
+                &["tok_family", "tok_family_kana", "tok_family_kana_loose", "key_bf_name"],
                 &["different", "loose reading equal", "equal"],
                 Some(if t("tok_family").is_some() { "tok_family" } else { "tok_family_kana" }),
             );

@@ -277,6 +277,28 @@ pub fn load(found: Vec<(PathBuf, Manifest)>) -> Result<Records, LinkError> {
         }
         records.departments.push(Department { name: manifest.department, start: start as u32, rows: rows as u32 });
     }
+    // an exact key per Bloom encoding (`key_<column>`): the encodings hash each name part's
+    // q-grams into one set, so the key is equal for a swapped given and family name; a
+    // blocking rule on it finds such pairs, which no token rule does
+    let keys: Vec<(String, Vec<u64>)> = records
+        .blooms
+        .iter()
+        .map(|(name, col)| {
+            let key = col
+                .data
+                .chunks_exact(col.words.max(1))
+                .map(|f| {
+                    if f.iter().all(|w| *w == 0) {
+                        0
+                    } else {
+                        f.iter().fold(0x6B65_795F_626Cu64, |h, w| splitmix(h ^ *w)).max(1)
+                    }
+                })
+                .collect();
+            (format!("key_{name}"), key)
+        })
+        .collect();
+    records.tokens.extend(keys);
     let stride = records.tokens.len();
     records.row_index = records.tokens.keys().enumerate().map(|(i, k)| (k.clone(), i)).collect();
     let mut rows = vec![0u64; total * stride];
@@ -291,4 +313,11 @@ pub fn load(found: Vec<(PathBuf, Manifest)>) -> Result<Records, LinkError> {
         *col = BloomColumn::new(col.words, data);
     }
     Ok(records)
+}
+
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }

@@ -247,7 +247,8 @@ fn patterns(joint: &[(u64, u64, f64)], select: impl Fn(u64) -> bool, mask: u64, 
 /// absorbs into its match class; EM trains only on rules with a person-level key (a birth
 /// date, a given name, a whole name, a personal number).
 fn person_level(rule: &[String]) -> bool {
-    const PERSON: &[&str] = &["tok_birth_", "tok_given", "tok_name", "tok_kana", "tok_resident_id", "tok_national_id"];
+    const PERSON: &[&str] =
+        &["tok_birth_", "tok_given", "tok_name", "tok_kana", "tok_resident_id", "tok_national_id", "key_bf_name"];
     rule.iter().any(|c| PERSON.iter().any(|p| c.starts_with(p)))
 }
 
