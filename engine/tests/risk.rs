@@ -83,6 +83,8 @@ fn lists_stay_within_capacity_and_every_household_has_reasons() {
     let model: serde_json::Value = serde_json::from_slice(&fs::read(ws.join("risk/model.json")).unwrap()).unwrap();
     let contributions = model["contributions"].as_object().unwrap();
     assert!(contributions.len() >= 15, "one contribution per available indicator");
+    let report = fs::read_to_string(ws.join("risk/report.html")).unwrap();
+    assert!(report.contains("<svg") && report.contains("公平性") && !report.contains("http"), "self-contained");
 
     let cfg: serde_json::Value = {
         let out = mimamori().args(["config", "--workspace"]).arg(&ws).args(["--format", "json"]).output().unwrap();

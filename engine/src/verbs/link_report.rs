@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::audit::{self, Decision};
 
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 

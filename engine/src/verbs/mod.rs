@@ -12,6 +12,7 @@ mod link_report;
 mod outreach;
 mod pseudonymise;
 mod query;
+mod risk_report;
 mod score;
 mod synth;
 

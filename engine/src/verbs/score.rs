@@ -441,6 +441,17 @@ fn score_allowed(
     write_atomically(&risk_dir.join(risk::HOUSEHOLDS_FILE), serde_json::to_string(&stored)?.as_bytes())?;
     write_atomically(&risk_dir.join(risk::MODEL_FILE), model_text.as_bytes())?;
     write_atomically(&risk_dir.join(risk::EVALUATION_FILE), serde_json::to_string_pretty(&evaluation)?.as_bytes())?;
+    let labels: BTreeMap<String, String> = f
+        .names
+        .iter()
+        .map(|n| {
+            let base = n.strip_prefix("sibling_").unwrap_or(n);
+            let label = indicators.iter().find(|i| i.name == base).map_or_else(|| n.clone(), |i| i.label.clone());
+            (n.clone(), if base == n { label } else { format!("きょうだい: {label}") })
+        })
+        .collect();
+    let report = super::risk_report::render(&config.municipality_name, &evaluation, m, &labels);
+    write_atomically(&risk_dir.join("report.html"), report.as_bytes())?;
 
     gate::record(
         workspace,
@@ -558,6 +569,7 @@ fn scorecard_only(
     write_atomically(&risk_dir.join(risk::HOUSEHOLDS_FILE), serde_json::to_string(&stored)?.as_bytes())?;
     write_atomically(&risk_dir.join(risk::EVALUATION_FILE), serde_json::to_string_pretty(&summary)?.as_bytes())?;
     let _ = std::fs::remove_file(risk_dir.join(risk::MODEL_FILE));
+    let _ = std::fs::remove_file(risk_dir.join("report.html"));
     gate::record(
         c.workspace,
         c.user,
