@@ -249,6 +249,7 @@ pub fn load(dir: &Path) -> Result<Vec<Indicator>, IndicatorError> {
 }
 
 const DEFAULTS: &[(&str, &str)] = &[
+    ("address_differs.sql", include_str!("../indicators/address_differs.sql")),
     ("absence_10_29_days.sql", include_str!("../indicators/absence_10_29_days.sql")),
     ("absence_30_days.sql", include_str!("../indicators/absence_30_days.sql")),
     ("absence_rising.sql", include_str!("../indicators/absence_rising.sql")),
