@@ -55,6 +55,14 @@ pub fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
     write_atomically(path, &buf)
 }
 
+/// Reads every batch of Parquet bytes (already read and, where it matters, hashed).
+pub fn parse_parquet(bytes: Vec<u8>, path: &Path) -> Result<Vec<RecordBatch>> {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+        .with_context(|| format!("{} is not a Parquet file", path.display()))?
+        .build()?;
+    reader.collect::<Result<Vec<_>, _>>().with_context(|| format!("cannot read {}", path.display()))
+}
+
 /// Reads every batch of a Parquet file.
 pub fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>> {
     let f = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -138,14 +146,17 @@ pub fn read_outcomes(workspace: &Path) -> Result<Vec<RecordedOutcome>> {
     }
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    for (i, line) in lines.iter().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        out.push(
-            serde_json::from_str(line)
-                .with_context(|| format!("{}:{}: not a recorded outcome", path.display(), i + 1))?,
-        );
+        match serde_json::from_str(line.trim_end()) {
+            Ok(o) => out.push(o),
+            // a last line cut short by a crash while it was written was never recorded
+            Err(_) if i + 1 == lines.len() && !line.ends_with('\n') => {}
+            Err(e) => bail!("{}:{}: not a recorded outcome: {e}", path.display(), i + 1),
+        }
     }
     Ok(out)
 }
@@ -156,8 +167,16 @@ pub fn append_outcome(workspace: &Path, o: &RecordedOutcome) -> Result<()> {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .read(true)
         .open(&path)
         .with_context(|| format!("cannot write {}", path.display()))?;
+    f.lock().with_context(|| format!("cannot lock {}", path.display()))?;
+    // a line cut short by a crash was never recorded: drop it before appending
+    let text = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    if text.last().is_some_and(|b| *b != b'\n') {
+        let keep = text.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+        f.set_len(keep as u64)?;
+    }
     let mut line = serde_json::to_string(o)?;
     line.push('\n');
     f.write_all(line.as_bytes())?;
@@ -198,9 +217,16 @@ pub fn record_key(department: &str, record_ref: &[u8; 16]) -> String {
 
 /// Every record of the last linkage with its person and household.
 pub fn linked_records(workspace: &Path) -> Result<Vec<LinkedRecord>> {
+    Ok(linked_records_with_digest(workspace)?.0)
+}
+
+/// The records of the last linkage and the digest of the very bytes they were read from.
+pub fn linked_records_with_digest(workspace: &Path) -> Result<(Vec<LinkedRecord>, String)> {
     let path = workspace.join("linked").join(linkage::link::PERSONS_FILE);
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let digest = blake3::hash(&bytes).to_hex().to_string();
     let mut out = Vec::new();
-    for b in read_parquet(&path)? {
+    for b in parse_parquet(bytes, &path)? {
         let d = strings(&b, "department", &path)?;
         let r = column::<FixedSizeBinaryArray>(&b, "record_ref", &path)?;
         let p = column::<UInt64Array>(&b, "person_id", &path)?;
@@ -216,7 +242,7 @@ pub fn linked_records(workspace: &Path) -> Result<Vec<LinkedRecord>> {
             });
         }
     }
-    Ok(out)
+    Ok((out, digest))
 }
 
 /// The digest of the last linkage (`linked/persons.parquet`): lists, scores and approvals hold
@@ -426,6 +452,29 @@ pub struct ListState {
 /// Approvals needed, by distinct reviewers.
 pub const APPROVALS_NEEDED: usize = 2;
 
+/// The reviewers whose approvals of exactly this list (content and linkage) the hash-chained
+/// audit log holds; the state file's approvals are a convenience copy, never trusted alone. The
+/// whole chain is verified first. With disparities, only approvals that state an override count.
+pub fn approvals_in_audit_log(workspace: &Path, state: &ListState) -> Result<Vec<String>> {
+    let entries =
+        crate::audit::verify(workspace).context("the audit log does not verify; approvals cannot be checked")?;
+    let resource = format!("outreach list {}", state.list_id);
+    let mut reviewers: Vec<String> = entries
+        .iter()
+        .filter(|e| e.action == "approve" && e.decision == crate::audit::Decision::Allow && e.resource == resource)
+        .filter(|e| e.detail.get("error").is_none())
+        .filter(|e| {
+            e.detail["parquet_blake3"] == state.parquet_blake3.as_str()
+                && e.detail["linkage_digest"] == state.linkage_digest.as_str()
+        })
+        .filter(|e| state.disparities.is_empty() || e.detail["fairness_override"].is_string())
+        .map(|e| e.user.clone())
+        .collect();
+    reviewers.sort();
+    reviewers.dedup();
+    Ok(reviewers)
+}
+
 impl ListState {
     pub fn approved(&self) -> bool {
         let distinct: HashSet<&str> = self.approvals.iter().map(|a| a.reviewer.as_str()).collect();
@@ -482,6 +531,18 @@ pub fn read_lists(workspace: &Path) -> Result<Vec<ListState>> {
         );
     }
     Ok(out)
+}
+
+/// Finds a list by id with its rows, parsed from the very bytes whose digest was checked.
+pub fn find_list_rows(workspace: &Path, list_id: &str) -> Result<(ListState, Vec<ListRow>)> {
+    let state = find_list(workspace, list_id)?;
+    let (parquet, _) = list_paths(workspace, &state.district);
+    let bytes = std::fs::read(&parquet).with_context(|| format!("cannot read {}", parquet.display()))?;
+    if blake3::hash(&bytes).to_hex().to_string() != state.parquet_blake3 {
+        bail!("{} changed while it was read; try again", parquet.display());
+    }
+    let rows = rows_of(parse_parquet(bytes, &parquet)?, &parquet)?;
+    Ok((state, rows))
 }
 
 /// Finds a list by id; its Parquet file must still hold exactly what was listed.
@@ -570,8 +631,13 @@ pub struct ListRow {
 
 pub fn read_list_rows(workspace: &Path, district: &str) -> Result<Vec<ListRow>> {
     let (path, _) = list_paths(workspace, district);
+    rows_of(read_parquet(&path)?, &path)
+}
+
+fn rows_of(batches: Vec<RecordBatch>, path: &Path) -> Result<Vec<ListRow>> {
+    let path = path.to_path_buf();
     let mut out = Vec::new();
-    for b in read_parquet(&path)? {
+    for b in batches {
         let rank = column::<UInt32Array>(&b, "rank", &path)?;
         let h = column::<UInt64Array>(&b, "household_id", &path)?;
         let p = column::<Float64Array>(&b, "probability", &path)?;
@@ -592,15 +658,6 @@ pub fn read_list_rows(workspace: &Path, district: &str) -> Result<Vec<ListRow>> 
         }
     }
     Ok(out)
-}
-
-/// (household, department, record_ref) of every record of the given households, from the linkage.
-pub fn household_records(workspace: &Path, households: &HashSet<u64>) -> Result<Vec<(u64, String, [u8; 16])>> {
-    Ok(linked_records(workspace)?
-        .into_iter()
-        .filter(|r| households.contains(&r.household_id))
-        .map(|r| (r.household_id, r.department, r.record_ref))
-        .collect())
 }
 
 /// Refuses work on a list whose linkage has been replaced since it was built.

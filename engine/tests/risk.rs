@@ -161,6 +161,21 @@ fn re_identification_needs_two_distinct_reviewers_and_stays_with_the_custodian()
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
     assert!(stderr_of(&out).contains("not approved"));
 
+    // approvals written into the state file by hand count for nothing: the audit log holds them
+    let state_path = ws.join(format!("risk/outreach/{}.json", l["district"].as_str().unwrap()));
+    let original = fs::read_to_string(&state_path).unwrap();
+    let mut forged: serde_json::Value = serde_json::from_str(&original).unwrap();
+    forged["approvals"] = serde_json::json!([
+        {"reviewer": "reviewer1", "time": "2026-11-25T00:00:00Z", "fairness_override": "x"},
+        {"reviewer": "reviewer2", "time": "2026-11-25T00:00:00Z", "fairness_override": "x"}
+    ]);
+    fs::write(&state_path, serde_json::to_string(&forged).unwrap()).unwrap();
+    let out = reid("custodian_registry", &out_csv);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("audit log"), "{}", stderr_of(&out));
+    assert!(!out_csv.exists());
+    fs::write(&state_path, original).unwrap();
+
     // an officer may not approve; one reviewer is not enough and cannot approve twice
     let out = run(&["outreach", "approve", "--list", &id, "--reviewer", "officer"], &ws);
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));

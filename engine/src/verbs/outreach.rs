@@ -311,15 +311,25 @@ fn approve_allowed(
         time: risk::now(),
         fairness_override: override_fairness.map(str::to_string),
     });
-    risk::write_list_state(workspace, &state)?;
+    // the audit entry is the approval (re-identification counts approvals there, for exactly
+    // this content and linkage); it is written before the state file's copy
     gate::record(
         workspace,
         reviewer,
         purpose,
         "approve",
         resource,
-        json!({ "approvals": state.approvals.len(), "status": state.status(), "fairness_override": override_fairness, "login": crate::audit::os_user() }),
+        json!({
+            "list_id": state.list_id,
+            "parquet_blake3": state.parquet_blake3,
+            "linkage_digest": state.linkage_digest,
+            "approvals": state.approvals.len(),
+            "status": state.status(),
+            "fairness_override": override_fairness,
+            "login": crate::audit::os_user(),
+        }),
     )?;
+    risk::write_list_state(workspace, &state)?;
     crate::print_stdout(&format!(
         "{reviewer} approved list {list_id} ({} of {} approvals): {}\n",
         state.approvals.iter().map(|a| a.reviewer.as_str()).collect::<HashSet<_>>().len(),
@@ -353,7 +363,10 @@ pub fn record(
     let mut on: Option<ListState> = None;
     for l in risk::read_lists(workspace)?.into_iter().filter(ListState::approved) {
         if risk::read_list_rows(workspace, &l.district)?.iter().any(|r| r.household_id == household) {
-            on = Some(l);
+            // approved as the audit log says, not as the state file says
+            if risk::approvals_in_audit_log(workspace, &l)?.len() >= risk::APPROVALS_NEEDED {
+                on = Some(l);
+            }
             break;
         }
     }
@@ -374,12 +387,12 @@ pub fn record(
     let Some(list) = on else { bail!("household {household} is on no approved outreach list") };
     let resource = format!("household {household}");
     let result = (|| -> Result<RecordedOutcome> {
-        risk::check_linkage(workspace, &list)?;
-        let records = risk::linked_records(workspace)?
-            .into_iter()
-            .filter(|r| r.household_id == household)
-            .map(|r| r.key())
-            .collect();
+        let (linked, digest) = risk::linked_records_with_digest(workspace)?;
+        if digest != list.linkage_digest {
+            risk::check_linkage(workspace, &list)?;
+            bail!("the linkage changed while the outcome was recorded; try again");
+        }
+        let records = linked.into_iter().filter(|r| r.household_id == household).map(|r| r.key()).collect();
         let o = RecordedOutcome {
             household_id: household,
             records,
@@ -389,18 +402,19 @@ pub fn record(
             time: risk::now(),
             noted: note,
         };
+        // logged before it takes effect: a failed audit write leaves nothing recorded
+        gate::record(
+            workspace,
+            user,
+            purpose,
+            "record_outcome",
+            &resource,
+            json!({ "list_id": o.list_id, "outcome": outcome, "records": o.records.len(), "login": crate::audit::os_user() }),
+        )?;
         risk::append_outcome(workspace, &o)?;
         Ok(o)
     })();
     let o = gate::log_failure(workspace, user, purpose, "record_outcome", &resource, result)?;
-    gate::record(
-        workspace,
-        user,
-        purpose,
-        "record_outcome",
-        &resource,
-        json!({ "list_id": o.list_id, "outcome": outcome, "records": o.records.len(), "login": crate::audit::os_user() }),
-    )?;
     crate::print_stdout(&format!(
         "recorded for household {household} (list {}): {} — it labels the household's records at the next `mimamori score`\n",
         o.list_id,
@@ -479,13 +493,23 @@ fn reidentify_allowed(
     may_open: Option<&std::collections::BTreeSet<String>>,
     resource: &str,
 ) -> Result<()> {
-    let state = risk::find_list(workspace, list_id)?;
-    if !state.approved() {
+    // no list is rebuilt or approved meanwhile; the rows are parsed from the bytes whose digest
+    // was checked, the linkage's records from the bytes whose digest is compared
+    let _lock = risk::lock_lists(workspace)?;
+    let (state, rows) = risk::find_list_rows(workspace, list_id)?;
+    // approvals count only as the hash-chained audit log holds them, for this content and
+    // linkage (the state file's copy could be edited by anyone who can write the workspace)
+    let approved_by = risk::approvals_in_audit_log(workspace, &state)?;
+    if approved_by.len() < risk::APPROVALS_NEEDED {
         let reasons = vec![format!(
-            "list {list_id} is not approved: {} of {} distinct reviewers{}",
-            state.approvals.iter().map(|a| a.reviewer.as_str()).collect::<HashSet<_>>().len(),
+            "list {list_id} is not approved: {} of {} distinct reviewers in the audit log{}",
+            approved_by.len(),
             risk::APPROVALS_NEEDED,
-            if state.disparities.is_empty() { "" } else { ", and its fairness disparity needs an override" }
+            if state.disparities.is_empty() {
+                ""
+            } else {
+                " (with its fairness disparity, approvals count only with an override)"
+            }
         )];
         crate::audit::append(
             workspace,
@@ -500,7 +524,11 @@ fn reidentify_allowed(
         )?;
         return Err(crate::gateway::Denied { reasons }.into());
     }
-    risk::check_linkage(workspace, &state)?;
+    let (linked, digest) = risk::linked_records_with_digest(workspace)?;
+    if digest != state.linkage_digest {
+        risk::check_linkage(workspace, &state)?;
+        bail!("the linkage changed while the list was read; try again");
+    }
     let out: PathBuf = out.map_or_else(|| vault_dir.join(format!("outreach-{list_id}.csv")), Path::to_path_buf);
     let ws = workspace.canonicalize().with_context(|| format!("cannot read {}", workspace.display()))?;
     if super::pseudonymise::absolute(&out)?.starts_with(&ws) {
@@ -509,9 +537,12 @@ fn reidentify_allowed(
             out.display()
         );
     }
-    let rows = risk::read_list_rows(workspace, &state.district)?;
     let households: HashSet<u64> = rows.iter().map(|r| r.household_id).collect();
-    let records = risk::household_records(workspace, &households)?;
+    let records: Vec<(u64, String, [u8; 16])> = linked
+        .into_iter()
+        .filter(|r| households.contains(&r.household_id))
+        .map(|r| (r.household_id, r.department, r.record_ref))
+        .collect();
     // a custodian re-identifies only its own department; other roles have no vault
     let departments: Vec<String> = {
         let mut d: Vec<String> = records.iter().map(|(_, d, _)| d.clone()).collect();
@@ -553,15 +584,19 @@ fn reidentify_allowed(
         written += 1;
     }
     let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("cannot write the list: {e}"))?;
-    write_new_file(&out, &bytes)?;
+    if out.exists() {
+        bail!("{} already exists; it is never overwritten", out.display());
+    }
+    // logged before the file exists: a failed audit write leaves no re-identified list
     gate::record(
         workspace,
         user,
         purpose,
         "reidentify",
         resource,
-        json!({ "households": households.len(), "records": written, "departments": own.keys().collect::<Vec<_>>(), "skipped": skipped, "login": crate::audit::os_user() }),
+        json!({ "households": households.len(), "records": written, "departments": own.keys().collect::<Vec<_>>(), "skipped": skipped, "approved_by": approved_by, "login": crate::audit::os_user() }),
     )?;
+    write_new_file(&out, &bytes)?;
     crate::print_stdout(&format!(
         "wrote {written} record(s) of {} household(s) of list {list_id} to {} (departments: {}){}\n",
         households.len(),
