@@ -379,6 +379,21 @@ pub enum OutreachCommand {
         #[arg(long, value_name = "REASON")]
         override_fairness: Option<String>,
     },
+    /// Show a list as reviewers see it before approving: its counts, the fairness audit, the
+    /// disparities, the indicators not available and the approvals in the audit log (no
+    /// household). Gated (action `view_list`: reviewers and officers) and audited.
+    Show {
+        #[arg(long, value_name = "WS")]
+        workspace: PathBuf,
+        #[arg(long, value_name = "ID")]
+        list: String,
+        #[arg(long, value_name = "U")]
+        user: String,
+        #[arg(long, value_name = "P", default_value = "child_outreach")]
+        purpose: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
     /// Record what contacting a household of an approved list found (caseworkers, own districts).
     Record {
         #[arg(long, value_name = "WS")]

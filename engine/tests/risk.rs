@@ -161,6 +161,14 @@ fn re_identification_needs_two_distinct_reviewers_and_stays_with_the_custodian()
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
     assert!(stderr_of(&out).contains("not approved"));
 
+    // reviewers see the list's fairness audit before approving; caseworkers may not
+    let out = run(&["outreach", "show", "--list", &id, "--user", "reviewer1"], &ws);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("fairness audit") && text.contains("nobody yet"), "{text}");
+    let out = run(&["outreach", "show", "--list", &id, "--user", "cw_minato"], &ws);
+    assert_eq!(out.status.code(), Some(2));
+
     // approvals written into the state file by hand count for nothing: the audit log holds them
     let state_path = ws.join(format!("risk/outreach/{}.json", l["district"].as_str().unwrap()));
     let original = fs::read_to_string(&state_path).unwrap();

@@ -51,6 +51,9 @@ pub fn run(command: Command) -> Result<()> {
             OutreachCommand::Approve { workspace, list, reviewer, purpose, override_fairness } => {
                 outreach::approve(&workspace, &list, &reviewer, &purpose, override_fairness.as_deref())
             }
+            OutreachCommand::Show { workspace, list, user, purpose, format } => {
+                outreach::show(&workspace, &list, &user, &purpose, format)
+            }
             OutreachCommand::Record { workspace, household, outcome, user, purpose, noted } => {
                 outreach::record(&workspace, household, outcome, user.as_deref(), &purpose, noted)
             }

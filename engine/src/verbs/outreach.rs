@@ -232,7 +232,15 @@ fn describe_lists(
     for (name, why) in unavailable {
         let _ = writeln!(t, "  scored without {name}: {why}");
     }
-    let _ = writeln!(t, "\nfairness audit (households; rates need recorded or labelled outcomes):");
+    t.push('\n');
+    t.push_str(&describe_fairness(table, disparities));
+    t
+}
+
+fn describe_fairness(table: &[risk_model::fairness::GroupRow], disparities: &[String]) -> String {
+    use std::fmt::Write;
+    let mut t = String::new();
+    let _ = writeln!(t, "fairness audit (households; rates need recorded or labelled outcomes):");
     let _ = writeln!(
         t,
         "  {} {:>6}  {:<22} {:<22} {:<22} {:<22}",
@@ -336,6 +344,53 @@ fn approve_allowed(
         risk::APPROVALS_NEEDED,
         state.status()
     ))?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Shown<'a> {
+    #[serde(flatten)]
+    state: &'a ListState,
+    approved_in_audit_log: &'a [String],
+}
+
+/// A list's state for reviewers: counts, fairness, disparities, approvals; no household.
+pub fn show(workspace: &Path, list_id: &str, user: &str, purpose: &str, format: OutputFormat) -> Result<()> {
+    let config = Config::load_workspace(workspace)?;
+    let resource = format!("outreach list {list_id}");
+    gate::workspace_action(workspace, &config, user, purpose, "view_list", &resource)?;
+    let result = (|| -> Result<String> {
+        let state = risk::find_list(workspace, list_id)?;
+        let approved_by = risk::approvals_in_audit_log(workspace, &state)?;
+        gate::record(workspace, user, purpose, "view_list", &resource, json!({ "approvals": approved_by.len() }))?;
+        Ok(match format {
+            OutputFormat::Json => format!(
+                "{}\n",
+                serde_json::to_string_pretty(&Shown { state: &state, approved_in_audit_log: &approved_by })?
+            ),
+            _ => {
+                let mut t = format!(
+                    "list {} — {} (as of {}, ranked by {}): {} of {} households, {} known case(s) marked, {} more above the floor\napproved in the audit log by: {}\n",
+                    state.list_id,
+                    state.district_name,
+                    state.as_of,
+                    state.ranking,
+                    state.listed,
+                    state.capacity,
+                    state.known_cases,
+                    state.beyond_capacity,
+                    if approved_by.is_empty() { "nobody yet".to_string() } else { approved_by.join(", ") }
+                );
+                for (name, why) in &state.unavailable_indicators {
+                    t.push_str(&format!("  scored without {name}: {why}\n"));
+                }
+                t.push_str(&describe_fairness(&state.fairness, &state.disparities));
+                t
+            }
+        })
+    })();
+    let text = gate::log_failure(workspace, user, purpose, "view_list", &resource, result)?;
+    crate::print_stdout(&text)?;
     Ok(())
 }
 
