@@ -481,3 +481,31 @@ fn without_labelled_outcomes_lists_are_ranked_by_the_scorecard_and_say_so() {
         }
     }
 }
+
+#[test]
+fn a_municipality_measures_the_model_against_its_own_scorecard() {
+    let d = demo();
+    let ws = d.ws();
+    let score = |ws: &Path| {
+        let out = mimamori()
+            .args(["score", "--workspace"])
+            .arg(ws)
+            .args(["--user", "officer", "--purpose", "child_outreach", "--as-of", "2026-03-31", "--format", "json"])
+            .output()
+            .unwrap();
+        (out.status.code(), serde_json::from_slice::<serde_json::Value>(&out.stdout).ok(), stderr_of(&out))
+    };
+    let (_, before, _) = score(&ws);
+    let before = before.unwrap()["scorecard"]["auc"].as_f64().unwrap();
+    // only 3歳児健診 counts: a different, weaker baseline
+    fs::write(ws.join("risk/scorecard.toml"), "default_points = 0\n[points]\ncheckup_3y_missed = 1\n").unwrap();
+    let (code, after, err) = score(&ws);
+    assert_eq!(code, Some(0), "{err}");
+    let after = after.unwrap()["scorecard"]["auc"].as_f64().unwrap();
+    assert!(after < before, "{after} vs {before}");
+    // a misspelt indicator is named
+    fs::write(ws.join("risk/scorecard.toml"), "default_points = 1\n[points]\ncheckup_3y_mised = 2\n").unwrap();
+    let (code, _, err) = score(&ws);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("checkup_3y_mised"), "{err}");
+}

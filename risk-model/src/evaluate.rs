@@ -1,14 +1,8 @@
 //! How good the scores are, measured on labelled outcomes the model did not see (out-of-fold):
 //! AUC, precision and recall at a list size, calibration, and the same for the rule-based
-//! scorecard that the model must beat.
+//! scorecard that the model must beat (its points: `crate::scorecard`).
 
 use serde::{Deserialize, Serialize};
-
-/// The rule-based scorecard: one point per indicator flag present (the transparent baseline
-/// that municipal pilots use: a child is screened when enough flags add up).
-pub fn scorecard_points(row: &[bool]) -> u32 {
-    row.iter().filter(|f| **f).count() as u32
-}
 
 /// Area under the ROC curve (the Mann–Whitney statistic, ties counted half).
 pub fn auc(scores: &[f64], y: &[bool]) -> Option<f64> {

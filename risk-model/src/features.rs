@@ -64,6 +64,8 @@ pub struct Features {
     pub flags: Vec<bool>,
     /// The first `own` names are the indicators themselves; the rest are derived sibling flags.
     pub own: usize,
+    /// The scorecard's points for each own flag (one each unless a scorecard says otherwise).
+    pub points_per_flag: Vec<u32>,
     /// Households with a known case (e.g. 要対協).
     pub known: HashSet<u64>,
     /// Households per fairness group (indicator name → households).
@@ -81,10 +83,10 @@ impl Features {
         &self.flags[i * p..(i + 1) * p]
     }
 
-    /// The rule-based scorecard's points of child i: its own indicator flags (sibling flags
-    /// are the model's, not the scorecard's).
+    /// The rule-based scorecard's points of child i: the points of its own indicator flags
+    /// (sibling flags are the model's, not the scorecard's).
     pub fn points(&self, i: usize) -> u32 {
-        crate::evaluate::scorecard_points(&self.row(i)[..self.own])
+        self.row(i)[..self.own].iter().zip(&self.points_per_flag).filter(|(f, _)| **f).map(|(_, p)| p).sum()
     }
 
     /// Indices of the children of each household, households in ascending order.
@@ -377,6 +379,7 @@ pub async fn compute(
         names,
         flags,
         own,
+        points_per_flag: vec![1; own],
         known,
         groups,
         household_flags,

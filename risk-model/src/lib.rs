@@ -21,4 +21,5 @@ pub mod features;
 pub mod indicator;
 pub mod model;
 pub mod outreach;
+pub mod scorecard;
 pub mod supports;

@@ -223,6 +223,18 @@ fn logit(p: f64) -> f64 {
     (p / (1.0 - p)).ln()
 }
 
+fn scorecard(workspace: &Path, indicators: &[Indicator]) -> Result<risk_model::scorecard::Scorecard> {
+    use risk_model::scorecard::{DEFAULT, Scorecard};
+    let known = indicators.iter().filter(|i| i.has(Use::Feature)).map(|i| i.name.clone()).collect();
+    let path = risk::dir(workspace).join("scorecard.toml");
+    Ok(if path.is_file() {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        Scorecard::parse(&path.display().to_string(), &text, &known)?
+    } else {
+        Scorecard::parse("risk-model/scorecard.toml", DEFAULT, &known)?
+    })
+}
+
 fn household_label(rows: &[usize], labels: &[Option<bool>]) -> Option<bool> {
     let ls: Vec<bool> = rows.iter().filter_map(|&i| labels[i]).collect();
     if ls.is_empty() { None } else { Some(ls.iter().any(|l| *l)) }
@@ -257,7 +269,9 @@ fn score_allowed(
     let risk_dir = risk::dir(workspace);
     let indicators = indicator::load(&risk_dir.join("indicators"))?;
     let avail = available(workspace)?;
-    let f = runtime.block_on(risk_model::features::compute(&catalog.ctx, &indicators, &avail, as_of))?;
+    let mut f = runtime.block_on(risk_model::features::compute(&catalog.ctx, &indicators, &avail, as_of))?;
+    scorecard(workspace, &indicators)?.apply(&mut f);
+    let f = f;
     if f.children.is_empty() {
         bail!("no child to score: the population queries found no linked child");
     }
