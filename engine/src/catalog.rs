@@ -98,20 +98,9 @@ impl WorkspaceCatalog {
         let linked_dir = workspace.join("linked");
         let mut linked = false;
         for table in ["persons", "households", "pairs", "review"] {
-            let path = linked_dir.join(format!("{table}.parquet"));
-            if !path.is_file() {
-                continue;
-            }
             let name = format!("{LINKED}.{table}");
-            ctx.register_parquet(name.as_str(), path_str(&path)?, opts())
-                .await
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let schema = ctx.table(name.as_str()).await?.schema().clone();
-            let columns = schema
-                .fields()
-                .iter()
-                .map(|f| ColumnMeta { name: f.name().clone(), sensitivity: linked_sensitivity(f.name()) })
-                .collect();
+            let path = linked_dir.join(format!("{table}.parquet"));
+            let Some(columns) = register_file(&ctx, &name, &path, linked_sensitivity).await? else { continue };
             catalog.insert(TableMeta {
                 name,
                 department: None,
@@ -173,20 +162,9 @@ impl WorkspaceCatalog {
         // the last scoring: one row per child (flags, probability), special care throughout
         cat.register_schema(RISK, Arc::new(MemorySchemaProvider::new()))?;
         for table in ["features", "scores"] {
-            let path = workspace.join(RISK).join(format!("{table}.parquet"));
-            if !path.is_file() {
-                continue;
-            }
             let name = format!("{RISK}.{table}");
-            ctx.register_parquet(name.as_str(), path_str(&path)?, opts())
-                .await
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let schema = ctx.table(name.as_str()).await?.schema().clone();
-            let columns = schema
-                .fields()
-                .iter()
-                .map(|f| ColumnMeta { name: f.name().clone(), sensitivity: risk_sensitivity(f.name()) })
-                .collect();
+            let path = workspace.join(RISK).join(format!("{table}.parquet"));
+            let Some(columns) = register_file(&ctx, &name, &path, risk_sensitivity).await? else { continue };
             catalog.insert(TableMeta {
                 name,
                 department: None,
@@ -197,6 +175,39 @@ impl WorkspaceCatalog {
         }
         Ok(WorkspaceCatalog { ctx, catalog, resolver: Resolver { catalog: CATALOG.into(), schema: LINKED.into() } })
     }
+}
+
+/// The runtime that plans and runs queries over a workspace (as many workers as cores, up to 8).
+pub fn query_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()).min(8))
+        .enable_all()
+        .build()
+        .context("cannot start the query runtime")
+}
+
+/// Registers `path` as table `name` when the file exists; returns its columns with the
+/// sensitivity `sensitivity` gives each name (None when there is no such file).
+async fn register_file(
+    ctx: &SessionContext,
+    name: &str,
+    path: &Path,
+    sensitivity: fn(&str) -> Sensitivity,
+) -> Result<Option<Vec<ColumnMeta>>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    ctx.register_parquet(name, path_str(path)?, ParquetReadOptions::default())
+        .await
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let schema = ctx.table(name).await?.schema().clone();
+    Ok(Some(
+        schema
+            .fields()
+            .iter()
+            .map(|f| ColumnMeta { name: f.name().clone(), sensitivity: sensitivity(f.name()) })
+            .collect(),
+    ))
 }
 
 fn path_str(p: &Path) -> Result<String> {

@@ -94,11 +94,7 @@ impl Gateway {
         }
         let config = Config::load_workspace(workspace)?;
         let policies = load_policies(workspace)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()).min(8))
-            .enable_all()
-            .build()
-            .context("cannot start the query runtime")?;
+        let runtime = crate::catalog::query_runtime()?;
         let catalog = runtime.block_on(WorkspaceCatalog::open(workspace))?;
         Ok(Gateway { workspace: workspace.to_path_buf(), config, policies, runtime, catalog })
     }

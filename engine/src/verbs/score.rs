@@ -260,11 +260,7 @@ fn score_allowed(
         bail!("{} does not exist; run `mimamori link --workspace {}` first", persons.display(), workspace.display());
     }
     let as_of = as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()).min(8))
-        .enable_all()
-        .build()
-        .context("cannot start the query runtime")?;
+    let runtime = crate::catalog::query_runtime()?;
     let catalog = runtime.block_on(WorkspaceCatalog::open(workspace))?;
     let risk_dir = risk::dir(workspace);
     let indicators = indicator::load(&risk_dir.join("indicators"))?;
