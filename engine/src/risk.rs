@@ -257,10 +257,11 @@ pub fn linkage_digest(workspace: &Path) -> Result<String> {
 /// follow the records through a re-linkage): the outcomes caseworkers recorded for a household
 /// its records were in (the latest wins; `unreachable` gives none), else `labels.parquet`
 /// (`department, record_ref, need`; a child whose records disagree counts as needing support).
+/// Also returns the digest of the linkage the labels were mapped through.
 pub fn load_labels(
     workspace: &Path,
     children: &[risk_model::features::Child],
-) -> Result<(Vec<Option<bool>>, LabelSources)> {
+) -> Result<(Vec<Option<bool>>, LabelSources, String)> {
     let mut by_record: HashMap<String, bool> = HashMap::new();
     let path = dir(workspace).join(LABELS_FILE);
     if path.is_file() {
@@ -284,7 +285,8 @@ pub fn load_labels(
         }
     }
     let mut records_of: HashMap<u64, Vec<String>> = HashMap::new();
-    for r in linked_records(workspace)? {
+    let (linked, digest) = linked_records_with_digest(workspace)?;
+    for r in linked {
         records_of.entry(r.person_id).or_default().push(r.key());
     }
     let mut src = LabelSources::default();
@@ -313,7 +315,7 @@ pub fn load_labels(
             l
         })
         .collect();
-    Ok((labels, src))
+    Ok((labels, src, digest))
 }
 
 /// The demo's labelled outcomes: whether a child has a need that support has not yet met —
@@ -662,7 +664,12 @@ fn rows_of(batches: Vec<RecordBatch>, path: &Path) -> Result<Vec<ListRow>> {
 
 /// Refuses work on a list whose linkage has been replaced since it was built.
 pub fn check_linkage(workspace: &Path, state: &ListState) -> Result<()> {
-    if linkage_digest(workspace)? != state.linkage_digest {
+    check_linkage_digest(state, &linkage_digest(workspace)?)
+}
+
+/// As [`check_linkage`], against the digest of linkage bytes already read.
+pub fn check_linkage_digest(state: &ListState, digest: &str) -> Result<()> {
+    if digest != state.linkage_digest {
         bail!(
             "list {} was built on an earlier linkage (`mimamori link` has run since): its household ids no longer name the same records; score and build the lists again, and have them approved",
             state.list_id

@@ -443,10 +443,7 @@ pub fn record(
     let resource = format!("household {household}");
     let result = (|| -> Result<RecordedOutcome> {
         let (linked, digest) = risk::linked_records_with_digest(workspace)?;
-        if digest != list.linkage_digest {
-            risk::check_linkage(workspace, &list)?;
-            bail!("the linkage changed while the outcome was recorded; try again");
-        }
+        risk::check_linkage_digest(&list, &digest)?;
         let records = linked.into_iter().filter(|r| r.household_id == household).map(|r| r.key()).collect();
         let o = RecordedOutcome {
             household_id: household,
@@ -580,10 +577,7 @@ fn reidentify_allowed(
         return Err(crate::gateway::Denied { reasons }.into());
     }
     let (linked, digest) = risk::linked_records_with_digest(workspace)?;
-    if digest != state.linkage_digest {
-        risk::check_linkage(workspace, &state)?;
-        bail!("the linkage changed while the list was read; try again");
-    }
+    risk::check_linkage_digest(&state, &digest)?;
     let out: PathBuf = out.map_or_else(|| vault_dir.join(format!("outreach-{list_id}.csv")), Path::to_path_buf);
     let ws = workspace.canonicalize().with_context(|| format!("cannot read {}", workspace.display()))?;
     if super::pseudonymise::absolute(&out)?.starts_with(&ws) {

@@ -271,7 +271,7 @@ fn score_allowed(
     if f.children.is_empty() {
         bail!("no child to score: the population queries found no linked child");
     }
-    let (labels, label_sources) = risk::load_labels(workspace, &f.children)?;
+    let (labels, label_sources, linkage_digest) = risk::load_labels(workspace, &f.children)?;
     let seed = config.outreach.seed;
     let household: Vec<u64> = f.children.iter().map(|c| c.household_id).collect();
     let reasons: BTreeMap<String, String> = f
@@ -295,8 +295,17 @@ fn score_allowed(
     let fit = match model::cross_fit(&f.names, &design, &labels, &household, FOLDS, seed) {
         Ok(fit) => fit,
         Err(e) => {
-            let ctx =
-                Prepared { workspace, user, purpose, as_of, f: &f, reasons: &reasons, supports: &sup, groups: &groups };
+            let ctx = Prepared {
+                workspace,
+                user,
+                purpose,
+                as_of,
+                f: &f,
+                reasons: &reasons,
+                supports: &sup,
+                groups: &groups,
+                linkage_digest,
+            };
             return scorecard_only(&ctx, label_sources, unavailable, &e.to_string(), seed).map(Scored::Scorecard);
         }
     };
@@ -320,11 +329,11 @@ fn score_allowed(
     let mut oof_scores = outreach::score_households(&f, m, Some(&p_hh), &reasons, &sup, seed);
     // siblings share their household's flags, so 1 − Π(1 − p) overstates a household's chance:
     // Platt-calibrate it on the labelled households' out-of-fold values
-    let hh_label_of = |h: u64| by_household.get(&h).and_then(|rows| household_label(rows, &labels));
+    let hh_label = |h: u64| by_household.get(&h).and_then(|rows| household_label(rows, &labels));
     let (zs, ys): (Vec<f64>, Vec<bool>) = oof_scores
         .iter()
         .filter(|h| !h.known_case)
-        .filter_map(|h| Some((logit(h.probability?), hh_label_of(h.household_id)?)))
+        .filter_map(|h| Some((logit(h.probability?), hh_label(h.household_id)?)))
         .unzip();
     let household_platt = model::fit_platt(&zs, &ys);
     let calibrate = |hs: &mut [HouseholdScore]| {
@@ -338,7 +347,6 @@ fn score_allowed(
         .filter(|h| by_household.get(&h.household_id).is_some_and(|rows| rows.iter().any(|&i| labels[i].is_some())))
         .cloned()
         .collect();
-    let hh_label = |h: u64| by_household.get(&h).and_then(|rows| household_label(rows, &labels));
     let at_capacity = |by: Ranking| -> (AtK, HashSet<u64>) {
         let lists = outreach::select(&labelled, &capacity, 0.0, 1, by);
         let selected: HashSet<u64> = lists.values().flat_map(|l| l.listed.iter().map(|h| h.household_id)).collect();
@@ -410,10 +418,8 @@ fn score_allowed(
     };
 
     // ---- the scoring's outputs, with the final model
-    std::fs::create_dir_all(&risk_dir).with_context(|| format!("cannot create {}", risk_dir.display()))?;
     let mut final_scores = outreach::score_households(&f, m, Some(&p_final), &reasons, &sup, seed);
     calibrate(&mut final_scores);
-    let group_names: BTreeMap<String, String> = groups.iter().map(|(k, (l, _))| (k.clone(), l.clone())).collect();
     let model_json = ModelFile {
         format: "mimamori-risk-model-v1",
         as_of: as_of.to_string(),
@@ -425,30 +431,27 @@ fn score_allowed(
     };
     let model_text = serde_json::to_string_pretty(&model_json)?;
     let model_digest = blake3::hash(model_text.as_bytes()).to_hex().to_string();
-    let stored = StoredScores {
-        ranking: "model".into(),
-        as_of: as_of.to_string(),
-        created: risk::now(),
-        model_digest: model_digest.clone(),
-        linkage_digest: risk::linkage_digest(workspace)?,
-        groups: group_names,
-        unavailable: unavailable.clone(),
-        households: final_scores
-            .into_iter()
-            .map(|s| StoredHousehold {
-                label: hh_label(s.household_id),
-                groups: groups
-                    .iter()
-                    .filter(|(_, (_, m))| m.contains(&s.household_id))
-                    .map(|(k, _)| k.clone())
-                    .collect(),
-                score: s,
-            })
-            .collect(),
+    let ctx = Prepared {
+        workspace,
+        user,
+        purpose,
+        as_of,
+        f: &f,
+        reasons: &reasons,
+        supports: &sup,
+        groups: &groups,
+        linkage_digest,
     };
-    write_features(&risk_dir.join("features.parquet"), &f)?;
-    write_scores(&risk_dir.join("scores.parquet"), &f, Some(&p_final), &fit.fold)?;
-    write_atomically(&risk_dir.join(risk::HOUSEHOLDS_FILE), serde_json::to_string(&stored)?.as_bytes())?;
+    write_scoring(
+        &ctx,
+        "model",
+        &model_digest,
+        unavailable.clone(),
+        final_scores,
+        hh_label,
+        Some(&p_final),
+        &fit.fold,
+    )?;
     write_atomically(&risk_dir.join(risk::MODEL_FILE), model_text.as_bytes())?;
     write_atomically(&risk_dir.join(risk::EVALUATION_FILE), serde_json::to_string_pretty(&evaluation)?.as_bytes())?;
     let labels: BTreeMap<String, String> = f
@@ -512,6 +515,49 @@ struct Prepared<'a> {
     reasons: &'a BTreeMap<String, String>,
     supports: &'a [risk_model::supports::Support],
     groups: &'a BTreeMap<String, (String, HashSet<u64>)>,
+    /// The linkage scored (the labels were mapped through the same bytes).
+    linkage_digest: String,
+}
+
+/// Writes what every scoring leaves: features.parquet, scores.parquet and households.json.
+#[allow(clippy::too_many_arguments)]
+fn write_scoring(
+    c: &Prepared,
+    ranking: &str,
+    model_digest: &str,
+    unavailable: Vec<(String, String)>,
+    households: Vec<HouseholdScore>,
+    label: impl Fn(u64) -> Option<bool>,
+    probability: Option<&[f64]>,
+    fold: &[usize],
+) -> Result<()> {
+    let risk_dir = risk::dir(c.workspace);
+    std::fs::create_dir_all(&risk_dir).with_context(|| format!("cannot create {}", risk_dir.display()))?;
+    let stored = StoredScores {
+        ranking: ranking.to_string(),
+        as_of: c.as_of.to_string(),
+        created: risk::now(),
+        model_digest: model_digest.to_string(),
+        linkage_digest: c.linkage_digest.clone(),
+        groups: c.groups.iter().map(|(k, (l, _))| (k.clone(), l.clone())).collect(),
+        unavailable,
+        households: households
+            .into_iter()
+            .map(|s| StoredHousehold {
+                label: label(s.household_id),
+                groups: c
+                    .groups
+                    .iter()
+                    .filter(|(_, (_, m))| m.contains(&s.household_id))
+                    .map(|(k, _)| k.clone())
+                    .collect(),
+                score: s,
+            })
+            .collect(),
+    };
+    write_features(&risk_dir.join("features.parquet"), c.f)?;
+    write_scores(&risk_dir.join("scores.parquet"), c.f, probability, fold)?;
+    write_atomically(&risk_dir.join(risk::HOUSEHOLDS_FILE), serde_json::to_string(&stored)?.as_bytes())
 }
 
 fn scorecard_only(
@@ -551,32 +597,7 @@ fn scorecard_only(
         unavailable_indicators: unavailable.clone(),
     };
     let risk_dir = risk::dir(c.workspace);
-    std::fs::create_dir_all(&risk_dir).with_context(|| format!("cannot create {}", risk_dir.display()))?;
-    let stored = StoredScores {
-        ranking: "scorecard".into(),
-        as_of: c.as_of.to_string(),
-        created: risk::now(),
-        model_digest: String::new(),
-        linkage_digest: risk::linkage_digest(c.workspace)?,
-        groups: c.groups.iter().map(|(k, (l, _))| (k.clone(), l.clone())).collect(),
-        unavailable,
-        households: scores
-            .into_iter()
-            .map(|s| StoredHousehold {
-                label: None,
-                groups: c
-                    .groups
-                    .iter()
-                    .filter(|(_, (_, m))| m.contains(&s.household_id))
-                    .map(|(k, _)| k.clone())
-                    .collect(),
-                score: s,
-            })
-            .collect(),
-    };
-    write_features(&risk_dir.join("features.parquet"), f)?;
-    write_scores(&risk_dir.join("scores.parquet"), f, None, &vec![0; f.children.len()])?;
-    write_atomically(&risk_dir.join(risk::HOUSEHOLDS_FILE), serde_json::to_string(&stored)?.as_bytes())?;
+    write_scoring(c, "scorecard", "", unavailable, scores, |_| None, None, &vec![0; f.children.len()])?;
     write_atomically(&risk_dir.join(risk::EVALUATION_FILE), serde_json::to_string_pretty(&summary)?.as_bytes())?;
     let _ = std::fs::remove_file(risk_dir.join(risk::MODEL_FILE));
     let _ = std::fs::remove_file(risk_dir.join("report.html"));
