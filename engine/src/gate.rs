@@ -9,7 +9,7 @@ use policies::{Policies, Principal, PurposeContext, Verdict};
 use serde_json::json;
 
 use crate::audit::{self, Decision};
-use crate::config::{Config, User};
+use crate::config::{Config, Purpose, User};
 use crate::gateway::{Denied, load_policies};
 
 /// An allowed user, purpose and the policies that allowed them.
@@ -74,21 +74,26 @@ fn lookup<'a>(
             vec![format!("purpose {purpose} is not in mimamori.toml")],
         ));
     };
-    Ok(Allowed {
-        user: u,
-        principal: Principal {
-            name: u.name.clone(),
-            role: u.role.as_str().to_string(),
-            districts: u.districts.clone(),
-            department: u.department.clone(),
-        },
-        purpose: PurposeContext {
-            id: p.id.clone(),
-            legal_basis: p.legal_basis.clone(),
-            roles: p.roles.iter().map(|r| r.as_str().to_string()).collect(),
-        },
-        policies: load_policies(workspace)?,
-    })
+    Ok(Allowed { user: u, principal: principal(u), purpose: purpose_context(p), policies: load_policies(workspace)? })
+}
+
+/// A user of mimamori.toml as the policies see it.
+pub fn principal(u: &User) -> Principal {
+    Principal {
+        name: u.name.clone(),
+        role: u.role.as_str().to_string(),
+        districts: u.districts.clone(),
+        department: u.department.clone(),
+    }
+}
+
+/// A purpose of mimamori.toml as the policies see it.
+pub fn purpose_context(p: &Purpose) -> PurposeContext {
+    PurposeContext {
+        id: p.id.clone(),
+        legal_basis: p.legal_basis.clone(),
+        roles: p.roles.iter().map(|r| r.as_str().to_string()).collect(),
+    }
 }
 
 /// Authorises `action` on the workspace as a whole; a denial is logged and returned as
@@ -160,18 +165,25 @@ pub fn log_failure<T>(
     resource: &str,
     result: Result<T>,
 ) -> Result<T> {
+    log_failure_with(workspace, user, purpose, action, resource, json!({}), result)
+}
+
+/// As [`log_failure`], the error added to `detail` (what the request was).
+pub fn log_failure_with<T>(
+    workspace: &Path,
+    user: &str,
+    purpose: &str,
+    action: &str,
+    resource: &str,
+    mut detail: serde_json::Value,
+    result: Result<T>,
+) -> Result<T> {
     match result {
         Err(e) if e.downcast_ref::<Denied>().is_none() => {
+            detail["error"] = json!(format!("{e:#}"));
             audit::append(
                 workspace,
-                audit::Record {
-                    user,
-                    action,
-                    purpose: Some(purpose),
-                    resource,
-                    decision: Decision::Allow,
-                    detail: json!({ "error": format!("{e:#}") }),
-                },
+                audit::Record { user, action, purpose: Some(purpose), resource, decision: Decision::Allow, detail },
             )?;
             Err(e)
         }

@@ -18,7 +18,7 @@ use datafusion::dataframe::DataFrame;
 use datafusion::error::DataFusionError;
 use datafusion::sql::parser::DFParser;
 use policies::rewrite::{self, PERSONS_COLUMN, RewriteError};
-use policies::{KeyKind, Policies, Principal, PurposeContext, Verdict};
+use policies::{KeyKind, Policies, Verdict};
 use serde_json::json;
 
 use crate::audit::{self, Decision};
@@ -169,17 +169,8 @@ impl Gateway {
 
         timings.plan = started.elapsed();
         let started = Instant::now();
-        let principal = Principal {
-            name: user.name.clone(),
-            role: user.role.as_str().to_string(),
-            districts: user.districts.clone(),
-            department: user.department.clone(),
-        };
-        let purpose_ctx = PurposeContext {
-            id: purpose.id.clone(),
-            legal_basis: purpose.legal_basis.clone(),
-            roles: purpose.roles.iter().map(|r| r.as_str().to_string()).collect(),
-        };
+        let principal = crate::gate::principal(user);
+        let purpose_ctx = crate::gate::purpose_context(purpose);
         let mut rewrites = Vec::new();
         let cat = &self.catalog;
         let plan = if user.role == crate::config::Role::Caseworker {
@@ -504,28 +495,11 @@ impl Gateway {
         &self,
         req: &QueryRequest,
         resource: &str,
-        mut detail: serde_json::Value,
+        detail: serde_json::Value,
         result: Result<T>,
     ) -> Result<T> {
-        match result {
-            Err(e) if e.downcast_ref::<Denied>().is_none() => {
-                detail["error"] = json!(format!("{e:#}"));
-                let action = if req.external.is_some() { "release" } else { "query" };
-                audit::append(
-                    &self.workspace,
-                    audit::Record {
-                        user: req.user,
-                        action,
-                        purpose: Some(req.purpose),
-                        resource,
-                        decision: Decision::Allow,
-                        detail,
-                    },
-                )?;
-                Err(e)
-            }
-            other => other,
-        }
+        let action = if req.external.is_some() { "release" } else { "query" };
+        crate::gate::log_failure_with(&self.workspace, req.user, req.purpose, action, resource, detail, result)
     }
 
     fn refuse_sql(&self, req: &QueryRequest, mut detail: serde_json::Value, e: &DataFusionError) -> Result<Released> {
