@@ -332,12 +332,10 @@ fn caseworkers_record_outcomes_in_their_own_districts_and_they_feed_the_next_sco
     let out = record("nobody", &household, "confirmed");
     assert_eq!(out.status.code(), Some(2));
 
-    let out = mimamori()
-        .args(["score", "--workspace"])
-        .arg(&ws)
-        .args(["--user", "officer", "--purpose", "child_outreach", "--as-of", "2026-03-31", "--format", "json"])
-        .output()
-        .unwrap();
+    let out = run(
+        &["score", "--user", "officer", "--purpose", "child_outreach", "--as-of", "2026-03-31", "--format", "json"],
+        &ws,
+    );
     assert!(out.status.success(), "{}", stderr_of(&out));
     let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(e["labels"]["recorded_outcomes"].as_u64().unwrap() >= 1, "{}", e["labels"]);
@@ -363,24 +361,17 @@ fn caseworkers_record_outcomes_in_their_own_districts_and_they_feed_the_next_sco
     let out = run(&["outreach", "--user", "officer", "--purpose", "child_outreach"], &ws);
     assert_eq!(out.status.code(), Some(1), "lists need a scoring of the current linkage");
     // labels and recorded outcomes follow the records into the new linkage
-    let out = mimamori()
-        .args(["score", "--workspace"])
-        .arg(&ws)
-        .args(["--user", "officer", "--purpose", "child_outreach", "--as-of", "2026-03-31", "--format", "json"])
-        .output()
-        .unwrap();
+    let out = run(
+        &["score", "--user", "officer", "--purpose", "child_outreach", "--as-of", "2026-03-31", "--format", "json"],
+        &ws,
+    );
     assert!(out.status.success(), "{}", stderr_of(&out));
     let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(e["labels"]["recorded_outcomes"].as_u64().unwrap() >= 1, "{}", e["labels"]);
     assert!(e["labels"]["labels_file"].as_u64().unwrap() > 100, "{}", e["labels"]);
 
     // a caseworker may not score
-    let out = mimamori()
-        .args(["score", "--workspace"])
-        .arg(&ws)
-        .args(["--user", "cw_minato", "--purpose", "child_outreach"])
-        .output()
-        .unwrap();
+    let out = run(&["score", "--user", "cw_minato", "--purpose", "child_outreach"], &ws);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -425,14 +416,7 @@ fn a_missing_department_is_named_and_no_identifier_reaches_the_risk_files() {
     let text = fs::read_to_string("../risk-model/indicators/nurse_office_visits.sql").unwrap();
     fs::write(own.join("nurse_office_visits.sql"), text.replace("nurse_office_visits >= 6", "nurse_visits_total >= 6"))
         .unwrap();
-    let score = || {
-        mimamori()
-            .args(["score", "--workspace"])
-            .arg(&ws)
-            .args(["--user", "officer", "--purpose", "child_outreach", "--as-of", "2026-03-31"])
-            .output()
-            .unwrap()
-    };
+    let score = || run(&["score", "--user", "officer", "--purpose", "child_outreach", "--as-of", "2026-03-31"], &ws);
     let out = score();
     assert!(out.status.success(), "{}", stderr_of(&out));
     let text = String::from_utf8_lossy(&out.stdout);
@@ -445,12 +429,7 @@ fn a_missing_department_is_named_and_no_identifier_reaches_the_risk_files() {
 
     // without the health extract, its indicators are named as unavailable, not scored as 0
     fs::remove_dir_all(ws.join("extracts/health")).unwrap();
-    let out = mimamori()
-        .args(["score", "--workspace"])
-        .arg(&ws)
-        .args(["--user", "officer", "--purpose", "child_outreach", "--as-of", "2026-03-31"])
-        .output()
-        .unwrap();
+    let out = run(&["score", "--user", "officer", "--purpose", "child_outreach", "--as-of", "2026-03-31"], &ws);
     assert!(out.status.success(), "{}", stderr_of(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("not available: checkup_3y_missed (no extract of health)"), "{text}");
@@ -461,12 +440,7 @@ fn without_labelled_outcomes_lists_are_ranked_by_the_scorecard_and_say_so() {
     let d = demo();
     let ws = d.ws();
     fs::remove_file(ws.join("risk/labels.parquet")).unwrap();
-    let out = mimamori()
-        .args(["score", "--workspace"])
-        .arg(&ws)
-        .args(["--user", "officer", "--purpose", "child_outreach", "--as-of", "2026-03-31"])
-        .output()
-        .unwrap();
+    let out = run(&["score", "--user", "officer", "--purpose", "child_outreach", "--as-of", "2026-03-31"], &ws);
     assert!(out.status.success(), "{}", stderr_of(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("rule-based scorecard") && text.contains("outreach record"), "{text}");
@@ -487,12 +461,10 @@ fn a_municipality_measures_the_model_against_its_own_scorecard() {
     let d = demo();
     let ws = d.ws();
     let score = |ws: &Path| {
-        let out = mimamori()
-            .args(["score", "--workspace"])
-            .arg(ws)
-            .args(["--user", "officer", "--purpose", "child_outreach", "--as-of", "2026-03-31", "--format", "json"])
-            .output()
-            .unwrap();
+        let out = run(
+            &["score", "--user", "officer", "--purpose", "child_outreach", "--as-of", "2026-03-31", "--format", "json"],
+            ws,
+        );
         (out.status.code(), serde_json::from_slice::<serde_json::Value>(&out.stdout).ok(), stderr_of(&out))
     };
     let (_, before, _) = score(&ws);
