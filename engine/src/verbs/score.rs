@@ -292,20 +292,20 @@ fn score_allowed(
     let unavailable: Vec<(String, String)> =
         f.unavailable().iter().map(|s| (s.name.clone(), s.missing.clone().unwrap_or_default())).collect();
     let design = Design { x: &f.flags, p: f.names.len() };
+    let ctx = Prepared {
+        workspace,
+        user,
+        purpose,
+        as_of,
+        f: &f,
+        reasons: &reasons,
+        supports: &sup,
+        groups: &groups,
+        linkage_digest,
+    };
     let fit = match model::cross_fit(&f.names, &design, &labels, &household, FOLDS, seed) {
         Ok(fit) => fit,
         Err(e) => {
-            let ctx = Prepared {
-                workspace,
-                user,
-                purpose,
-                as_of,
-                f: &f,
-                reasons: &reasons,
-                supports: &sup,
-                groups: &groups,
-                linkage_digest,
-            };
             return scorecard_only(&ctx, label_sources, unavailable, &e.to_string(), seed).map(Scored::Scorecard);
         }
     };
@@ -431,17 +431,6 @@ fn score_allowed(
     };
     let model_text = serde_json::to_string_pretty(&model_json)?;
     let model_digest = blake3::hash(model_text.as_bytes()).to_hex().to_string();
-    let ctx = Prepared {
-        workspace,
-        user,
-        purpose,
-        as_of,
-        f: &f,
-        reasons: &reasons,
-        supports: &sup,
-        groups: &groups,
-        linkage_digest,
-    };
     write_scoring(
         &ctx,
         "model",
