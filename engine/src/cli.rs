@@ -353,6 +353,43 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Serve the portal for caseworkers, reviewers and officers (Japanese web UI over TLS).
+    ///
+    /// Caseworkers see the approved outreach list of their own districts and record what visits
+    /// found; reviewers approve or reject lists (two distinct reviewers), read and verify the
+    /// audit log, and see the DP budget and denied accesses; officers see the linkage quality
+    /// report and indicator prevalence by district (through the query gateway). Every page
+    /// passes the same policies as the CLI and lands in the audit log.
+    ///
+    /// Users log in with the passwords `mimamori user add` sets. Without --tls-cert/--tls-key a
+    /// self-signed certificate is made once for local use (WS/portal/tls/). Plain HTTP only on a
+    /// loopback address with --insecure-http.
+    Serve {
+        #[arg(long, value_name = "WS")]
+        workspace: PathBuf,
+        /// Address and port to listen on.
+        #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8443")]
+        listen: std::net::SocketAddr,
+        /// The server certificate (PEM), issued for the portal's host name.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// Its private key (PEM).
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Serve plain HTTP (loopback addresses only), e.g. behind a TLS-terminating proxy on
+        /// the same machine.
+        #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+        insecure_http: bool,
+        /// Minutes without a request after which a session ends.
+        #[arg(long, value_name = "MIN", default_value_t = 15)]
+        idle_timeout: u64,
+    },
+    /// Portal users: `user add` adds a user to mimamori.toml with a password, or sets the
+    /// password of one there.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Check a workspace's mimamori.toml and print what it configures.
     Config {
         #[arg(long, value_name = "DIR")]
@@ -412,6 +449,37 @@ pub enum OutreachCommand {
         /// Whether a note was written (the note itself stays in the caseworker's case file).
         #[arg(long)]
         noted: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user with a portal password (Argon2id), or set the password of an existing user.
+    ///
+    /// The password is typed twice on the terminal, or given on one line of stdin with
+    /// --password-stdin; at least 12 characters. mimamori.toml keeps its comments and layout;
+    /// the change is validated before it replaces the file, and logged.
+    Add {
+        #[arg(long, value_name = "WS")]
+        workspace: PathBuf,
+        /// The login name (ASCII letters, digits, _ . -).
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// For a new user: data_linkage_officer, caseworker, reviewer or custodian.
+        #[arg(long, value_name = "ROLE")]
+        role: Option<String>,
+        /// For a new caseworker: a district id they cover (repeat for several).
+        #[arg(long = "district", value_name = "D")]
+        districts: Vec<String>,
+        /// For a new custodian: their department.
+        #[arg(long, value_name = "DEPT")]
+        department: Option<String>,
+        /// For a new user: the name shown in the portal.
+        #[arg(long, value_name = "TEXT")]
+        display_name: Option<String>,
+        /// Read the password from the first line of stdin instead of the terminal.
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::Result;
-use policies::{Policies, Principal, PurposeContext, Verdict};
+use policies::{DistrictResource, Policies, Principal, PurposeContext, Verdict};
 use serde_json::json;
 
 use crate::audit::{self, Decision};
@@ -123,18 +123,27 @@ pub fn household_action<'a>(
     household: u64,
     district: &str,
 ) -> Result<Allowed<'a>> {
-    let resource = format!("household {household}");
-    let a = lookup(workspace, config, user, purpose, action, &resource)?;
-    match a.policies.check_household_action(
-        &a.principal,
-        &a.purpose,
-        action,
-        household,
-        district,
-        config.min_group_size,
-    )? {
+    district_action(workspace, config, user, purpose, action, DistrictResource::Household(household), district)
+}
+
+/// Authorises `action` on a resource of `district`: one of its households, or the district.
+pub fn district_action<'a>(
+    workspace: &Path,
+    config: &'a Config,
+    user: &str,
+    purpose: &str,
+    action: &str,
+    resource: DistrictResource,
+    district: &str,
+) -> Result<Allowed<'a>> {
+    let name = match resource {
+        DistrictResource::Household(h) => format!("household {h}"),
+        DistrictResource::District(d) => format!("district {d}"),
+    };
+    let a = lookup(workspace, config, user, purpose, action, &name)?;
+    match a.policies.check_district_action(&a.principal, &a.purpose, action, resource, district, config.min_group_size)? {
         Verdict::Allow => Ok(a),
-        Verdict::Deny(reasons) => Err(deny(workspace, user, purpose, action, &resource, reasons)),
+        Verdict::Deny(reasons) => Err(deny(workspace, user, purpose, action, &name, reasons)),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod config;
 pub mod gate;
 pub mod gateway;
 pub mod keys;
+pub mod portal;
 mod progress;
 pub mod released;
 pub mod risk;

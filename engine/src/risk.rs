@@ -422,6 +422,14 @@ pub struct Approval {
     pub fairness_override: Option<String>,
 }
 
+/// One reviewer's rejection: the list can no longer be approved or re-identified.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Rejection {
+    pub reviewer: String,
+    pub time: String,
+    pub reason: String,
+}
+
 /// The state of one district's list (`outreach/<district>.json`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ListState {
@@ -449,6 +457,8 @@ pub struct ListState {
     pub disparities: Vec<String>,
     pub unavailable_indicators: Vec<(String, String)>,
     pub approvals: Vec<Approval>,
+    #[serde(default)]
+    pub rejections: Vec<Rejection>,
 }
 
 /// Approvals needed, by distinct reviewers.
@@ -477,15 +487,36 @@ pub fn approvals_in_audit_log(workspace: &Path, state: &ListState) -> Result<Vec
     Ok(reviewers)
 }
 
+/// Whether the hash-chained audit log holds a reviewer's rejection of exactly this list.
+pub fn rejected_in_audit_log(workspace: &Path, state: &ListState) -> Result<bool> {
+    let entries =
+        crate::audit::verify(workspace).context("the audit log does not verify; rejections cannot be checked")?;
+    let resource = format!("outreach list {}", state.list_id);
+    Ok(entries.iter().any(|e| {
+        e.action == "reject"
+            && e.decision == crate::audit::Decision::Allow
+            && e.resource == resource
+            && e.detail.get("error").is_none()
+            && e.detail["parquet_blake3"] == state.parquet_blake3.as_str()
+    }))
+}
+
 impl ListState {
     pub fn approved(&self) -> bool {
         let distinct: HashSet<&str> = self.approvals.iter().map(|a| a.reviewer.as_str()).collect();
-        distinct.len() >= APPROVALS_NEEDED
+        self.rejections.is_empty()
+            && distinct.len() >= APPROVALS_NEEDED
             && (self.disparities.is_empty() || self.approvals.iter().all(|a| a.fairness_override.is_some()))
     }
 
     pub fn status(&self) -> &'static str {
-        if self.approved() { "approved" } else { "awaiting approval" }
+        if !self.rejections.is_empty() {
+            "rejected"
+        } else if self.approved() {
+            "approved"
+        } else {
+            "awaiting approval"
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use linkage::mapping::{Format, Mapping};
 
 mod gateway;
 mod link;
+mod portal;
 mod pseudonymise;
 mod risk;
 

@@ -278,6 +278,13 @@ impl Policies {
     }
 }
 
+/// A resource that belongs to one district: a household, or a district's list as a whole.
+#[derive(Clone, Copy, Debug)]
+pub enum DistrictResource<'a> {
+    Household(u64),
+    District(&'a str),
+}
+
 impl Policies {
     /// Checks `record_outcome` (or another household action) on one household of `district`.
     pub fn check_household_action(
@@ -289,24 +296,40 @@ impl Policies {
         district: &str,
         k: u32,
     ) -> Result<Verdict, PolicyError> {
+        self.check_district_action(principal, purpose, action, DistrictResource::Household(household), district, k)
+    }
+
+    /// Checks `action` on a resource of `district` (a household of it, or the district itself).
+    pub fn check_district_action(
+        &self,
+        principal: &Principal,
+        purpose: &PurposeContext,
+        action: &str,
+        resource: DistrictResource,
+        district: &str,
+        k: u32,
+    ) -> Result<Verdict, PolicyError> {
         let action_uid = uid("Action", action)?;
         let user = self.user(principal)?;
         let user_uid = user.uid();
-        let h = uid("Household", &household.to_string())?;
+        let (r, what) = match resource {
+            DistrictResource::Household(h) => (uid("Household", &h.to_string())?, format!("household {h} of district {district}")),
+            DistrictResource::District(d) => (uid("District", d)?, format!("district {d}")),
+        };
         let attrs = HashMap::from([("district".to_string(), string(district))]);
         let entities = Entities::from_entities(
             [
                 user,
                 Entity::new_no_attrs(uid("Role", &principal.role)?, HashSet::new()),
-                Entity::new(h.clone(), attrs, HashSet::new()).map_err(|e| PolicyError::Request(e.to_string()))?,
+                Entity::new(r.clone(), attrs, HashSet::new()).map_err(|e| PolicyError::Request(e.to_string()))?,
             ],
             Some(&self.schema),
         )
         .map_err(|e| PolicyError::Request(e.to_string()))?;
         let context = self.context(purpose, action, false, false, k)?;
-        Ok(match self.decide(&user_uid, &action_uid, h, context, &entities)? {
+        Ok(match self.decide(&user_uid, &action_uid, r, context, &entities)? {
             None => Verdict::Allow,
-            Some(r) => Verdict::Deny(vec![format!("{action} on household {household} of district {district}: {r}")]),
+            Some(reason) => Verdict::Deny(vec![format!("{action} on {what}: {reason}")]),
         })
     }
 }

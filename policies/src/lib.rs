@@ -11,7 +11,7 @@ pub mod rewrite;
 pub mod rules;
 
 pub use analyse::{Analysis, BaseColumn, Resolver, Use, analyse};
-pub use authorize::{Policies, PolicyError, Principal, PurposeContext, Verdict};
+pub use authorize::{DistrictResource, Policies, PolicyError, Principal, PurposeContext, Verdict};
 pub use catalog::{Catalog, ColumnMeta, KeyKind, Sensitivity, TableMeta};
 
 #[cfg(test)]

@@ -170,6 +170,10 @@ struct RawUser {
     districts: Vec<Spanned<String>>,
     #[serde(default)]
     department: Option<Spanned<String>>,
+    /// Argon2id PHC string set by `mimamori user add`; without it the user cannot log in to the
+    /// portal (the CLI works as before).
+    #[serde(default)]
+    password_hash: Option<Spanned<String>>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -204,6 +208,9 @@ pub struct User {
     pub role: Role,
     pub districts: Vec<String>,
     pub department: Option<String>,
+    /// The portal password's Argon2id hash (never printed).
+    #[serde(skip)]
+    pub password_hash: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -386,7 +393,16 @@ impl Config {
                 }
                 _ => {}
             }
+            if let Some(h) = &u.password_hash
+                && !h.get_ref().starts_with("$argon2id$")
+            {
+                return Err(err(
+                    h.span().start,
+                    "password_hash must be an Argon2id hash; set it with `mimamori user add`".into(),
+                ));
+            }
             users.push(User {
+                password_hash: u.password_hash.as_ref().map(|h| h.get_ref().clone()),
                 name: name.clone(),
                 display_name: u.display_name.clone(),
                 role,

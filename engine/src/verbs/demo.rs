@@ -123,7 +123,7 @@ pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFo
         OutputFormat::Table => {
             let custodians = out.join("custodians");
             format!(
-                "{}\npseudonymised by each custodian ({} records) into {}/extracts/<department>/\n  the linkage key ({}/keys/) and each department's vault and vault key ({}/vaults/) stay with the custodians\nlinked into {} persons and {} households{}\n{}\n\nwhere to look next:\n  {}/registry/registry.csv and the other extracts: what each department holds\n  {}/extracts/welfare/manifest.json: what left the department (tokens, encodings, counts; no names)\n  {}/truth/: the ground truth the evaluation scores against\n  {}/linked/report.html: the linkage charts (quality.json and model.json hold every figure, m, u and the threshold)\n  {}/risk/report.html (evaluation.json, outreach/<district>.json): the model beside the scorecard, calibration, each indicator's weight, the fairness audit and each list\n  mimamori config --workspace {}: the workspace's departments, districts, users and purposes\n  mimamori query --workspace {} --user officer --purpose child_outreach \"SELECT district, count(DISTINCT person_id) AS children FROM extracts.registry GROUP BY district\": SQL through the policy gateway (docs/gateway.md)\n",
+                "{}\npseudonymised by each custodian ({} records) into {}/extracts/<department>/\n  the linkage key ({}/keys/) and each department's vault and vault key ({}/vaults/) stay with the custodians\nlinked into {} persons and {} households{}\n{}\n\nwhere to look next:\n  {}/registry/registry.csv and the other extracts: what each department holds\n  {}/extracts/welfare/manifest.json: what left the department (tokens, encodings, counts; no names)\n  {}/truth/: the ground truth the evaluation scores against\n  {}/linked/report.html: the linkage charts (quality.json and model.json hold every figure, m, u and the threshold)\n  {}/risk/report.html (evaluation.json, outreach/<district>.json): the model beside the scorecard, calibration, each indicator's weight, the fairness audit and each list\n  mimamori config --workspace {}: the workspace's departments, districts, users and purposes\n  mimamori query --workspace {} --user officer --purpose child_outreach \"SELECT district, count(DISTINCT person_id) AS children FROM extracts.registry GROUP BY district\": SQL through the policy gateway (docs/gateway.md)\n  mimamori user add --workspace {} --name reviewer1, then mimamori serve --workspace {}: the portal for caseworkers and reviewers (docs/portal.md)\n",
                 synth::describe(&summary, &custodians),
                 super::count(pseudonymised.values().sum()),
                 out.join("workspace").display(),
@@ -152,6 +152,8 @@ pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFo
                 custodians.display(),
                 out.join("workspace").display(),
                 custodians.display(),
+                out.join("workspace").display(),
+                out.join("workspace").display(),
                 out.join("workspace").display(),
                 out.join("workspace").display(),
                 out.join("workspace").display(),

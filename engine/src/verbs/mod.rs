@@ -8,17 +8,18 @@ mod init;
 mod keygen;
 mod link;
 pub use link::truth_persons;
-mod link_report;
-mod outreach;
+pub mod link_report;
+pub mod outreach;
 mod pseudonymise;
 mod query;
 mod risk_report;
 mod score;
 mod synth;
+mod user;
 
 use anyhow::Result;
 
-use crate::cli::{Command, OutreachCommand};
+use crate::cli::{Command, OutreachCommand, UserCommand};
 
 /// Runs one verb.
 pub fn run(command: Command) -> Result<()> {
@@ -68,6 +69,39 @@ pub fn run(command: Command) -> Result<()> {
         }
         Command::Reidentify { workspace, list, vault_dir, user, purpose, out } => {
             outreach::reidentify(&workspace, &list, &vault_dir, user.as_deref(), &purpose, out.as_deref())
+        }
+        Command::Serve { workspace, listen, tls_cert, tls_key, insecure_http, idle_timeout } => {
+            let transport = match (tls_cert, tls_key, insecure_http) {
+                (Some(cert), Some(key), _) => crate::portal::Transport::Tls { cert, key },
+                (_, _, true) => crate::portal::Transport::PlainLoopback,
+                _ => crate::portal::Transport::SelfSigned,
+            };
+            if idle_timeout == 0 {
+                anyhow::bail!("--idle-timeout must be at least 1 minute");
+            }
+            crate::portal::serve(crate::portal::Options {
+                workspace,
+                listen,
+                transport,
+                idle_timeout: std::time::Duration::from_secs(idle_timeout * 60),
+            })
+        }
+        Command::User { command: UserCommand::Add { workspace, name, role, districts, department, display_name, password_stdin } } => {
+            let role = match role {
+                None => None,
+                Some(r) => Some(crate::config::Role::ALL.into_iter().find(|x| x.as_str() == r).ok_or_else(|| {
+                    anyhow::anyhow!("unknown role `{r}`; expected data_linkage_officer, caseworker, reviewer or custodian")
+                })?),
+            };
+            user::run(&user::Args {
+                workspace: &workspace,
+                name: &name,
+                role,
+                districts: &districts,
+                department: department.as_deref(),
+                display_name: display_name.as_deref(),
+                password_stdin,
+            })
         }
         Command::LinkReport { workspace, out, user } => link_report::run(&workspace, out.as_deref(), user),
         Command::Pseudonymise { mapping, key, vault_key, out, vault, hardening, strict, force, format } => {

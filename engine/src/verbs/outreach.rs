@@ -154,6 +154,7 @@ fn build_allowed(
             disparities: disparities.clone(),
             unavailable_indicators: scores.unavailable.clone(),
             approvals: Vec::new(),
+            rejections: Vec::new(),
         };
         // the same content under the same linkage and fairness findings keeps its approvals
         let (_, json_path) = risk::list_paths(workspace, &d.id);
@@ -166,6 +167,7 @@ fn build_allowed(
             && previous.disparities == state.disparities
         {
             state.approvals = previous.approvals;
+            state.rejections = previous.rejections;
         }
         risk::write_list_state(workspace, &state)?;
         states.push(state);
@@ -287,10 +289,30 @@ pub fn approve(
     purpose: &str,
     override_fairness: Option<&str>,
 ) -> Result<()> {
+    let state = approve_list(workspace, list_id, reviewer, purpose, override_fairness, &crate::audit::os_user())?;
+    crate::print_stdout(&format!(
+        "{reviewer} approved list {list_id} ({} of {} approvals): {}\n",
+        state.approvals.iter().map(|a| a.reviewer.as_str()).collect::<HashSet<_>>().len(),
+        risk::APPROVALS_NEEDED,
+        state.status()
+    ))?;
+    Ok(())
+}
+
+/// Approves a list as `reviewer` (gated, audited with `login`, the name the approval was
+/// authenticated under); returns the list's new state.
+pub fn approve_list(
+    workspace: &Path,
+    list_id: &str,
+    reviewer: &str,
+    purpose: &str,
+    override_fairness: Option<&str>,
+    login: &str,
+) -> Result<ListState> {
     let config = Config::load_workspace(workspace)?;
     let resource = format!("outreach list {list_id}");
     gate::workspace_action(workspace, &config, reviewer, purpose, "approve", &resource)?;
-    let result = approve_allowed(workspace, list_id, reviewer, purpose, override_fairness, &resource);
+    let result = approve_allowed(workspace, list_id, reviewer, purpose, override_fairness, &resource, login);
     gate::log_failure(workspace, reviewer, purpose, "approve", &resource, result)
 }
 
@@ -301,10 +323,17 @@ fn approve_allowed(
     purpose: &str,
     override_fairness: Option<&str>,
     resource: &str,
-) -> Result<()> {
+    login: &str,
+) -> Result<ListState> {
     let _lock = risk::lock_lists(workspace)?;
     let mut state = risk::find_list(workspace, list_id)?;
     risk::check_linkage(workspace, &state)?;
+    if let Some(r) = state.rejections.first() {
+        bail!(
+            "list {list_id} was rejected by {}; an identical list stays rejected: score again once the reason is addressed",
+            r.reviewer
+        );
+    }
     if state.approvals.iter().any(|a| a.reviewer == reviewer) {
         bail!("{reviewer} has approved list {list_id} already; a second, different reviewer must approve it");
     }
@@ -334,17 +363,38 @@ fn approve_allowed(
             "approvals": state.approvals.len(),
             "status": state.status(),
             "fairness_override": override_fairness,
-            "login": crate::audit::os_user(),
+            "login": login,
         }),
     )?;
     risk::write_list_state(workspace, &state)?;
-    crate::print_stdout(&format!(
-        "{reviewer} approved list {list_id} ({} of {} approvals): {}\n",
-        state.approvals.iter().map(|a| a.reviewer.as_str()).collect::<HashSet<_>>().len(),
-        risk::APPROVALS_NEEDED,
-        state.status()
-    ))?;
-    Ok(())
+    Ok(state)
+}
+
+/// A reviewer rejects a list: it can then be neither approved nor re-identified; the lists
+/// must be built again. Gated (action `reject`) and audited with `login`.
+pub fn reject_list(workspace: &Path, list_id: &str, reviewer: &str, purpose: &str, reason: &str, login: &str) -> Result<ListState> {
+    let config = Config::load_workspace(workspace)?;
+    let resource = format!("outreach list {list_id}");
+    gate::workspace_action(workspace, &config, reviewer, purpose, "reject", &resource)?;
+    let result = (|| -> Result<ListState> {
+        if reason.trim().is_empty() {
+            bail!("a rejection needs its reason");
+        }
+        let _lock = risk::lock_lists(workspace)?;
+        let mut state = risk::find_list(workspace, list_id)?;
+        state.rejections.push(risk::Rejection { reviewer: reviewer.to_string(), time: risk::now(), reason: reason.to_string() });
+        gate::record(
+            workspace,
+            reviewer,
+            purpose,
+            "reject",
+            &resource,
+            json!({ "list_id": state.list_id, "parquet_blake3": state.parquet_blake3, "reason": reason, "login": login }),
+        )?;
+        risk::write_list_state(workspace, &state)?;
+        Ok(state)
+    })();
+    gate::log_failure(workspace, reviewer, purpose, "reject", &resource, result)
 }
 
 #[derive(Serialize)]
@@ -399,6 +449,22 @@ pub fn default_user() -> String {
     std::env::var("MIMAMORI_USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(crate::audit::os_user)
 }
 
+/// The approved list (as the audit log holds its approvals) that holds `household`, with its row.
+pub fn approved_list_holding(workspace: &Path, household: u64) -> Result<Option<(ListState, risk::ListRow)>> {
+    for l in risk::read_lists(workspace)?.into_iter().filter(ListState::approved) {
+        if let Some(row) = risk::read_list_rows(workspace, &l.district)?.into_iter().find(|r| r.household_id == household) {
+            // approved as the audit log says, not as the state file says
+            if risk::approvals_in_audit_log(workspace, &l)?.len() >= risk::APPROVALS_NEEDED
+                && !risk::rejected_in_audit_log(workspace, &l)?
+            {
+                return Ok(Some((l, row)));
+            }
+            return Ok(None);
+        }
+    }
+    Ok(None)
+}
+
 /// A caseworker records what contacting a household found.
 pub fn record(
     workspace: &Path,
@@ -412,19 +478,30 @@ pub fn record(
     let Some(user) = user.map(str::to_string).or_else(|| named_user(&config)) else {
         bail!("name the caseworker with --user (or $MIMAMORI_USER)");
     };
-    let user = user.as_str();
+    let o = record_outcome(workspace, household, outcome, &user, purpose, note, &crate::audit::os_user())?;
+    crate::print_stdout(&format!(
+        "recorded for household {household} (list {}): {} — it labels the household's records at the next `mimamori score`\n",
+        o.list_id,
+        outcome.japanese()
+    ))?;
+    Ok(())
+}
+
+/// Records an outcome as `user` (gated, audited with `login`, the name the caseworker was
+/// authenticated under). Every refusal gets the same answer.
+pub fn record_outcome(
+    workspace: &Path,
+    household: u64,
+    outcome: Outcome,
+    user: &str,
+    purpose: &str,
+    note: bool,
+    login: &str,
+) -> Result<RecordedOutcome> {
+    let config = Config::load_workspace(workspace)?;
     // the household's district is that of the approved list holding it; a household on no
     // approved list has none, and no policy lets anyone record for it
-    let mut on: Option<ListState> = None;
-    for l in risk::read_lists(workspace)?.into_iter().filter(ListState::approved) {
-        if risk::read_list_rows(workspace, &l.district)?.iter().any(|r| r.household_id == household) {
-            // approved as the audit log says, not as the state file says
-            if risk::approvals_in_audit_log(workspace, &l)?.len() >= risk::APPROVALS_NEEDED {
-                on = Some(l);
-            }
-            break;
-        }
-    }
+    let on = approved_list_holding(workspace, household)?.map(|(l, _)| l);
     let district = on.as_ref().map(|l| l.district.clone()).unwrap_or_default();
     // one answer for every refusal, so that it tells nothing about the household (the audit
     // log keeps the policy's reasons for reviewers)
@@ -461,18 +538,12 @@ pub fn record(
             purpose,
             "record_outcome",
             &resource,
-            json!({ "list_id": o.list_id, "outcome": outcome, "records": o.records.len(), "login": crate::audit::os_user() }),
+            json!({ "list_id": o.list_id, "outcome": outcome, "records": o.records.len(), "login": login }),
         )?;
         risk::append_outcome(workspace, &o)?;
         Ok(o)
     })();
-    let o = gate::log_failure(workspace, user, purpose, "record_outcome", &resource, result)?;
-    crate::print_stdout(&format!(
-        "recorded for household {household} (list {}): {} — it labels the household's records at the next `mimamori score`\n",
-        o.list_id,
-        outcome.japanese()
-    ))?;
-    Ok(())
+    gate::log_failure(workspace, user, purpose, "record_outcome", &resource, result)
 }
 
 /// The user of a verb run without --user: $MIMAMORI_USER, else the login name when it is a user
@@ -552,16 +623,17 @@ fn reidentify_allowed(
     // approvals count only as the hash-chained audit log holds them, for this content and
     // linkage (the state file's copy could be edited by anyone who can write the workspace)
     let approved_by = risk::approvals_in_audit_log(workspace, &state)?;
-    if approved_by.len() < risk::APPROVALS_NEEDED {
+    if approved_by.len() < risk::APPROVALS_NEEDED || risk::rejected_in_audit_log(workspace, &state)? {
         let reasons = vec![format!(
-            "list {list_id} is not approved: {} of {} distinct reviewers in the audit log{}",
+            "list {list_id} is not approved: {} of {} distinct reviewers in the audit log{}{}",
             approved_by.len(),
             risk::APPROVALS_NEEDED,
             if state.disparities.is_empty() {
                 ""
             } else {
                 " (with its fairness disparity, approvals count only with an override)"
-            }
+            },
+            if state.rejections.is_empty() { "" } else { "; a reviewer rejected it" }
         )];
         crate::audit::append(
             workspace,
