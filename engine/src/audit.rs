@@ -180,43 +180,126 @@ pub fn verify(workspace: &Path) -> Result<Vec<Entry>> {
     file.lock_shared().with_context(|| format!("cannot lock {}", path.display()))?;
     let mut entries: Vec<Entry> = Vec::new();
     let mut prev = GENESIS.to_string();
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let n = i + 1;
+    // the shared lock is held until the head is read: no append falls between the two
+    for (i, line) in BufReader::new(&file).lines().enumerate() {
         let line = line.with_context(|| format!("cannot read {}", path.display()))?;
-        let e: Entry = serde_json::from_str(&line)
-            .with_context(|| format!("{}:{n}: not an audit entry (edited or torn)", path.display()))?;
-        if e.seq != i as u64 {
-            bail!(
-                "{}:{n}: entry number {} where {i} was expected (an entry was removed, inserted or moved)",
-                path.display(),
-                e.seq
-            );
-        }
-        if e.prev != prev {
-            bail!(
-                "{}:{n}: does not follow the entry before it (an entry was removed, inserted or moved)",
-                path.display()
-            );
-        }
-        if entry_hash(&e) != e.hash {
-            bail!("{}:{n}: its content does not match its hash (the entry was edited)", path.display());
-        }
+        let e = check_line(&path, i as u64, &line, &prev)?;
         prev = e.hash.clone();
         entries.push(e);
     }
+    check_head(&d, &path, entries.len() as u64, &prev, entries.last())?;
+    drop(file);
+    Ok(entries)
+}
+
+/// Parses line `i` (0-based) and checks that it is entry `i` and follows `prev`.
+fn check_line(path: &Path, i: u64, line: &str, prev: &str) -> Result<Entry> {
+    let n = i + 1;
+    let e: Entry = serde_json::from_str(line)
+        .with_context(|| format!("{}:{n}: not an audit entry (edited or torn)", path.display()))?;
+    if e.seq != i {
+        bail!(
+            "{}:{n}: entry number {} where {i} was expected (an entry was removed, inserted or moved)",
+            path.display(),
+            e.seq
+        );
+    }
+    if e.prev != prev {
+        bail!("{}:{n}: does not follow the entry before it (an entry was removed, inserted or moved)", path.display());
+    }
+    if entry_hash(&e) != e.hash {
+        bail!("{}:{n}: its content does not match its hash (the entry was edited)", path.display());
+    }
+    Ok(e)
+}
+
+/// Follows the log as it grows: the whole chain is verified on the first update and at least
+/// every [`Follower::FULL_EVERY`]; in between only what was appended since (the entries before
+/// were verified already and their last hash is held). Keeps the entries `keep` selects.
+pub struct Follower {
+    keep: fn(&Entry) -> bool,
+    kept: Vec<Entry>,
+    count: u64,
+    offset: u64,
+    prev: String,
+    full_at: Option<std::time::Instant>,
+}
+
+impl Follower {
+    pub const FULL_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+    pub fn new(keep: fn(&Entry) -> bool) -> Follower {
+        Follower { keep, kept: Vec::new(), count: 0, offset: 0, prev: GENESIS.to_string(), full_at: None }
+    }
+
+    /// Reads what was appended since the last update (or everything, when due) and returns the
+    /// kept entries of the verified chain.
+    pub fn update(&mut self, workspace: &Path) -> Result<&[Entry]> {
+        if self.full_at.is_none_or(|t| t.elapsed() > Self::FULL_EVERY) {
+            *self = Follower::new(self.keep);
+            self.full_at = Some(std::time::Instant::now());
+        }
+        match self.read_tail(workspace) {
+            Ok(()) => Ok(&self.kept),
+            Err(e) => {
+                // start from scratch next time
+                self.full_at = None;
+                Err(e)
+            }
+        }
+    }
+
+    fn read_tail(&mut self, workspace: &Path) -> Result<()> {
+        use std::io::{Read, Seek, SeekFrom};
+        let d = dir(workspace);
+        let path = d.join(LOG_FILE);
+        let mut file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.count == 0 && !d.join(HEAD_FILE).exists() => {
+                return Ok(());
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        file.lock_shared().with_context(|| format!("cannot lock {}", path.display()))?;
+        let len = file.metadata()?.len();
+        if len < self.offset {
+            bail!("{}: the log is shorter than when it was last read (it was truncated)", path.display());
+        }
+        file.seek(SeekFrom::Start(self.offset))?;
+        let mut tail = String::new();
+        file.read_to_string(&mut tail).with_context(|| format!("cannot read {}", path.display()))?;
+        let mut last: Option<Entry> = None;
+        // only whole lines: an entry being written is read at the next update
+        let complete = tail.rfind('\n').map_or(0, |p| p + 1);
+        for line in tail[..complete].lines() {
+            let e = check_line(&path, self.count, line, &self.prev)?;
+            self.prev = e.hash.clone();
+            self.count += 1;
+            if (self.keep)(&e) {
+                self.kept.push(e.clone());
+            }
+            last = Some(e);
+        }
+        self.offset += complete as u64;
+        if last.is_some() {
+            check_head(&d, &path, self.count, &self.prev, last.as_ref())?;
+        }
+        Ok(())
+    }
+}
+
+/// The head written after the last append must name the end that was read.
+fn check_head(d: &Path, path: &Path, count: u64, prev: &str, last: Option<&Entry>) -> Result<()> {
     if let Ok(head) = fs::read_to_string(d.join(HEAD_FILE)) {
         let mut parts = head.split_whitespace();
-        let count: Option<u64> = parts.next().and_then(|c| c.parse().ok());
-        let hash = parts.next();
-        match (count, hash) {
-            (Some(c), Some(h)) if c == entries.len() as u64 && h == prev => {}
+        let (written, hash): (Option<u64>, Option<&str>) = (parts.next().and_then(|c| c.parse().ok()), parts.next());
+        match (written, hash) {
+            (Some(c), Some(h)) if c == count && h == prev => {}
             // a crash after an entry was synced and before its head was written
-            (Some(c), Some(h)) if c + 1 == entries.len() as u64 && entries.last().is_some_and(|e| e.prev == h) => {}
-            (Some(c), Some(_)) if c > entries.len() as u64 => bail!(
-                "{}: holds {} entries but {c} were written: the log was truncated after line {}",
+            (Some(c), Some(h)) if c + 1 == count && last.is_some_and(|e| e.prev == h) => {}
+            (Some(c), Some(_)) if c > count => bail!(
+                "{}: holds {count} entries but {c} were written: the log was truncated after line {count}",
                 path.display(),
-                entries.len(),
-                entries.len()
             ),
             _ => bail!(
                 "{}: the last entry does not match the audit head (the end of the log was changed)",
@@ -224,7 +307,7 @@ pub fn verify(workspace: &Path) -> Result<Vec<Entry>> {
             ),
         }
     }
-    Ok(entries)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -240,6 +323,49 @@ mod tests {
             decision: Decision::Allow,
             detail: serde_json::json!({"rows": 3}),
         }
+    }
+
+    #[test]
+    fn a_follower_reads_what_was_appended_and_finds_a_changed_tail() {
+        let ws = tempfile::tempdir().unwrap();
+        let mut f = Follower::new(|e| e.action == "approve");
+        assert!(f.update(ws.path()).unwrap().is_empty(), "no log yet");
+        for a in ["link", "approve", "query"] {
+            append(ws.path(), rec(a)).unwrap();
+        }
+        assert_eq!(f.update(ws.path()).unwrap().len(), 1);
+        append(ws.path(), rec("approve")).unwrap();
+        let kept = f.update(ws.path()).unwrap();
+        assert_eq!(kept.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 3]);
+        // an entry appended by hand, outside the chain, is refused
+        let path = ws.path().join("audit").join(LOG_FILE);
+        let mut text = fs::read_to_string(&path).unwrap();
+        let forged = text.lines().nth(3).unwrap().replace("\"seq\":3", "\"seq\":4");
+        text.push_str(&forged);
+        text.push('\n');
+        fs::write(&path, &text).unwrap();
+        assert!(f.update(ws.path()).is_err());
+        // a log cut shorter than what was read is refused too
+        let lines: Vec<&str> = text.lines().take(2).collect();
+        fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let mut g = Follower::new(|_| true);
+        assert!(g.update(ws.path()).is_err(), "the head names more entries");
+    }
+
+    /// A metric such as an AUC in an entry's detail must read back as the very float that was
+    /// hashed (serde_json's default float parser is off by one ulp for some 17-digit values,
+    /// e.g. 0.9201471989833739, which made honest logs fail to verify).
+    #[test]
+    fn floats_in_details_verify() {
+        let ws = tempfile::tempdir().unwrap();
+        let floats = [0.9201471989833739, 0.1 + 0.2, 1.0 / 3.0, 2.0f64.sqrt() * 1e-7, 123456.78901234567];
+        append(
+            ws.path(),
+            Record { detail: serde_json::json!({ "auc": floats, "nested": { "p": floats[0] } }), ..rec("score") },
+        )
+        .unwrap();
+        let entries = verify(ws.path()).unwrap();
+        assert_eq!(entries[0].detail["auc"][0].as_f64(), Some(0.9201471989833739));
     }
 
     #[test]

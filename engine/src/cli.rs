@@ -416,6 +416,22 @@ pub enum OutreachCommand {
         #[arg(long, value_name = "REASON")]
         override_fairness: Option<String>,
     },
+    /// Reject a list as a reviewer, with the reason: it can then be neither approved nor
+    /// re-identified (an identical rebuild stays rejected). Gated (action `reject`), audited.
+    Reject {
+        #[arg(long, value_name = "WS")]
+        workspace: PathBuf,
+        #[arg(long, value_name = "ID")]
+        list: String,
+        /// The reviewer (a user with role reviewer).
+        #[arg(long, value_name = "R")]
+        reviewer: String,
+        #[arg(long, value_name = "P", default_value = "child_outreach")]
+        purpose: String,
+        /// Why the list should not go out (recorded).
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
     /// Show a list as reviewers see it before approving: its counts, the fairness audit, the
     /// disparities, the indicators not available and the approvals in the audit log (no
     /// household). Gated (action `view_list`: reviewers and officers) and audited.

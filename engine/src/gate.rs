@@ -141,7 +141,14 @@ pub fn district_action<'a>(
         DistrictResource::District(d) => format!("district {d}"),
     };
     let a = lookup(workspace, config, user, purpose, action, &name)?;
-    match a.policies.check_district_action(&a.principal, &a.purpose, action, resource, district, config.min_group_size)? {
+    match a.policies.check_district_action(
+        &a.principal,
+        &a.purpose,
+        action,
+        resource,
+        district,
+        config.min_group_size,
+    )? {
         Verdict::Allow => Ok(a),
         Verdict::Deny(reasons) => Err(deny(workspace, user, purpose, action, &name, reasons)),
     }

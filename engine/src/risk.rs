@@ -470,6 +470,11 @@ pub const APPROVALS_NEEDED: usize = 2;
 pub fn approvals_in_audit_log(workspace: &Path, state: &ListState) -> Result<Vec<String>> {
     let entries =
         crate::audit::verify(workspace).context("the audit log does not verify; approvals cannot be checked")?;
+    Ok(approvals_in(&entries, state))
+}
+
+/// As [`approvals_in_audit_log`], over entries of a chain verified already.
+pub fn approvals_in(entries: &[crate::audit::Entry], state: &ListState) -> Vec<String> {
     let resource = format!("outreach list {}", state.list_id);
     let mut reviewers: Vec<String> = entries
         .iter()
@@ -484,21 +489,24 @@ pub fn approvals_in_audit_log(workspace: &Path, state: &ListState) -> Result<Vec
         .collect();
     reviewers.sort();
     reviewers.dedup();
-    Ok(reviewers)
+    reviewers
 }
 
-/// Whether the hash-chained audit log holds a reviewer's rejection of exactly this list.
-pub fn rejected_in_audit_log(workspace: &Path, state: &ListState) -> Result<bool> {
-    let entries =
-        crate::audit::verify(workspace).context("the audit log does not verify; rejections cannot be checked")?;
+/// Whether `e` is an entry the approval checks read (approvals and rejections).
+pub fn is_review_entry(e: &crate::audit::Entry) -> bool {
+    e.action == "approve" || e.action == "reject"
+}
+
+/// Whether the verified audit log `entries` holds a reviewer's rejection of exactly this list.
+pub fn rejected_in(entries: &[crate::audit::Entry], state: &ListState) -> bool {
     let resource = format!("outreach list {}", state.list_id);
-    Ok(entries.iter().any(|e| {
+    entries.iter().any(|e| {
         e.action == "reject"
             && e.decision == crate::audit::Decision::Allow
             && e.resource == resource
             && e.detail.get("error").is_none()
             && e.detail["parquet_blake3"] == state.parquet_blake3.as_str()
-    }))
+    })
 }
 
 impl ListState {

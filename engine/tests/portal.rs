@@ -47,7 +47,17 @@ fn user_add_sets_an_argon2id_hash_and_keeps_the_file_as_written() {
     mimamori()
         .args(["user", "add", "--workspace"])
         .arg(ws.path())
-        .args(["--name", "cw_new", "--role", "caseworker", "--district", "kita", "--display-name", "北地区担当2", "--password-stdin"])
+        .args([
+            "--name",
+            "cw_new",
+            "--role",
+            "caseworker",
+            "--district",
+            "kita",
+            "--display-name",
+            "北地区担当2",
+            "--password-stdin",
+        ])
         .write_stdin("a third long passphrase\n")
         .assert()
         .success();
@@ -70,12 +80,30 @@ fn user_add_refuses_bad_input_and_leaves_the_file_alone() {
     let cases: [(&[&str], &str, &str); 5] = [
         (&["--name", "reviewer1", "--password-stdin"], "short\n", "at least 12"),
         (&["--name", "nobody", "--password-stdin"], "a long enough passphrase\n", "give --role"),
-        (&["--name", "cw_x", "--role", "caseworker", "--password-stdin"], "a long enough passphrase\n", "needs districts"),
-        (&["--name", "cw_x", "--role", "caseworker", "--district", "atlantis", "--password-stdin"], "a long enough passphrase\n", "unknown district"),
-        (&["--name", "reviewer1", "--role", "caseworker", "--password-stdin"], "a long enough passphrase\n", "exists with role reviewer"),
+        (
+            &["--name", "cw_x", "--role", "caseworker", "--password-stdin"],
+            "a long enough passphrase\n",
+            "needs districts",
+        ),
+        (
+            &["--name", "cw_x", "--role", "caseworker", "--district", "atlantis", "--password-stdin"],
+            "a long enough passphrase\n",
+            "unknown district",
+        ),
+        (
+            &["--name", "reviewer1", "--role", "caseworker", "--password-stdin"],
+            "a long enough passphrase\n",
+            "exists with role reviewer",
+        ),
     ];
     for (args, input, expected) in cases {
-        let out = mimamori().args(["user", "add", "--workspace"]).arg(ws.path()).args(args).write_stdin(input).output().unwrap();
+        let out = mimamori()
+            .args(["user", "add", "--workspace"])
+            .arg(ws.path())
+            .args(args)
+            .write_stdin(input)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(expected), "{args:?}: {err}");
@@ -107,11 +135,7 @@ fn serve_refuses_plain_http_beyond_loopback() {
 #[test]
 fn portal_in_a_real_browser() {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("e2e").join("run");
-    let out = Process::new("bash")
-        .arg(&script)
-        .env("MIMAMORI_BIN", env!("CARGO_BIN_EXE_mimamori"))
-        .output()
-        .unwrap();
+    let out = Process::new("bash").arg(&script).env("MIMAMORI_BIN", env!("CARGO_BIN_EXE_mimamori")).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "the browser tests failed:\n{stdout}\n{stderr}");

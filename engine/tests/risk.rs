@@ -263,8 +263,21 @@ fn re_identification_needs_two_distinct_reviewers_and_stays_with_the_custodian()
     assert!(departments.contains("registry"), "{departments:?}");
     assert!(departments.iter().all(|d| d == "registry" || d == "welfare"), "{departments:?}");
 
+    // a reviewer's rejection stops the list even after two approvals; an officer may not reject
+    let out = run(&["outreach", "reject", "--list", &id, "--reviewer", "officer", "--reason", "x"], &ws);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    let out =
+        run(&["outreach", "reject", "--list", &id, "--reviewer", "reviewer1", "--reason", "理由の確認が必要"], &ws);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = reid("custodian_registry", &d.root.join("custodians/after-rejection.csv"));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("rejected"), "{}", stderr_of(&out));
+    let out = run(&["outreach", "approve", "--list", &id, "--reviewer", "reviewer1"], &ws);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("rejected"), "{}", stderr_of(&out));
+
     let log = fs::read_to_string(ws.join("audit/log.jsonl")).unwrap();
-    for action in ["\"score\"", "\"outreach\"", "\"approve\"", "\"reidentify\""] {
+    for action in ["\"score\"", "\"outreach\"", "\"approve\"", "\"reject\"", "\"reidentify\""] {
         assert!(log.contains(action), "{action} is in the audit log");
     }
     assert!(log.contains("\"deny\""));

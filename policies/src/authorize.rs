@@ -313,7 +313,9 @@ impl Policies {
         let user = self.user(principal)?;
         let user_uid = user.uid();
         let (r, what) = match resource {
-            DistrictResource::Household(h) => (uid("Household", &h.to_string())?, format!("household {h} of district {district}")),
+            DistrictResource::Household(h) => {
+                (uid("Household", &h.to_string())?, format!("household {h} of district {district}"))
+            }
             DistrictResource::District(d) => (uid("District", d)?, format!("district {d}")),
         };
         let attrs = HashMap::from([("district".to_string(), string(district))]);

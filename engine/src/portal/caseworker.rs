@@ -21,9 +21,8 @@ use crate::risk::{self, ListState, Outcome};
 use crate::verbs::outreach;
 
 /// Whether the audit log holds two distinct approvals of exactly this list and no rejection.
-fn approved(app: &App, l: &ListState) -> anyhow::Result<bool> {
-    Ok(risk::approvals_in_audit_log(workspace(app), l)?.len() >= risk::APPROVALS_NEEDED
-        && !risk::rejected_in_audit_log(workspace(app), l)?)
+fn approved(entries: &[crate::audit::Entry], l: &ListState) -> bool {
+    risk::approvals_in(entries, l).len() >= risk::APPROVALS_NEEDED && !risk::rejected_in(entries, l)
 }
 
 /// The caseworker's districts as mimamori.toml says now (not as at login).
@@ -42,6 +41,7 @@ pub async fn lists(State(app): State<Arc<App>>, auth: Auth) -> Response {
             crate::gate::district_action(workspace(&app), &config, &s.user, &s.purpose, "view_outreach", DistrictResource::District(""), "")?;
         }
         let all = risk::read_lists(workspace(&app))?;
+        let entries = app.review_entries()?;
         let mut body = String::new();
         let mut shown = Vec::new();
         for d in &own {
@@ -49,7 +49,7 @@ pub async fn lists(State(app): State<Arc<App>>, auth: Auth) -> Response {
             let name = config.districts.iter().find(|x| &x.id == d).map_or(d.as_str(), |x| x.name.as_str());
             let _ = write!(body, r#"<section class="card"><h2>{}</h2>"#, esc(name));
             match all.iter().find(|l| &l.district == d) {
-                Some(l) if approved(&app, l)? => {
+                Some(l) if approved(&entries, l) => {
                     shown.push(l.list_id.clone());
                     let _ = write!(
                         body,
@@ -93,16 +93,25 @@ fn allowed_list(app: &App, s: &super::Session, id: &str) -> Result<(ListState, V
         DistrictResource::District(&state.district),
         &state.district,
     )?;
-    let refused = if !approved(app, &state)? {
+    let refused = if !approved(&app.review_entries()?, &state) {
         Some(("not approved", "このリストはまだ承認されていません（2人の審査担当の承認が必要です）。"))
     } else if risk::check_linkage(workspace(app), &state).is_err() {
-        Some(("built on an earlier linkage", "このリストは古い連携結果にもとづいています。リストが作り直され、承認されるまでお待ちください。"))
+        Some((
+            "built on an earlier linkage",
+            "このリストは古い連携結果にもとづいています。リストが作り直され、承認されるまでお待ちください。",
+        ))
     } else {
         None
     };
     if let Some((why, text)) = refused {
         // the view was allowed by the policies but shows nothing: logged as such
-        app.viewed(s, "view_outreach", &format!("outreach list {id}"), &format!("/lists/{id}"), json!({ "refused": why }))?;
+        app.viewed(
+            s,
+            "view_outreach",
+            &format!("outreach list {id}"),
+            &format!("/lists/{id}"),
+            json!({ "refused": why }),
+        )?;
         return Err(PageError::Refused(text.into()));
     }
     Ok((state, rows))
@@ -110,11 +119,16 @@ fn allowed_list(app: &App, s: &super::Session, id: &str) -> Result<(ListState, V
 
 /// The latest recorded outcome of each household of a list.
 fn outcomes(app: &App, list_id: &str) -> anyhow::Result<BTreeMap<u64, risk::RecordedOutcome>> {
-    Ok(risk::read_outcomes(workspace(app))?.into_iter().filter(|o| o.list_id == list_id).map(|o| (o.household_id, o)).collect())
+    Ok(risk::read_outcomes(workspace(app))?
+        .into_iter()
+        .filter(|o| o.list_id == list_id)
+        .map(|o| (o.household_id, o))
+        .collect())
 }
 
 fn bullets(text: &str) -> String {
-    let items: Vec<String> = text.split('；').filter(|t| !t.trim().is_empty()).map(|t| format!("<li>{}</li>", esc(t))).collect();
+    let items: Vec<String> =
+        text.split('；').filter(|t| !t.trim().is_empty()).map(|t| format!("<li>{}</li>", esc(t))).collect();
     if items.is_empty() { "—".into() } else { format!(r#"<ul class="reasons">{}</ul>"#, items.concat()) }
 }
 
@@ -130,7 +144,11 @@ fn list_page(app: &App, s: &super::Session, id: &str, print: bool) -> Result<Res
         state.known_cases
     );
     if !print {
-        let _ = write!(body, r#"<p class="noprint"><a href="/lists/{}/print">印刷用の表示</a>（Ctrl+P で印刷）</p>"#, url(id));
+        let _ = write!(
+            body,
+            r#"<p class="noprint"><a href="/lists/{}/print">印刷用の表示</a>（Ctrl+P で印刷）</p>"#,
+            url(id)
+        );
     }
     body.push_str(r#"<table><thead><tr><th class="num">順位</th><th>世帯番号（仮名）</th><th class="num">こども</th><th>気になる点</th><th>届いていないかもしれない支援</th><th>状況</th>"#);
     if print {
@@ -162,7 +180,13 @@ fn list_page(app: &App, s: &super::Session, id: &str, print: bool) -> Result<Res
     }
     body.push_str("</tbody></table>");
     let path = format!("/lists/{id}{}", if print { "/print" } else { "" });
-    app.viewed(s, "view_outreach", &format!("outreach list {id}"), &path, json!({ "households": rows.len(), "print": print }))?;
+    app.viewed(
+        s,
+        "view_outreach",
+        &format!("outreach list {id}"),
+        &path,
+        json!({ "households": rows.len(), "print": print }),
+    )?;
     let title = format!("支援リスト {}", state.district_name);
     Ok(Html(page(&title, Some(s), "/lists", &body)).into_response())
 }
@@ -182,7 +206,7 @@ pub async fn print(State(app): State<Arc<App>>, auth: Auth, UrlPath(id): UrlPath
 fn allowed_household(app: &App, s: &super::Session, id: &str) -> Result<(ListState, risk::ListRow), PageError> {
     let config = Config::load_workspace(workspace(app))?;
     let household: u64 = id.parse().unwrap_or(u64::MAX);
-    let on = outreach::approved_list_holding(workspace(app), household)?;
+    let on = outreach::approved_list_holding(workspace(app), household, &app.review_entries()?)?;
     let district = on.as_ref().map(|(l, _)| l.district.clone()).unwrap_or_default();
     crate::gate::district_action(
         workspace(app),
@@ -198,8 +222,10 @@ fn allowed_household(app: &App, s: &super::Session, id: &str) -> Result<(ListSta
 
 fn household_page(app: &App, s: &super::Session, id: &str, message: Option<String>) -> Result<Response, PageError> {
     let (list, row) = allowed_household(app, s, id)?;
-    let history: Vec<risk::RecordedOutcome> =
-        risk::read_outcomes(workspace(app))?.into_iter().filter(|o| o.household_id == row.household_id && o.list_id == list.list_id).collect();
+    let history: Vec<risk::RecordedOutcome> = risk::read_outcomes(workspace(app))?
+        .into_iter()
+        .filter(|o| o.household_id == row.household_id && o.list_id == list.list_id)
+        .collect();
     let mut body = message.unwrap_or_default();
     let _ = write!(
         body,
@@ -211,7 +237,11 @@ fn household_page(app: &App, s: &super::Session, id: &str, message: Option<Strin
         esc(&list.as_of),
         row.rank,
         row.children,
-        if row.known_case { r#" ・ <span class="tag known">要対協登録済み（既に支援中）</span>"# } else { "" },
+        if row.known_case {
+            r#" ・ <span class="tag known">要対協登録済み（既に支援中）</span>"#
+        } else {
+            ""
+        },
         bullets(&row.reasons),
         bullets(&row.supports)
     );
@@ -248,7 +278,13 @@ fn household_page(app: &App, s: &super::Session, id: &str, message: Option<Strin
         row.household_id,
         csrf_field(&s.csrf)
     );
-    app.viewed(s, "view_outreach", &format!("household {}", row.household_id), &format!("/households/{id}"), json!({ "list_id": list.list_id }))?;
+    app.viewed(
+        s,
+        "view_outreach",
+        &format!("household {}", row.household_id),
+        &format!("/households/{id}"),
+        json!({ "list_id": list.list_id }),
+    )?;
     Ok(Html(page(&format!("世帯 {}", row.household_id), Some(s), "/lists", &body)).into_response())
 }
 

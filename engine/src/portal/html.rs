@@ -62,9 +62,11 @@ fn menu(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/budget", "DP予算"),
             ("/denied", "拒否されたアクセス"),
         ],
-        Role::DataLinkageOfficer => {
-            &[("/officer/quality", "連携品質"), ("/officer/prevalence", "指標の地区別集計"), ("/review", "リストの状況")]
-        }
+        Role::DataLinkageOfficer => &[
+            ("/officer/quality", "連携品質"),
+            ("/officer/prevalence", "指標の地区別集計"),
+            ("/review", "リストの状況"),
+        ],
         Role::Custodian => &[],
     }
 }
@@ -121,7 +123,10 @@ mod tests {
 
     #[test]
     fn markup_in_values_is_escaped() {
-        assert_eq!(esc(r#"<script>alert("x")</script> & 'y'"#), "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;");
+        assert_eq!(
+            esc(r#"<script>alert("x")</script> & 'y'"#),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
+        );
         assert_eq!(url("chuo-2026-04-01-ab/c d"), "chuo-2026-04-01-ab%2Fc%20d");
         let p = page("<b>", None, "/", "");
         assert!(p.contains("<title>&lt;b&gt; — みまもり</title>"));

@@ -64,6 +64,8 @@ pub struct App {
     /// Verified against when the user is unknown, so that a wrong name costs as long as a
     /// wrong password.
     dummy_hash: String,
+    /// Approvals and rejections of the verified audit log, followed as it grows.
+    reviews: std::sync::Mutex<audit::Follower>,
 }
 
 impl App {
@@ -78,12 +80,25 @@ impl App {
         format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict{secure}{age}")
     }
 
+    /// The approvals and rejections of the audit log, its chain verified (incrementally).
+    fn review_entries(&self) -> Result<Vec<audit::Entry>> {
+        let mut f = self.reviews.lock().map_err(|_| anyhow::anyhow!("audit follower poisoned"))?;
+        Ok(f.update(&self.workspace).context("the audit log does not verify; approvals cannot be checked")?.to_vec())
+    }
+
     fn login_cookie_name(&self) -> &'static str {
         if self.tls { "__Host-mimamori-login" } else { "mimamori-login" }
     }
 
     /// Writes the audit entry of a page the session was allowed to see.
-    fn viewed(&self, s: &Session, action: &str, resource: &str, path: &str, mut detail: serde_json::Value) -> Result<()> {
+    fn viewed(
+        &self,
+        s: &Session,
+        action: &str,
+        resource: &str,
+        path: &str,
+        mut detail: serde_json::Value,
+    ) -> Result<()> {
         detail["page"] = json!(path);
         detail["via"] = json!("portal");
         crate::gate::record(&self.workspace, &s.user, &s.purpose, action, resource, detail)?;
@@ -112,6 +127,7 @@ pub fn serve(o: Options) -> Result<()> {
         limiter: LoginLimiter::default(),
         tls,
         dummy_hash: password::hash("a password nobody has, for timing")?,
+        reviews: std::sync::Mutex::new(audit::Follower::new(crate::risk::is_review_entry)),
     });
     let router = router(app);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -198,8 +214,8 @@ fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Headers on every response: no framing, no sniffing, no referrer, no caching of data pages,
-/// a CSP that allows the portal's own stylesheet and nothing else (the linkage report, with
+/// Headers on every response: no framing, no sniffing, no caching of data pages,
+/// same-origin referrers only (form posts then carry their Origin), a CSP that allows the portal's own stylesheet and nothing else (the linkage report, with
 /// its inline SVG styles, gets inline styles too), HSTS over TLS.
 async fn security_headers(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let inline_styles = req.uri().path() == "/officer/link-report";
@@ -214,7 +230,7 @@ async fn security_headers(State(app): State<Arc<App>>, req: Request, next: Next)
         (header::CONTENT_SECURITY_POLICY, csp),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        (header::REFERRER_POLICY, "same-origin"),
         (header::CACHE_CONTROL, "no-store"),
     ];
     for (k, v) in pairs {
@@ -289,7 +305,8 @@ impl PageError {
 }
 
 fn not_found_page(s: Option<&Session>) -> Response {
-    (StatusCode::NOT_FOUND, Html(page("ページが見つかりません", s, "", "<p><a href=\"/\">トップへ</a></p>"))).into_response()
+    (StatusCode::NOT_FOUND, Html(page("ページが見つかりません", s, "", "<p><a href=\"/\">トップへ</a></p>")))
+        .into_response()
 }
 
 /// Runs blocking work (files, the audit log, the gateway) off the async threads and renders
@@ -317,27 +334,44 @@ fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 pub struct Auth {
     pub id: String,
     pub session: Session,
+    /// The host the request was sent to: the Host header (HTTP/1.1) or the URI's authority
+    /// (HTTP/2, which Chromium negotiates over TLS).
+    pub host: String,
 }
 
 impl FromRequestParts<Arc<App>> for Auth {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
-        let live = cookie_value(&parts.headers, app.cookie_name()).and_then(|id| app.sessions.touch(&id).map(|s| (id, s)));
+        let live =
+            cookie_value(&parts.headers, app.cookie_name()).and_then(|id| app.sessions.touch(&id).map(|s| (id, s)));
         match live {
-            Some((id, session)) => Ok(Auth { id, session }),
+            Some((id, session)) => {
+                let host = parts
+                    .headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .map(str::to_string)
+                    .or_else(|| parts.uri.authority().map(|a| a.as_str().to_string()))
+                    .unwrap_or_default();
+                Ok(Auth { id, session, host })
+            }
             None if parts.method == Method::GET => Err(Redirect::to("/login").into_response()),
-            None => Err((StatusCode::FORBIDDEN, Html(page("ログインしてください", None, "", "<p><a href=\"/login\">ログイン</a></p>"))).into_response()),
+            None => Err((
+                StatusCode::FORBIDDEN,
+                Html(page("ログインしてください", None, "", "<p><a href=\"/login\">ログイン</a></p>")),
+            )
+                .into_response()),
         }
     }
 }
 
 /// A form's CSRF token must be the session's; a cross-site Origin is refused too.
 fn check_form(auth: &Auth, headers: &HeaderMap, token: &str) -> Result<(), Response> {
-    let cross_site = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).is_some_and(|origin| {
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-        origin.split_once("://").map(|(_, rest)| rest) != Some(host)
-    });
+    let cross_site = headers
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .is_some_and(|origin| origin.split_once("://").map(|(_, rest)| rest) != Some(auth.host.as_str()));
     if cross_site || !same_token(token, &auth.session.csrf) {
         return Err((
             StatusCode::FORBIDDEN,
@@ -425,7 +459,13 @@ struct LoginForm {
     purpose: String,
 }
 
-fn log_login(app: &App, user: &str, purpose: Option<&str>, decision: Decision, detail: serde_json::Value) -> Result<()> {
+fn log_login(
+    app: &App,
+    user: &str,
+    purpose: Option<&str>,
+    decision: Decision,
+    detail: serde_json::Value,
+) -> Result<()> {
     audit::append(
         &app.workspace,
         audit::Record { user, action: "login", purpose, resource: "portal", decision, detail },
@@ -451,14 +491,24 @@ async fn login(
 fn login_blocking(app: &App, ip: IpAddr, headers: &HeaderMap, f: LoginForm) -> Result<Response> {
     let expected = cookie_value(headers, app.login_cookie_name()).unwrap_or_default();
     if expected.is_empty() || !same_token(&f.csrf, &expected) {
-        return Ok(login_page(app, Some("ログインフォームの有効期限が切れました。もう一度入力してください。"), StatusCode::FORBIDDEN));
+        return Ok(login_page(
+            app,
+            Some("ログインフォームの有効期限が切れました。もう一度入力してください。"),
+            StatusCode::FORBIDDEN,
+        ));
     }
     let config = Config::load_workspace(&app.workspace)?;
     let user = config.users.iter().find(|u| u.name == f.user);
     // a name that is no user is not written to the log (it could be anything typed there)
     let logged_name = user.map_or("(unknown user)", |u| u.name.as_str());
     if !app.limiter.allows(&f.user, ip) {
-        log_login(app, logged_name, None, Decision::Deny, json!({ "reason": "too many failed logins", "address": ip.to_string() }))?;
+        log_login(
+            app,
+            logged_name,
+            None,
+            Decision::Deny,
+            json!({ "reason": "too many failed logins", "address": ip.to_string() }),
+        )?;
         return Ok(login_page(
             app,
             Some("ログインの失敗が続いたため、しばらく受け付けません。15分ほど後にもう一度お試しください。"),
@@ -469,12 +519,28 @@ fn login_blocking(app: &App, ip: IpAddr, headers: &HeaderMap, f: LoginForm) -> R
     let matches = password::verify(&f.password, hash) && user.is_some_and(|u| u.password_hash.is_some());
     let Some(user) = user.filter(|_| matches) else {
         app.limiter.failed(&f.user, ip);
-        log_login(app, logged_name, None, Decision::Deny, json!({ "reason": "wrong user name or password", "address": ip.to_string() }))?;
+        log_login(
+            app,
+            logged_name,
+            None,
+            Decision::Deny,
+            json!({ "reason": "wrong user name or password", "address": ip.to_string() }),
+        )?;
         return Ok(login_page(app, Some("ユーザー名またはパスワードが違います。"), StatusCode::UNAUTHORIZED));
     };
     let Some(purpose) = config.purposes.iter().find(|p| p.id == f.purpose && p.roles.contains(&user.role)) else {
-        log_login(app, &user.name, Some(&f.purpose), Decision::Deny, json!({ "reason": "the purpose is not approved for the user's role" }))?;
-        return Ok(login_page(app, Some("選んだ利用目的は、あなたの役割には承認されていません。"), StatusCode::FORBIDDEN));
+        log_login(
+            app,
+            &user.name,
+            Some(&f.purpose),
+            Decision::Deny,
+            json!({ "reason": "the purpose is not approved for the user's role" }),
+        )?;
+        return Ok(login_page(
+            app,
+            Some("選んだ利用目的は、あなたの役割には承認されていません。"),
+            StatusCode::FORBIDDEN,
+        ));
     };
     app.limiter.succeeded(&user.name);
     let display = user.display_name.clone().unwrap_or_else(|| user.name.clone());
@@ -504,10 +570,20 @@ async fn logout(State(app): State<Arc<App>>, auth: Auth, headers: HeaderMap, For
         a.sessions.end(&id);
         audit::append(
             &a.workspace,
-            audit::Record { user: &s.user, action: "logout", purpose: Some(&s.purpose), resource: "portal", decision: Decision::Allow, detail: json!({}) },
+            audit::Record {
+                user: &s.user,
+                action: "logout",
+                purpose: Some(&s.purpose),
+                resource: "portal",
+                decision: Decision::Allow,
+                detail: json!({}),
+            },
         )?;
         let mut res = Redirect::to("/login").into_response();
-        res.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&a.cookie(a.cookie_name(), "", Some(0))).map_err(anyhow::Error::from)?);
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            HeaderValue::from_str(&a.cookie(a.cookie_name(), "", Some(0))).map_err(anyhow::Error::from)?,
+        );
         Ok(res)
     })
     .await

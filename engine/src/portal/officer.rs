@@ -31,7 +31,10 @@ fn scalars(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
             }
         }
         Value::Array(a) => out.push((prefix.to_string(), format!("[{} 件]", a.len()))),
-        Value::Number(n) => out.push((prefix.to_string(), n.as_f64().map_or(n.to_string(), |f| if f.fract() == 0.0 { format!("{f:.0}") } else { format!("{f:.4}") }))),
+        Value::Number(n) => out.push((
+            prefix.to_string(),
+            n.as_f64().map_or(n.to_string(), |f| if f.fract() == 0.0 { format!("{f:.0}") } else { format!("{f:.4}") }),
+        )),
         Value::String(s) => out.push((prefix.to_string(), s.clone())),
         Value::Bool(b) => out.push((prefix.to_string(), b.to_string())),
         Value::Null => {}
@@ -67,7 +70,8 @@ pub async fn link_report(State(app): State<Arc<App>>, auth: Auth) -> Response {
     let s = auth.session;
     blocking(Some(s.clone()), move || {
         allow(&app, &s, "linkage report")?;
-        let html = crate::verbs::link_report::render(workspace(&app)).map_err(|e| PageError::Refused(format!("{e:#}")))?;
+        let html =
+            crate::verbs::link_report::render(workspace(&app)).map_err(|e| PageError::Refused(format!("{e:#}")))?;
         app.viewed(&s, "view_quality", "linkage report", "/officer/link-report", json!({}))?;
         Ok(Html(html).into_response())
     })

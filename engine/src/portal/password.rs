@@ -3,8 +3,8 @@
 //! string in mimamori.toml. The password itself is never stored, logged or echoed.
 
 use anyhow::{Result, anyhow, bail};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 /// The shortest password accepted (characters).
 pub const MIN_LENGTH: usize = 12;

@@ -26,7 +26,14 @@ fn allow(app: &App, s: &Session, action: &str, resource: &str) -> Result<Config,
 
 fn pct(s: &risk_model::evaluate::Share) -> String {
     match (s.value, s.ci95) {
-        (Some(v), Some((lo, hi))) => format!("{:.1}% <span class=\"muted\">[{:.1}–{:.1}]</span> ({}/{})", v * 100.0, lo * 100.0, hi * 100.0, s.k, s.n),
+        (Some(v), Some((lo, hi))) => format!(
+            "{:.1}% <span class=\"muted\">[{:.1}–{:.1}]</span> ({}/{})",
+            v * 100.0,
+            lo * 100.0,
+            hi * 100.0,
+            s.k,
+            s.n
+        ),
         (Some(v), None) => format!("{:.1}% ({}/{})", v * 100.0, s.k, s.n),
         _ => "—".into(),
     }
@@ -47,13 +54,14 @@ pub async fn lists(State(app): State<Arc<App>>, auth: Auth) -> Response {
     blocking(Some(s.clone()), move || {
         allow(&app, &s, "view_list", "outreach lists")?;
         let lists = risk::read_lists(workspace(&app))?;
+        let entries = app.review_entries()?;
         let mut body = String::from(
             r#"<p>各地区のリストは、異なる2人の審査担当が承認して初めて原課での再識別と地区担当への表示に進みます。公平性の監査で差が見つかったリストは、承認の理由の記載が必要です。</p>
 <table><thead><tr><th>地区</th><th>リスト</th><th>時点</th><th>順位づけ</th><th class="num">掲載／上限</th><th class="num">要対協</th><th>公平性</th><th>承認</th><th>状態</th></tr></thead><tbody>"#,
         );
         for l in &lists {
-            let by = risk::approvals_in_audit_log(workspace(&app), l)?;
-            let rejected = risk::rejected_in_audit_log(workspace(&app), l)?;
+            let by = risk::approvals_in(&entries, l);
+            let rejected = risk::rejected_in(&entries, l);
             let _ = write!(
                 body,
                 r#"<tr><td>{}</td><td><a href="/review/lists/{}">{}</a></td><td>{}</td><td>{}</td><td class="num">{}／{}</td><td class="num">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
@@ -89,8 +97,9 @@ pub struct Msg {
 fn list_page(app: &App, s: &Session, id: &str, message: &str) -> Result<Response, PageError> {
     allow(app, s, "view_list", &format!("outreach list {id}"))?;
     let Ok(state) = risk::find_list(workspace(app), id) else { return Err(PageError::NotFound) };
-    let by = risk::approvals_in_audit_log(workspace(app), &state)?;
-    let rejected = risk::rejected_in_audit_log(workspace(app), &state)?;
+    let entries = app.review_entries()?;
+    let by = risk::approvals_in(&entries, &state);
+    let rejected = risk::rejected_in(&entries, &state);
     let mut body = match message {
         "approved" => notice("ok", "承認を記録しました。"),
         "rejected" => notice("ok", "差し戻しを記録しました。"),
@@ -102,7 +111,11 @@ fn list_page(app: &App, s: &Session, id: &str, message: &str) -> Result<Response
 <p>状態: {} ・ 監査ログ上の承認者: {}</p></section>"#,
         esc(&state.district_name),
         esc(&state.as_of),
-        if state.ranking == "model" { "校正済みモデル" } else { "スコアカード（ラベル不足のため）" },
+        if state.ranking == "model" {
+            "校正済みモデル"
+        } else {
+            "スコアカード（ラベル不足のため）"
+        },
         state.listed,
         state.capacity,
         state.known_cases,
@@ -159,11 +172,22 @@ fn list_page(app: &App, s: &Session, id: &str, message: &str) -> Result<Response
     } else if by.contains(&s.user) {
         body.push_str(&notice("", "あなたはこのリストを承認済みです。もう1人、別の審査担当の承認が必要です。"));
     }
-    app.viewed(s, "view_list", &format!("outreach list {id}"), &format!("/review/lists/{id}"), json!({ "approvals": by.len() }))?;
+    app.viewed(
+        s,
+        "view_list",
+        &format!("outreach list {id}"),
+        &format!("/review/lists/{id}"),
+        json!({ "approvals": by.len() }),
+    )?;
     Ok(Html(page(&format!("リスト {id}"), Some(s), "/review", &body)).into_response())
 }
 
-pub async fn list(State(app): State<Arc<App>>, auth: Auth, UrlPath(id): UrlPath<String>, Query(m): Query<Msg>) -> Response {
+pub async fn list(
+    State(app): State<Arc<App>>,
+    auth: Auth,
+    UrlPath(id): UrlPath<String>,
+    Query(m): Query<Msg>,
+) -> Response {
     let s = auth.session;
     blocking(Some(s.clone()), move || list_page(&app, &s, &id, &m.msg)).await
 }
@@ -354,7 +378,16 @@ pub async fn verify(State(app): State<Arc<App>>, auth: Auth, headers: HeaderMap,
     blocking(Some(s.clone()), move || {
         allow(&app, &s, "review_audit", "audit log")?;
         let (ok, body) = match crate::audit::verify(workspace(&app)) {
-            Ok(e) => (true, notice("ok", &format!("監査ログは改ざんされていません（{} 件、最初から最後までハッシュチェーンが一致）。", e.len()))),
+            Ok(e) => (
+                true,
+                notice(
+                    "ok",
+                    &format!(
+                        "監査ログは改ざんされていません（{} 件、最初から最後までハッシュチェーンが一致）。",
+                        e.len()
+                    ),
+                ),
+            ),
             Err(e) => (false, notice("error", &format!("監査ログに問題があります: {e:#}"))),
         };
         app.viewed(&s, "review_audit", "audit log", "/audit/verify", json!({ "verified": ok }))?;

@@ -52,6 +52,13 @@ pub fn run(command: Command) -> Result<()> {
             OutreachCommand::Approve { workspace, list, reviewer, purpose, override_fairness } => {
                 outreach::approve(&workspace, &list, &reviewer, &purpose, override_fairness.as_deref())
             }
+            OutreachCommand::Reject { workspace, list, reviewer, purpose, reason } => {
+                outreach::reject_list(&workspace, &list, &reviewer, &purpose, &reason, &crate::audit::os_user())?;
+                crate::print_stdout(&format!(
+                    "{reviewer} rejected list {list}: it can no longer be approved or re-identified\n"
+                ))?;
+                Ok(())
+            }
             OutreachCommand::Show { workspace, list, user, purpose, format } => {
                 outreach::show(&workspace, &list, &user, &purpose, format)
             }
@@ -86,11 +93,15 @@ pub fn run(command: Command) -> Result<()> {
                 idle_timeout: std::time::Duration::from_secs(idle_timeout * 60),
             })
         }
-        Command::User { command: UserCommand::Add { workspace, name, role, districts, department, display_name, password_stdin } } => {
+        Command::User {
+            command: UserCommand::Add { workspace, name, role, districts, department, display_name, password_stdin },
+        } => {
             let role = match role {
                 None => None,
                 Some(r) => Some(crate::config::Role::ALL.into_iter().find(|x| x.as_str() == r).ok_or_else(|| {
-                    anyhow::anyhow!("unknown role `{r}`; expected data_linkage_officer, caseworker, reviewer or custodian")
+                    anyhow::anyhow!(
+                        "unknown role `{r}`; expected data_linkage_officer, caseworker, reviewer or custodian"
+                    )
                 })?),
             };
             user::run(&user::Args {

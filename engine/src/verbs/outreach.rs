@@ -372,7 +372,14 @@ fn approve_allowed(
 
 /// A reviewer rejects a list: it can then be neither approved nor re-identified; the lists
 /// must be built again. Gated (action `reject`) and audited with `login`.
-pub fn reject_list(workspace: &Path, list_id: &str, reviewer: &str, purpose: &str, reason: &str, login: &str) -> Result<ListState> {
+pub fn reject_list(
+    workspace: &Path,
+    list_id: &str,
+    reviewer: &str,
+    purpose: &str,
+    reason: &str,
+    login: &str,
+) -> Result<ListState> {
     let config = Config::load_workspace(workspace)?;
     let resource = format!("outreach list {list_id}");
     gate::workspace_action(workspace, &config, reviewer, purpose, "reject", &resource)?;
@@ -382,7 +389,11 @@ pub fn reject_list(workspace: &Path, list_id: &str, reviewer: &str, purpose: &st
         }
         let _lock = risk::lock_lists(workspace)?;
         let mut state = risk::find_list(workspace, list_id)?;
-        state.rejections.push(risk::Rejection { reviewer: reviewer.to_string(), time: risk::now(), reason: reason.to_string() });
+        state.rejections.push(risk::Rejection {
+            reviewer: reviewer.to_string(),
+            time: risk::now(),
+            reason: reason.to_string(),
+        });
         gate::record(
             workspace,
             reviewer,
@@ -450,13 +461,18 @@ pub fn default_user() -> String {
 }
 
 /// The approved list (as the audit log holds its approvals) that holds `household`, with its row.
-pub fn approved_list_holding(workspace: &Path, household: u64) -> Result<Option<(ListState, risk::ListRow)>> {
+/// `entries`: the verified audit log (at least its approvals and rejections).
+pub fn approved_list_holding(
+    workspace: &Path,
+    household: u64,
+    entries: &[crate::audit::Entry],
+) -> Result<Option<(ListState, risk::ListRow)>> {
     for l in risk::read_lists(workspace)?.into_iter().filter(ListState::approved) {
-        if let Some(row) = risk::read_list_rows(workspace, &l.district)?.into_iter().find(|r| r.household_id == household) {
+        if let Some(row) =
+            risk::read_list_rows(workspace, &l.district)?.into_iter().find(|r| r.household_id == household)
+        {
             // approved as the audit log says, not as the state file says
-            if risk::approvals_in_audit_log(workspace, &l)?.len() >= risk::APPROVALS_NEEDED
-                && !risk::rejected_in_audit_log(workspace, &l)?
-            {
+            if risk::approvals_in(entries, &l).len() >= risk::APPROVALS_NEEDED && !risk::rejected_in(entries, &l) {
                 return Ok(Some((l, row)));
             }
             return Ok(None);
@@ -501,7 +517,9 @@ pub fn record_outcome(
     let config = Config::load_workspace(workspace)?;
     // the household's district is that of the approved list holding it; a household on no
     // approved list has none, and no policy lets anyone record for it
-    let on = approved_list_holding(workspace, household)?.map(|(l, _)| l);
+    let entries =
+        crate::audit::verify(workspace).context("the audit log does not verify; approvals cannot be checked")?;
+    let on = approved_list_holding(workspace, household, &entries)?.map(|(l, _)| l);
     let district = on.as_ref().map(|l| l.district.clone()).unwrap_or_default();
     // one answer for every refusal, so that it tells nothing about the household (the audit
     // log keeps the policy's reasons for reviewers)
@@ -622,8 +640,10 @@ fn reidentify_allowed(
     let (state, rows) = risk::find_list_rows(workspace, list_id)?;
     // approvals count only as the hash-chained audit log holds them, for this content and
     // linkage (the state file's copy could be edited by anyone who can write the workspace)
-    let approved_by = risk::approvals_in_audit_log(workspace, &state)?;
-    if approved_by.len() < risk::APPROVALS_NEEDED || risk::rejected_in_audit_log(workspace, &state)? {
+    let entries =
+        crate::audit::verify(workspace).context("the audit log does not verify; approvals cannot be checked")?;
+    let approved_by = risk::approvals_in(&entries, &state);
+    if approved_by.len() < risk::APPROVALS_NEEDED || risk::rejected_in(&entries, &state) {
         let reasons = vec![format!(
             "list {list_id} is not approved: {} of {} distinct reviewers in the audit log{}{}",
             approved_by.len(),

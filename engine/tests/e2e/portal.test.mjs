@@ -71,20 +71,27 @@ async function login(user, purpose = 'child_outreach') {
   const page = await ctx.newPage();
   await page.goto(`${base}/login`);
   // keyboard only: the user field has focus, Tab moves on, Enter submits
+  await page.waitForFunction(() => document.activeElement?.id === 'user');
   await page.keyboard.type(user);
   await page.keyboard.press('Tab');
   await page.keyboard.type(PASSWORD);
   await page.selectOption('#purpose', purpose);
   await page.focus('#password');
-  await page.keyboard.press('Enter');
-  await page.waitForLoadState('load');
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.keyboard.press('Enter')]);
   assert.ok(!page.url().endsWith('/login'), `${user} could not log in: ${await page.textContent('main')}`);
   return { ctx, page, user };
 }
 
+/** Clicks `selector` and waits for the page it leads to. */
+async function submit(page, selector) {
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click(selector)]);
+}
+
 async function open(s, path, expectStatus = 200) {
   const r = await s.page.goto(`${base}${path}`);
-  assert.equal(r.status(), expectStatus, `${s.user} GET ${path}: ${r.status()} ${await s.page.textContent('main')}`);
+  if (r.status() !== expectStatus) {
+    assert.fail(`${s.user} GET ${path}: ${r.status()} where ${expectStatus} was expected: ${await s.page.textContent('body')}`);
+  }
   visits.push([s.user, path.split('?')[0], expectStatus === 200 || expectStatus === 409]);
   return r;
 }
@@ -107,8 +114,7 @@ async function listIds(s) {
 async function approve(s, id) {
   await open(s, `/review/lists/${encodeURIComponent(id)}`);
   if (await s.page.$('#override')) await s.page.fill('#override', 'e2e: 公平性の差を確認し、訪問で補う');
-  await s.page.click('text=このリストを承認する');
-  await s.page.waitForLoadState('load');
+  await submit(s.page, 'button:has-text("このリストを承認する")');
   assert.match(await s.page.textContent('main'), /承認を記録しました/);
 }
 
@@ -125,7 +131,7 @@ test('the login page is Japanese, wrong passwords are refused, session cookies a
   assert.match(h['strict-transport-security'], /max-age/);
   await page.fill('#user', 'reviewer1');
   await page.fill('#password', 'not the password at all');
-  const [resp] = await Promise.all([page.waitForResponse((x) => x.url().endsWith('/login') && x.request().method() === 'POST'), page.click('button[type=submit]')]);
+  const [resp] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('button[type=submit]')]);
   assert.equal(resp.status(), 401);
   assert.match(await page.textContent('main'), /ユーザー名またはパスワードが違います/);
   await ctx.close();
@@ -143,7 +149,7 @@ test('the login page is Japanese, wrong passwords are refused, session cookies a
 test('approval needs two distinct reviewers; caseworkers see only approved lists of their districts', async () => {
   const r1 = await login('reviewer1');
   const ids = await listIds(r1);
-  assert.ok(ids.minato && ids.chuo, `lists of minato and chuo: ${JSON.stringify(ids)}`);
+  assert.ok(ids.minato && ids.chuo && ids.nishi, `lists of minato, chuo and nishi: ${JSON.stringify(ids)}`);
   await shot(r1, 'reviewer-lists');
 
   // before any approval the caseworker sees the list as waiting, without households
@@ -179,20 +185,31 @@ test('approval needs two distinct reviewers; caseworkers see only approved lists
   await shot(cw, 'caseworker-print');
   // the chuo list belongs to another district
   await open(cw, `/lists/${encodeURIComponent(ids.chuo)}`, 403);
+
+  // a rejected list can no longer be approved
+  await open(r1, `/review/lists/${encodeURIComponent(ids.nishi)}`);
+  await r1.page.fill('#reason', 'e2e: 理由の記載が不十分');
+  await submit(r1.page, 'button:has-text("差し戻す")');
+  assert.match(await r1.page.textContent('main'), /差し戻しを記録しました/);
+  await open(r2, `/review/lists/${encodeURIComponent(ids.nishi)}`);
+  assert.equal(await r2.page.$('text=このリストを承認する'), null, 'no approval form on a rejected list');
+  const token = await r2.page.getAttribute('input[name=csrf]', 'value');
+  const late = await r2.ctx.request.post(`${base}/review/lists/${encodeURIComponent(ids.nishi)}/approve`, { form: { csrf: token }, headers: { origin: base } });
+  assert.equal(late.status(), 409);
+  assert.match(await late.text(), /rejected/);
   for (const s of [r1, r2, cw]) await s.ctx.close();
 });
 
 test('a caseworker records an outcome; another district’s household is 403 by URL; posts without the CSRF token are refused', async () => {
   const cw = await login('cw_minato');
   await open(cw, '/lists');
-  await cw.page.click('a[href^="/lists/minato"]');
+  await submit(cw.page, 'a[href^="/lists/minato"]');
   const own = await cw.page.$$eval('a[href^="/households/"]', (as) => as.map((a) => a.getAttribute('href')));
   assert.ok(own.length > 0, 'the minato list has households');
   await open(cw, own[0]);
   await cw.page.check('input[value=confirmed]');
   await cw.page.fill('#note', '母親と面談。就学援助の申請を案内した。');
-  await cw.page.click('text=記録する');
-  await cw.page.waitForLoadState('load');
+  await submit(cw.page, 'button:has-text("記録する")');
   const after = await cw.page.textContent('main');
   assert.match(after, /記録しました: 支援が必要と確認/);
   assert.match(after, /就学援助の申請を案内した/, 'the note is shown back to copy into the case file');
@@ -200,7 +217,7 @@ test('a caseworker records an outcome; another district’s household is 403 by 
 
   const chuo = await login('cw_chuo');
   await open(chuo, '/lists');
-  await chuo.page.click('a[href^="/lists/chuo"]');
+  await submit(chuo.page, 'a[href^="/lists/chuo"]');
   const other = await chuo.page.$$eval('a[href^="/households/"]', (as) => as.map((a) => a.getAttribute('href')));
   assert.ok(other.length > 0, 'the chuo list has households');
   await open(cw, other[0], 403);
@@ -243,7 +260,7 @@ test('each role sees only its own pages', async () => {
   const r = await officer.ctx.request.post(`${base}/review/lists/${encodeURIComponent(ids.kita)}/approve`, { form: { csrf }, headers: { origin: base } });
   assert.equal(r.status(), 403);
   const reviewer = await login('reviewer1');
-  for (const p of ['/lists', '/officer/quality']) await open(reviewer, p, 403);
+  await open(reviewer, '/lists', 403);
   // a purpose not approved for the role is refused at login
   const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
   const page = await ctx.newPage();
@@ -251,7 +268,7 @@ test('each role sees only its own pages', async () => {
   await page.fill('#user', 'cw_minato');
   await page.fill('#password', PASSWORD);
   await page.selectOption('#purpose', 'statistics_release');
-  await page.click('button[type=submit]');
+  await submit(page, 'button[type=submit]');
   assert.match(await page.textContent('main'), /承認されていません/);
   for (const s of [cw, officer, reviewer]) await s.ctx.close();
   await ctx.close();
@@ -262,8 +279,7 @@ test('reviewers read, search and verify the audit log, the DP budget and denied 
   await open(r, '/audit?user=cw_minato&decision=deny');
   assert.match(await r.page.textContent('main'), /view_outreach/);
   await shot(r, 'reviewer-audit');
-  await r.page.click('text=ハッシュチェーンを検証する');
-  await r.page.waitForLoadState('load');
+  await submit(r.page, 'text=ハッシュチェーンを検証する');
   assert.match(await r.page.textContent('main'), /改ざんされていません/);
   visits.push([r.user, '/audit/verify', true]);
   await open(r, '/budget');
@@ -281,7 +297,7 @@ test('repeated failed logins are limited', async () => {
     await page.goto(`${base}/login`);
     await page.fill('#user', 'custodian_welfare');
     await page.fill('#password', `wrong password ${i}`);
-    [last] = await Promise.all([page.waitForResponse((x) => x.url().endsWith('/login') && x.request().method() === 'POST'), page.click('button[type=submit]')]);
+    [last] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('button[type=submit]')]);
   }
   assert.equal(last.status(), 429);
   assert.match(await page.textContent('main'), /しばらく受け付けません/);
