@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::html::{csrf_field, esc, notice, page, url};
-use super::{App, Auth, PageError, blocking, check_form, workspace};
+use super::{App, Auth, PageError, blocking, refused_form, workspace};
 use crate::config::Config;
 use crate::risk::{self, ListState, Outcome};
 use crate::verbs::outreach;
@@ -310,7 +310,7 @@ pub async fn record(
     UrlPath(id): UrlPath<String>,
     Form(f): Form<OutcomeForm>,
 ) -> Response {
-    if let Err(r) = check_form(&auth, &headers, &f.csrf) {
+    if let Some(r) = refused_form(&auth, &headers, &f.csrf) {
         return r;
     }
     let s = auth.session;

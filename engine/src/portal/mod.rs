@@ -366,14 +366,15 @@ impl FromRequestParts<Arc<App>> for Auth {
     }
 }
 
-/// A form's CSRF token must be the session's; a cross-site Origin is refused too.
-fn check_form(auth: &Auth, headers: &HeaderMap, token: &str) -> Result<(), Response> {
+/// The refusal of a form whose CSRF token is not the session's, or that comes from another
+/// origin; `None` when the form may be handled.
+fn refused_form(auth: &Auth, headers: &HeaderMap, token: &str) -> Option<Response> {
     let cross_site = headers
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok())
         .is_some_and(|origin| origin.split_once("://").map(|(_, rest)| rest) != Some(auth.host.as_str()));
     if cross_site || !same_token(token, &auth.session.csrf) {
-        return Err((
+        return Some((
             StatusCode::FORBIDDEN,
             Html(page(
                 "フォームの確認に失敗しました",
@@ -384,7 +385,7 @@ fn check_form(auth: &Auth, headers: &HeaderMap, token: &str) -> Result<(), Respo
         )
             .into_response());
     }
-    Ok(())
+    None
 }
 
 async fn home(auth: Auth) -> Response {
@@ -560,7 +561,7 @@ struct CsrfForm {
 }
 
 async fn logout(State(app): State<Arc<App>>, auth: Auth, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Response {
-    if let Err(r) = check_form(&auth, &headers, &f.csrf) {
+    if let Some(r) = refused_form(&auth, &headers, &f.csrf) {
         return r;
     }
     let a = app.clone();

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::html::{csrf_field, esc, notice, page, url};
-use super::{App, Auth, PageError, Session, blocking, check_form, workspace};
+use super::{App, Auth, PageError, Session, blocking, refused_form, workspace};
 use crate::audit::{Decision, Entry};
 use crate::config::{Config, Role};
 use crate::risk::{self, ListState};
@@ -207,7 +207,7 @@ pub async fn approve(
     UrlPath(id): UrlPath<String>,
     Form(f): Form<ApproveForm>,
 ) -> Response {
-    if let Err(r) = check_form(&auth, &headers, &f.csrf) {
+    if let Some(r) = refused_form(&auth, &headers, &f.csrf) {
         return r;
     }
     let s = auth.session;
@@ -237,7 +237,7 @@ pub async fn reject(
     UrlPath(id): UrlPath<String>,
     Form(f): Form<RejectForm>,
 ) -> Response {
-    if let Err(r) = check_form(&auth, &headers, &f.csrf) {
+    if let Some(r) = refused_form(&auth, &headers, &f.csrf) {
         return r;
     }
     let s = auth.session;
@@ -371,7 +371,7 @@ pub struct CsrfOnly {
 }
 
 pub async fn verify(State(app): State<Arc<App>>, auth: Auth, headers: HeaderMap, Form(f): Form<CsrfOnly>) -> Response {
-    if let Err(r) = check_form(&auth, &headers, &f.csrf) {
+    if let Some(r) = refused_form(&auth, &headers, &f.csrf) {
         return r;
     }
     let s = auth.session;
