@@ -24,6 +24,9 @@ const arg = (name, dflt) => {
 const HOUSEHOLDS = arg('households', 5000);
 const USERS = arg('users', 20);
 const REQUESTS = arg('requests', 50);
+// --keepalive: each user keeps its connection open (as a browser does); by default every
+// request opens a new TLS connection (the handshake included: the harder case)
+const KEEPALIVE = process.argv.includes('--keepalive');
 const PASSWORD = 'bench-password-portal';
 
 function run(args, input) {
@@ -33,13 +36,13 @@ function run(args, input) {
 }
 
 
-function request(base, method, path, { cookie = '', body = null } = {}) {
+function request(base, method, path, { cookie = '', body = null, agent = null } = {}) {
   return new Promise((ok, fail) => {
     const u = new URL(base + path);
     const headers = { cookie, origin: base };
     if (body) headers['content-type'] = 'application/x-www-form-urlencoded';
     const started = process.hrtime.bigint();
-    const req = https.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers, agent: new https.Agent({ keepAlive: false, rejectUnauthorized: false }) }, (res) => {
+    const req = https.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers, agent: agent ?? new https.Agent({ keepAlive: false, rejectUnauthorized: false }) }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (text += d));
@@ -106,9 +109,10 @@ try {
   const started = Date.now();
   await Promise.all(sessions.map(async ([user, cookie], i) => {
     const pages = plans[i];
+    const agent = KEEPALIVE ? new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false }) : null;
     for (let k = 0; k < REQUESTS; k++) {
       const path = pages[k % pages.length];
-      const r = await request(base, 'GET', path, { cookie });
+      const r = await request(base, 'GET', path, { cookie, agent });
       if (r.status !== 200) throw new Error(`${user} ${path}: ${r.status}`);
       samples.push({ page: path.replace(/\/(\d+|[a-z]+-\d{4}-\d\d-\d\d-[0-9a-f]+)$/, '/:id'), ms: r.ms });
     }
@@ -122,13 +126,14 @@ try {
     date: new Date().toISOString(), cores: cpus().length, memory_gib: Math.round(totalmem() / 2 ** 30),
     households: HOUSEHOLDS, users: USERS, requests: samples.length, wall_seconds: wall, throughput_rps: samples.length / wall,
     p50_ms: pct(all, 50), p95_ms: pct(all, 95), p99_ms: pct(all, 99), pages: rows,
-    note: 'each request opens a new TLS connection (no keep-alive): the handshake is included',
+    keepalive: KEEPALIVE,
+    note: KEEPALIVE ? 'each user keeps one TLS connection open' : 'each request opens a new TLS connection: the handshake is included',
   };
-  console.log(`portal under load: ${USERS} users, ${samples.length} requests in ${wall.toFixed(1)} s (${summary.throughput_rps.toFixed(0)} req/s)`);
+  console.log(`portal under load (${summary.note}): ${USERS} users, ${samples.length} requests in ${wall.toFixed(1)} s (${summary.throughput_rps.toFixed(0)} req/s)`);
   console.log(`overall p50 ${summary.p50_ms.toFixed(1)} ms, p95 ${summary.p95_ms.toFixed(1)} ms, p99 ${summary.p99_ms.toFixed(1)} ms (goal: p95 < 100 ms)`);
   for (const r of rows) console.log(`  ${r.page.padEnd(28)} n=${String(r.n).padStart(4)}  p50 ${r.p50.toFixed(1)}  p95 ${r.p95.toFixed(1)}  p99 ${r.p99.toFixed(1)} ms`);
   mkdirSync(join(here, 'results'), { recursive: true });
-  writeFileSync(join(here, 'results', 'portal.json'), JSON.stringify(summary, null, 2) + '\n');
+  writeFileSync(join(here, 'results', KEEPALIVE ? 'portal-keepalive.json' : 'portal.json'), JSON.stringify(summary, null, 2) + '\n');
 } finally {
   server?.kill('SIGINT');
   rmSync(dir, { recursive: true, force: true });

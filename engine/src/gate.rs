@@ -17,7 +17,7 @@ pub struct Allowed<'a> {
     pub user: &'a User,
     pub principal: Principal,
     pub purpose: PurposeContext,
-    pub policies: Policies,
+    pub policies: std::sync::Arc<Policies>,
 }
 
 fn deny(

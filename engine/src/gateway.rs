@@ -81,7 +81,7 @@ pub struct QueryRequest<'a> {
 pub struct Gateway {
     workspace: PathBuf,
     config: Config,
-    policies: Policies,
+    policies: Arc<Policies>,
     runtime: tokio::runtime::Runtime,
     catalog: WorkspaceCatalog,
 }
@@ -651,24 +651,49 @@ fn residual_suppression(cells: &[(usize, usize, Vec<u64>)], accepted: &mut Vec<u
 
 /// The workspace's own policy set when `WS/policies/*.cedar` exists (it replaces the defaults
 /// as a whole, and is validated against the shipped schema the same way), else the defaults.
-pub fn load_policies(workspace: &Path) -> Result<Policies> {
+///
+/// Parsing and validating a policy set costs milliseconds, so a long-running process (the
+/// portal) keeps the last one loaded per workspace and loads again only when the set of policy
+/// files, their sizes or modification times change.
+pub fn load_policies(workspace: &Path) -> Result<Arc<Policies>> {
+    use std::sync::Mutex;
+    type Stamp = Vec<(String, u64, Option<std::time::SystemTime>)>;
+    static LOADED: Mutex<Vec<(PathBuf, Stamp, Arc<Policies>)>> = Mutex::new(Vec::new());
     let dir = workspace.join("policies");
-    if !dir.is_dir() {
-        return Ok(Policies::defaults()?);
-    }
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "cedar") {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            files.push((path.display().to_string(), text));
+    let mut stamp: Stamp = Vec::new();
+    if dir.is_dir() {
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "cedar") {
+                let meta = std::fs::metadata(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                stamp.push((path.display().to_string(), meta.len(), meta.modified().ok()));
+            }
         }
+        if stamp.is_empty() {
+            bail!("{} holds no .cedar file; remove the folder to use the default policies", dir.display());
+        }
+        stamp.sort();
     }
-    if files.is_empty() {
-        bail!("{} holds no .cedar file; remove the folder to use the default policies", dir.display());
+    if let Ok(cache) = LOADED.lock()
+        && let Some((_, _, p)) = cache.iter().find(|(w, s, _)| w == workspace && *s == stamp)
+    {
+        return Ok(p.clone());
     }
-    files.sort();
-    Ok(Policies::load(files)?)
+    let policies = Arc::new(if stamp.is_empty() {
+        Policies::defaults()?
+    } else {
+        let mut files = Vec::new();
+        for (path, _, _) in &stamp {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
+            files.push((path.clone(), text));
+        }
+        Policies::load(files)?
+    });
+    if let Ok(mut cache) = LOADED.lock() {
+        cache.retain(|(w, _, _)| w != workspace);
+        cache.push((workspace.to_path_buf(), stamp, policies.clone()));
+    }
+    Ok(policies)
 }
 
 /// Sorted, de-duplicated 64-bit keys of one cell's persons.
