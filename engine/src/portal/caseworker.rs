@@ -83,7 +83,19 @@ pub async fn lists(State(app): State<Arc<App>>, auth: Auth) -> Response {
 /// linkage.
 fn allowed_list(app: &App, s: &super::Session, id: &str) -> Result<(ListState, Vec<risk::ListRow>), PageError> {
     let config = Config::load_workspace(workspace(app))?;
-    let Ok((state, rows)) = risk::find_list_rows(workspace(app), id) else { return Err(PageError::NotFound) };
+    let Ok((state, rows)) = risk::find_list_rows(workspace(app), id) else {
+        // no such list: the same answer (and denial in the audit log) as another district's
+        crate::gate::district_action(
+            workspace(app),
+            &config,
+            &s.user,
+            &s.purpose,
+            "view_outreach",
+            DistrictResource::District(""),
+            "",
+        )?;
+        return Err(PageError::Denied);
+    };
     crate::gate::district_action(
         workspace(app),
         &config,
@@ -217,7 +229,19 @@ fn allowed_household(app: &App, s: &super::Session, id: &str) -> Result<(ListSta
         DistrictResource::Household(household),
         &district,
     )?;
-    on.ok_or(PageError::Denied)
+    let Some((list, row)) = on else { return Err(PageError::Denied) };
+    if risk::check_linkage(workspace(app), &list).is_err() {
+        // a list of an earlier linkage names other records now: nothing of it is shown
+        app.viewed(
+            s,
+            "view_outreach",
+            &format!("household {household}"),
+            &format!("/households/{id}"),
+            json!({ "refused": "built on an earlier linkage" }),
+        )?;
+        return Err(PageError::Denied);
+    }
+    Ok((list, row))
 }
 
 fn household_page(app: &App, s: &super::Session, id: &str, message: Option<String>) -> Result<Response, PageError> {

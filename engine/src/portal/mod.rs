@@ -295,7 +295,7 @@ impl PageError {
             PageError::NotFound => not_found_page(s),
             PageError::Refused(m) => (
                 StatusCode::CONFLICT,
-                Html(page("操作できませんでした", s, "", &format!("{}<p><a href=\"javascript:history.back()\" class=\"noprint\">戻る</a></p>", html::notice("error", &m)))),
+                Html(page("操作できませんでした", s, "", &format!("{}<p class=\"noprint\"><a href=\"/\">トップへ戻る</a></p>", html::notice("error", &m)))),
             )
                 .into_response(),
             PageError::Internal(e) => {
@@ -349,8 +349,24 @@ impl FromRequestParts<Arc<App>> for Auth {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
-        let live =
+        let mut live =
             cookie_value(&parts.headers, app.cookie_name()).and_then(|id| app.sessions.touch(&id).map(|s| (id, s)));
+        if let Some((id, s)) = &live {
+            // the user's entry in mimamori.toml must be as it was at login
+            let (a, user, credential) = (app.clone(), s.user.clone(), s.credential.clone());
+            let current = tokio::task::spawn_blocking(move || {
+                Config::load_workspace(&a.workspace)
+                    .ok()
+                    .and_then(|c| c.users.iter().find(|u| u.name == user).map(session::credential))
+            })
+            .await
+            .ok()
+            .flatten();
+            if current.as_deref() != Some(credential.as_str()) {
+                app.sessions.end(id);
+                live = None;
+            }
+        }
         match live {
             Some((id, session)) => {
                 let host = parts
@@ -508,7 +524,7 @@ fn login_blocking(app: &App, ip: IpAddr, headers: &HeaderMap, f: LoginForm) -> R
     let user = config.users.iter().find(|u| u.name == f.user);
     // a name that is no user is not written to the log (it could be anything typed there)
     let logged_name = user.map_or("(unknown user)", |u| u.name.as_str());
-    if !app.limiter.allows(&f.user, ip) {
+    if !app.limiter.attempt(&f.user, ip) {
         log_login(
             app,
             logged_name,
@@ -525,7 +541,6 @@ fn login_blocking(app: &App, ip: IpAddr, headers: &HeaderMap, f: LoginForm) -> R
     let hash = user.and_then(|u| u.password_hash.as_deref()).unwrap_or(&app.dummy_hash);
     let matches = password::verify(&f.password, hash) && user.is_some_and(|u| u.password_hash.is_some());
     let Some(user) = user.filter(|_| matches) else {
-        app.limiter.failed(&f.user, ip);
         log_login(
             app,
             logged_name,
@@ -551,7 +566,14 @@ fn login_blocking(app: &App, ip: IpAddr, headers: &HeaderMap, f: LoginForm) -> R
     };
     app.limiter.succeeded(&user.name);
     let display = user.display_name.clone().unwrap_or_else(|| user.name.clone());
-    let id = app.sessions.start(&user.name, &display, user.role, user.districts.clone(), &purpose.id)?;
+    let id = app.sessions.start(
+        &user.name,
+        &display,
+        user.role,
+        user.districts.clone(),
+        &purpose.id,
+        &session::credential(user),
+    )?;
     log_login(app, &user.name, Some(&purpose.id), Decision::Allow, json!({ "address": ip.to_string() }))?;
     let mut res = Redirect::to("/").into_response();
     let h = res.headers_mut();

@@ -96,7 +96,16 @@ pub struct Msg {
 
 fn list_page(app: &App, s: &Session, id: &str, message: &str) -> Result<Response, PageError> {
     allow(app, s, "view_list", &format!("outreach list {id}"))?;
-    let Ok(state) = risk::find_list(workspace(app), id) else { return Err(PageError::NotFound) };
+    let Ok(state) = risk::find_list(workspace(app), id) else {
+        app.viewed(
+            s,
+            "view_list",
+            &format!("outreach list {id}"),
+            &format!("/review/lists/{id}"),
+            json!({ "refused": "no such list" }),
+        )?;
+        return Err(PageError::NotFound);
+    };
     let entries = app.review_entries()?;
     let by = risk::approvals_in(&entries, &state);
     let rejected = risk::rejected_in(&entries, &state);

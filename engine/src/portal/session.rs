@@ -27,6 +27,13 @@ pub fn random_token() -> Result<String> {
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
+/// The fingerprint of a user's entry that a session depends on.
+pub fn credential(u: &crate::config::User) -> String {
+    let text =
+        format!("{}\n{}\n{}\n{}", u.password_hash.as_deref().unwrap_or(""), u.role, u.districts.join(","), u.name);
+    blake3::hash(text.as_bytes()).to_hex().to_string()
+}
+
 /// Compares two tokens in time independent of where they differ.
 pub fn same_token(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -42,6 +49,9 @@ pub struct Session {
     /// The purpose chosen at login: every access of the session is made under it.
     pub purpose: String,
     pub csrf: String,
+    /// Fingerprint of the user's entry (password hash, role, districts) at login: a session
+    /// ends when mimamori.toml changes it (a reset password, a moved caseworker).
+    pub credential: String,
     created: Instant,
     last_seen: Instant,
 }
@@ -65,6 +75,7 @@ impl Sessions {
         role: Role,
         districts: Vec<String>,
         purpose: &str,
+        credential: &str,
     ) -> Result<String> {
         let id = random_token()?;
         let now = Instant::now();
@@ -75,6 +86,7 @@ impl Sessions {
             districts,
             purpose: purpose.to_string(),
             csrf: random_token()?,
+            credential: credential.to_string(),
             created: now,
             last_seen: now,
         };
@@ -116,26 +128,22 @@ pub struct LoginLimiter {
 }
 
 impl LoginLimiter {
-    /// Whether a login of `user` from `addr` may be tried now.
-    pub fn allows(&self, user: &str, addr: IpAddr) -> bool {
-        self.allows_at(user, addr, Instant::now())
+    /// Whether a login of `user` from `addr` may be tried now; if so the attempt is counted as
+    /// a failure at once (in the same step, so that attempts sent in parallel cannot all pass
+    /// the check before any is counted) until [`LoginLimiter::succeeded`] forgives it.
+    pub fn attempt(&self, user: &str, addr: IpAddr) -> bool {
+        self.attempt_at(user, addr, Instant::now())
     }
 
-    fn allows_at(&self, user: &str, addr: IpAddr, now: Instant) -> bool {
+    fn attempt_at(&self, user: &str, addr: IpAddr, now: Instant) -> bool {
         let Ok(mut f) = self.failures.lock() else { return false };
         f.retain(|(t, _, _)| now.duration_since(*t) < LOGIN_WINDOW);
-        f.iter().filter(|(_, u, _)| u == user).count() < MAX_FAILURES_PER_USER
-            && f.iter().filter(|(_, _, a)| *a == addr).count() < MAX_FAILURES_PER_ADDRESS
-    }
-
-    pub fn failed(&self, user: &str, addr: IpAddr) {
-        self.failed_at(user, addr, Instant::now());
-    }
-
-    fn failed_at(&self, user: &str, addr: IpAddr, now: Instant) {
-        if let Ok(mut f) = self.failures.lock() {
+        let allowed = f.iter().filter(|(_, u, _)| u == user).count() < MAX_FAILURES_PER_USER
+            && f.iter().filter(|(_, _, a)| *a == addr).count() < MAX_FAILURES_PER_ADDRESS;
+        if allowed {
             f.push((now, user.to_string(), addr));
         }
+        allowed
     }
 
     /// A successful login clears the user's failures.
@@ -153,7 +161,7 @@ mod tests {
     #[test]
     fn an_idle_session_expires_and_an_active_one_lives() -> Result<()> {
         let s = Sessions::new(Duration::from_secs(60));
-        let id = s.start("cw", "担当", Role::Caseworker, vec!["chuo".into()], "child_outreach")?;
+        let id = s.start("cw", "担当", Role::Caseworker, vec!["chuo".into()], "child_outreach", "c")?;
         let t0 = Instant::now();
         assert!(s.touch_at(&id, t0 + Duration::from_secs(50)).is_some());
         // 50 s after the last touch: still within the idle timeout
@@ -168,8 +176,8 @@ mod tests {
     #[test]
     fn sessions_have_distinct_ids_and_tokens() -> Result<()> {
         let s = Sessions::new(Duration::from_secs(60));
-        let a = s.start("a", "a", Role::Reviewer, vec![], "p")?;
-        let b = s.start("a", "a", Role::Reviewer, vec![], "p")?;
+        let a = s.start("a", "a", Role::Reviewer, vec![], "p", "c")?;
+        let b = s.start("a", "a", Role::Reviewer, vec![], "p", "c")?;
         assert_ne!(a, b);
         assert_eq!(a.len(), 64);
         let (sa, sb) = (s.touch(&a).ok_or_else(|| anyhow!("a"))?, s.touch(&b).ok_or_else(|| anyhow!("b"))?);
@@ -184,14 +192,15 @@ mod tests {
         let l = LoginLimiter::default();
         let addr: IpAddr = [127, 0, 0, 1].into();
         let t0 = Instant::now();
+        // attempts count before they are verified: parallel ones cannot all pass
         for i in 0..MAX_FAILURES_PER_USER {
-            assert!(l.allows_at("cw", addr, t0 + Duration::from_secs(i as u64)));
-            l.failed_at("cw", addr, t0 + Duration::from_secs(i as u64));
+            assert!(l.attempt_at("cw", addr, t0 + Duration::from_secs(i as u64)));
         }
-        assert!(!l.allows_at("cw", addr, t0 + Duration::from_secs(10)));
+        assert!(!l.attempt_at("cw", addr, t0 + Duration::from_secs(10)));
         // another user from the same address is not locked by these
-        assert!(l.allows_at("reviewer1", addr, t0 + Duration::from_secs(10)));
-        assert!(l.allows_at("cw", addr, t0 + LOGIN_WINDOW + Duration::from_secs(10)));
+        assert!(l.attempt_at("reviewer1", addr, t0 + Duration::from_secs(10)));
+        l.succeeded("reviewer1");
+        assert!(l.attempt_at("cw", addr, t0 + LOGIN_WINDOW + Duration::from_secs(10)));
     }
 
     #[test]

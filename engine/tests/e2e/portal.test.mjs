@@ -302,6 +302,28 @@ test('repeated failed logins are limited', async () => {
   assert.equal(last.status(), 429);
   assert.match(await page.textContent('main'), /しばらく受け付けません/);
   await ctx.close();
+
+  // attempts sent in parallel are counted before they are verified: at most 5 get through
+  const p = await browser.newContext({ ignoreHTTPSErrors: true });
+  const form = await (await p.request.get(`${base}/login`)).text();
+  const csrf = form.match(/name="csrf" value="([0-9a-f]+)"/)[1];
+  const statuses = await Promise.all(Array.from({ length: 12 }, (_, i) =>
+    p.request.post(`${base}/login`, { form: { csrf, user: 'custodian_registry', password: `guess ${i}`, purpose: 'child_outreach' }, maxRedirects: 0 }).then((r) => r.status())));
+  assert.ok(statuses.filter((s) => s !== 429).length <= 5, `parallel guesses: ${statuses}`);
+  await p.close();
+});
+
+test('a reset password ends the sessions opened with the old one; an unknown list id is a denial', async () => {
+  const s = await login('cw_chuo');
+  await open(s, '/lists/chuo-2000-01-01-00000000', 403);
+  await open(s, '/lists');
+  run(['user', 'add', '--workspace', ws, '--name', 'cw_chuo', '--password-stdin'], PASSWORD + '\n');
+  await s.page.goto(`${base}/lists`);
+  assert.ok(s.page.url().endsWith('/login'), 'the old session no longer works');
+  await s.ctx.close();
+  const again = await login('cw_chuo');
+  await open(again, '/lists');
+  await again.ctx.close();
 });
 
 test('every page view is in the audit log, allowed or denied, and the log verifies', async () => {
