@@ -20,6 +20,19 @@ pub struct Allowed<'a> {
     pub policies: std::sync::Arc<Policies>,
 }
 
+thread_local! {
+    /// Detail added to every denial written on this thread (the portal's page and `via`).
+    static DENIAL_DETAIL: std::cell::RefCell<Option<serde_json::Value>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with `extra` merged into the detail of every denial it writes to the audit log.
+pub fn with_denial_detail<R>(extra: serde_json::Value, f: impl FnOnce() -> R) -> R {
+    let previous = DENIAL_DETAIL.with(|d| d.replace(Some(extra)));
+    let r = f();
+    DENIAL_DETAIL.with(|d| d.replace(previous));
+    r
+}
+
 fn deny(
     workspace: &Path,
     user: &str,
@@ -36,7 +49,17 @@ fn deny(
             purpose: Some(purpose),
             resource,
             decision: Decision::Deny,
-            detail: json!({ "reasons": reasons }),
+            detail: {
+                let mut detail = json!({ "reasons": reasons });
+                DENIAL_DETAIL.with(|d| {
+                    if let Some(serde_json::Value::Object(extra)) = d.borrow().as_ref() {
+                        for (k, v) in extra {
+                            detail[k] = v.clone();
+                        }
+                    }
+                });
+                detail
+            },
         },
     );
     match logged {

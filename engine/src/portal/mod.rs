@@ -321,7 +321,13 @@ async fn blocking<F>(s: Option<Session>, f: F) -> Response
 where
     F: FnOnce() -> Result<Response, PageError> + Send + 'static,
 {
-    match tokio::task::spawn_blocking(f).await {
+    // denials written by the page's checks say where they came from, as allowed views do
+    let context = s.as_ref().map(|s| json!({ "via": "portal", "page": s.page }));
+    let run = move || match context {
+        Some(c) => crate::gate::with_denial_detail(c, f),
+        None => f(),
+    };
+    match tokio::task::spawn_blocking(run).await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => e.response(s.as_ref()),
         Err(_) => PageError::Internal(anyhow::anyhow!("a page task failed")).response(s.as_ref()),
@@ -368,7 +374,8 @@ impl FromRequestParts<Arc<App>> for Auth {
             }
         }
         match live {
-            Some((id, session)) => {
+            Some((id, mut session)) => {
+                session.page = parts.uri.path().to_string();
                 let host = parts
                     .headers
                     .get(header::HOST)

@@ -52,6 +52,8 @@ pub struct Session {
     /// Fingerprint of the user's entry (password hash, role, districts) at login: a session
     /// ends when mimamori.toml changes it (a reset password, a moved caseworker).
     pub credential: String,
+    /// The path of the request this copy of the session serves (set per request).
+    pub page: String,
     created: Instant,
     last_seen: Instant,
 }
@@ -87,6 +89,7 @@ impl Sessions {
             purpose: purpose.to_string(),
             csrf: random_token()?,
             credential: credential.to_string(),
+            page: String::new(),
             created: now,
             last_seen: now,
         };

@@ -334,8 +334,8 @@ test('every page view is in the audit log, allowed or denied, and the log verifi
     if (allowed) {
       assert.ok(pages.some(([u, p, d]) => u === user && p === path && d === 'allow'), `no audit entry for ${user} viewing ${path}`);
     } else {
-      const denied = entries.filter((e) => e.user === user && e.decision === 'deny');
-      assert.ok(denied.length > 0, `no denial logged for ${user} (${path})`);
+      const denied = entries.filter((e) => e.user === user && e.decision === 'deny' && e.detail?.via === 'portal' && e.detail?.page === path);
+      assert.ok(denied.length > 0, `no portal denial logged for ${user} on ${path}`);
     }
   }
   // each denied visit has its own entry: at least as many denials as denied visits per user
