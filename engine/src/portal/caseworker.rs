@@ -107,7 +107,7 @@ fn allowed_list(app: &App, s: &super::Session, id: &str) -> Result<(ListState, V
     )?;
     let refused = if !approved(&app.review_entries()?, &state) {
         Some(("not approved", "このリストはまだ承認されていません（2人の審査担当の承認が必要です）。"))
-    } else if risk::check_linkage(workspace(app), &state).is_err() {
+    } else if risk::check_linkage_digest(&state, &app.linkage_digest()?).is_err() {
         Some((
             "built on an earlier linkage",
             "このリストは古い連携結果にもとづいています。リストが作り直され、承認されるまでお待ちください。",
@@ -230,7 +230,7 @@ fn allowed_household(app: &App, s: &super::Session, id: &str) -> Result<(ListSta
         &district,
     )?;
     let Some((list, row)) = on else { return Err(PageError::Denied) };
-    if risk::check_linkage(workspace(app), &list).is_err() {
+    if risk::check_linkage_digest(&list, &app.linkage_digest()?).is_err() {
         // a list of an earlier linkage names other records now: nothing of it is shown
         app.viewed(
             s,

@@ -66,6 +66,12 @@ pub struct App {
     dummy_hash: String,
     /// Approvals and rejections of the verified audit log, followed as it grows.
     reviews: std::sync::Mutex<audit::Follower>,
+    /// Users' credential fingerprints by mimamori.toml's (size, modification time).
+    #[allow(clippy::type_complexity)]
+    credentials:
+        std::sync::Mutex<Option<((u64, Option<std::time::SystemTime>), std::collections::HashMap<String, String>)>>,
+    #[allow(clippy::type_complexity)]
+    linkage: std::sync::Mutex<Option<((u64, Option<std::time::SystemTime>), String)>>,
 }
 
 impl App {
@@ -78,6 +84,38 @@ impl App {
         let secure = if self.tls { "; Secure" } else { "" };
         let age = max_age.map_or(String::new(), |a| format!("; Max-Age={a}"));
         format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict{secure}{age}")
+    }
+
+    /// The fingerprint of `user`'s entry in mimamori.toml as the file is now (parsed again only
+    /// when its size or modification time changes); `None` for a user no longer there.
+    fn credential(&self, user: &str) -> Option<String> {
+        let path = self.workspace.join(crate::config::FILE_NAME);
+        let meta = std::fs::metadata(&path).ok()?;
+        let stamp = (meta.len(), meta.modified().ok());
+        let mut cache = self.credentials.lock().ok()?;
+        if cache.as_ref().is_none_or(|(s, _)| *s != stamp) {
+            let config = Config::load(&path).ok()?;
+            let map = config.users.iter().map(|u| (u.name.clone(), session::credential(u))).collect();
+            *cache = Some((stamp, map));
+        }
+        cache.as_ref().and_then(|(_, m)| m.get(user).cloned())
+    }
+
+    /// The digest of the current linkage (`linked/persons.parquet`), hashed again only when
+    /// the file's size or modification time changes (`mimamori link` replaces it).
+    fn linkage_digest(&self) -> Result<String> {
+        let path = self.workspace.join("linked").join(linkage::link::PERSONS_FILE);
+        let meta = std::fs::metadata(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let stamp = (meta.len(), meta.modified().ok());
+        let mut cache = self.linkage.lock().map_err(|_| anyhow::anyhow!("linkage digest poisoned"))?;
+        match cache.as_ref() {
+            Some((s, d)) if *s == stamp => Ok(d.clone()),
+            _ => {
+                let d = crate::risk::linkage_digest(&self.workspace)?;
+                *cache = Some((stamp, d.clone()));
+                Ok(d)
+            }
+        }
     }
 
     /// The approvals and rejections of the audit log, its chain verified (incrementally).
@@ -128,6 +166,8 @@ pub fn serve(o: Options) -> Result<()> {
         tls,
         dummy_hash: password::hash("a password nobody has, for timing")?,
         reviews: std::sync::Mutex::new(audit::Follower::new(crate::risk::is_review_entry)),
+        credentials: std::sync::Mutex::new(None),
+        linkage: std::sync::Mutex::new(None),
     });
     let router = router(app);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -359,16 +399,7 @@ impl FromRequestParts<Arc<App>> for Auth {
             cookie_value(&parts.headers, app.cookie_name()).and_then(|id| app.sessions.touch(&id).map(|s| (id, s)));
         if let Some((id, s)) = &live {
             // the user's entry in mimamori.toml must be as it was at login
-            let (a, user, credential) = (app.clone(), s.user.clone(), s.credential.clone());
-            let current = tokio::task::spawn_blocking(move || {
-                Config::load_workspace(&a.workspace)
-                    .ok()
-                    .and_then(|c| c.users.iter().find(|u| u.name == user).map(session::credential))
-            })
-            .await
-            .ok()
-            .flatten();
-            if current.as_deref() != Some(credential.as_str()) {
+            if app.credential(&s.user).as_deref() != Some(s.credential.as_str()) {
                 app.sessions.end(id);
                 live = None;
             }
