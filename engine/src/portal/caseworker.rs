@@ -344,7 +344,12 @@ pub async fn record(
             "no-need" => Outcome::NoNeed,
             "already-supported" => Outcome::AlreadySupported,
             "unreachable" => Outcome::Unreachable,
-            _ => return Err(PageError::Refused("結果を1つ選んでください。".into())),
+            _ => {
+                // checked and logged like any access to the household before the form is refused
+                allowed_household(&app, &s, &id)?;
+                app.viewed(&s, "record_outcome", &format!("household {id}"), &s.page, json!({ "refused": "no outcome chosen" }))?;
+                return Err(PageError::Refused("結果を1つ選んでください。".into()));
+            }
         };
         let household: u64 = id.parse().unwrap_or(u64::MAX);
         let noted = !f.note.trim().is_empty();

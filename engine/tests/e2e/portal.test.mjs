@@ -232,6 +232,9 @@ test('a caseworker records an outcome; another district’s household is 403 by 
   const csrf = await cw.page.getAttribute('input[name=csrf]', 'value');
   const crossSite = await cw.ctx.request.post(`${base}${household}/outcome`, { form: { outcome: 'no-need', csrf }, headers: { origin: 'https://evil.example' } });
   assert.equal(crossSite.status(), 403, 'a cross-site origin is refused even with the token');
+  // a form without a valid outcome is refused after the household's check, and logged
+  const bogus = await cw.ctx.request.post(`${base}${household}/outcome`, { form: { outcome: 'bogus', csrf }, headers: { origin: base } });
+  assert.equal(bogus.status(), 409);
   // the caseworker's token is valid but the household is another district's
   const foreign = await cw.ctx.request.post(`${base}${other[0]}/outcome`, { form: { outcome: 'no-need', csrf }, headers: { origin: base } });
   assert.equal(foreign.status(), 403);
@@ -345,6 +348,7 @@ test('every page view is in the audit log, allowed or denied, and the log verifi
     assert.ok(denials >= deniedVisits, `${user}: ${deniedVisits} denied visits, ${denials} denials logged`);
   }
   assert.ok(entries.some((e) => e.action === 'login' && e.decision === 'deny'), 'failed logins are logged');
+  assert.ok(entries.some((e) => e.detail?.refused === 'no outcome chosen'), 'a refused form is logged');
   assert.ok(entries.some((e) => e.action === 'record_outcome' && e.user === 'cw_minato' && e.decision === 'allow'));
   // no password or note text reaches the log
   const text = JSON.stringify(entries);
