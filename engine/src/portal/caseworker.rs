@@ -25,6 +25,18 @@ fn approved(entries: &[crate::audit::Entry], l: &ListState) -> bool {
     risk::approvals_in(entries, l).len() >= risk::APPROVALS_NEEDED && !risk::rejected_in(entries, l)
 }
 
+/// Cedar's `view_outreach` on a district or one of its households (a denial is logged).
+fn check_view(
+    app: &App,
+    config: &Config,
+    s: &super::Session,
+    resource: DistrictResource,
+    district: &str,
+) -> Result<(), PageError> {
+    crate::gate::district_action(workspace(app), config, &s.user, &s.purpose, "view_outreach", resource, district)?;
+    Ok(())
+}
+
 /// The caseworker's districts as mimamori.toml says now (not as at login).
 fn districts(app: &App, user: &str) -> anyhow::Result<(Config, Vec<String>)> {
     let config = Config::load_workspace(workspace(app))?;
@@ -38,14 +50,14 @@ pub async fn lists(State(app): State<Arc<App>>, auth: Auth) -> Response {
         let (config, own) = districts(&app, &s.user)?;
         if own.is_empty() {
             // no district: the policy decides (and logs) on the district of nobody
-            crate::gate::district_action(workspace(&app), &config, &s.user, &s.purpose, "view_outreach", DistrictResource::District(""), "")?;
+            check_view(&app, &config, &s, DistrictResource::District(""), "")?;
         }
         let all = risk::read_lists(workspace(&app))?;
         let entries = app.review_entries()?;
         let mut body = String::new();
         let mut shown = Vec::new();
         for d in &own {
-            crate::gate::district_action(workspace(&app), &config, &s.user, &s.purpose, "view_outreach", DistrictResource::District(d), d)?;
+            check_view(&app, &config, &s, DistrictResource::District(d), d)?;
             let name = config.districts.iter().find(|x| &x.id == d).map_or(d.as_str(), |x| x.name.as_str());
             let _ = write!(body, r#"<section class="card"><h2>{}</h2>"#, esc(name));
             match all.iter().find(|l| &l.district == d) {
@@ -83,28 +95,12 @@ pub async fn lists(State(app): State<Arc<App>>, auth: Auth) -> Response {
 /// linkage.
 fn allowed_list(app: &App, s: &super::Session, id: &str) -> Result<(ListState, Vec<risk::ListRow>), PageError> {
     let config = Config::load_workspace(workspace(app))?;
-    let Ok((state, rows)) = risk::find_list_rows(workspace(app), id) else {
-        // no such list: the same answer (and denial in the audit log) as another district's
-        crate::gate::district_action(
-            workspace(app),
-            &config,
-            &s.user,
-            &s.purpose,
-            "view_outreach",
-            DistrictResource::District(""),
-            "",
-        )?;
-        return Err(PageError::Denied);
-    };
-    crate::gate::district_action(
-        workspace(app),
-        &config,
-        &s.user,
-        &s.purpose,
-        "view_outreach",
-        DistrictResource::District(&state.district),
-        &state.district,
-    )?;
+    let found = risk::find_list_rows(workspace(app), id).ok();
+    // no such list is checked as the district of nobody: the same answer (and denial in the
+    // audit log) as another district's list
+    let district = found.as_ref().map_or("", |(state, _)| state.district.as_str());
+    check_view(app, &config, s, DistrictResource::District(district), district)?;
+    let Some((state, rows)) = found else { return Err(PageError::Denied) };
     let refused = if !approved(&app.review_entries()?, &state) {
         Some(("not approved", "このリストはまだ承認されていません（2人の審査担当の承認が必要です）。"))
     } else if risk::check_linkage_digest(&state, &app.linkage_digest()?).is_err() {
@@ -220,15 +216,7 @@ fn allowed_household(app: &App, s: &super::Session, id: &str) -> Result<(ListSta
     let household: u64 = id.parse().unwrap_or(u64::MAX);
     let on = outreach::approved_list_holding(workspace(app), household, &app.review_entries()?)?;
     let district = on.as_ref().map(|(l, _)| l.district.clone()).unwrap_or_default();
-    crate::gate::district_action(
-        workspace(app),
-        &config,
-        &s.user,
-        &s.purpose,
-        "view_outreach",
-        DistrictResource::Household(household),
-        &district,
-    )?;
+    check_view(app, &config, s, DistrictResource::Household(household), &district)?;
     let Some((list, row)) = on else { return Err(PageError::Denied) };
     if risk::check_linkage_digest(&list, &app.linkage_digest()?).is_err() {
         // a list of an earlier linkage names other records now: nothing of it is shown
@@ -353,11 +341,8 @@ pub async fn record(
         };
         let household: u64 = id.parse().unwrap_or(u64::MAX);
         let noted = !f.note.trim().is_empty();
-        match outreach::record_outcome(workspace(&app), household, outcome, &s.user, &s.purpose, noted, &s.user) {
-            Ok(_) => {}
-            Err(e) if e.downcast_ref::<crate::gateway::Denied>().is_some() => return Err(PageError::Denied),
-            Err(e) => return Err(PageError::Refused(format!("{e:#}"))),
-        }
+        outreach::record_outcome(workspace(&app), household, outcome, &s.user, &s.purpose, noted, &s.user)
+            .map_err(PageError::refusal)?;
         let mut message = notice("ok", &format!("記録しました: {}", outcome.japanese()));
         if noted {
             let _ = write!(

@@ -320,6 +320,12 @@ impl From<crate::config::ConfigError> for PageError {
 }
 
 impl PageError {
+    /// An action's failure as the user sees it: a denial stays a denial (its reasons are in
+    /// the audit log); anything else is shown as a refusal.
+    fn refusal(e: anyhow::Error) -> PageError {
+        if e.downcast_ref::<Denied>().is_some() { PageError::Denied } else { PageError::Refused(format!("{e:#}")) }
+    }
+
     fn response(self, s: Option<&Session>) -> Response {
         match self {
             PageError::Denied => (
@@ -604,14 +610,7 @@ fn login_blocking(app: &App, ip: IpAddr, headers: &HeaderMap, f: LoginForm) -> R
     };
     app.limiter.succeeded(&user.name);
     let display = user.display_name.clone().unwrap_or_else(|| user.name.clone());
-    let id = app.sessions.start(
-        &user.name,
-        &display,
-        user.role,
-        user.districts.clone(),
-        &purpose.id,
-        &session::credential(user),
-    )?;
+    let id = app.sessions.start(&user.name, &display, user.role, &purpose.id, &session::credential(user))?;
     log_login(app, &user.name, Some(&purpose.id), Decision::Allow, json!({ "address": ip.to_string() }))?;
     let mut res = Redirect::to("/").into_response();
     let h = res.headers_mut();

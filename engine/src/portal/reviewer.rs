@@ -222,11 +222,9 @@ pub async fn approve(
     let s = auth.session;
     blocking(Some(s.clone()), move || {
         let reason = Some(f.override_fairness.trim()).filter(|r| !r.is_empty());
-        match outreach::approve_list(workspace(&app), &id, &s.user, &s.purpose, reason, &s.user) {
-            Ok(_) => Ok(Redirect::to(&format!("/review/lists/{}?msg=approved", url(&id))).into_response()),
-            Err(e) if e.downcast_ref::<crate::gateway::Denied>().is_some() => Err(PageError::Denied),
-            Err(e) => Err(PageError::Refused(format!("{e:#}"))),
-        }
+        outreach::approve_list(workspace(&app), &id, &s.user, &s.purpose, reason, &s.user)
+            .map_err(PageError::refusal)?;
+        Ok(Redirect::to(&format!("/review/lists/{}?msg=approved", url(&id))).into_response())
     })
     .await
 }
@@ -251,11 +249,9 @@ pub async fn reject(
     }
     let s = auth.session;
     blocking(Some(s.clone()), move || {
-        match outreach::reject_list(workspace(&app), &id, &s.user, &s.purpose, &f.reason, &s.user) {
-            Ok(_) => Ok(Redirect::to(&format!("/review/lists/{}?msg=rejected", url(&id))).into_response()),
-            Err(e) if e.downcast_ref::<crate::gateway::Denied>().is_some() => Err(PageError::Denied),
-            Err(e) => Err(PageError::Refused(format!("{e:#}"))),
-        }
+        outreach::reject_list(workspace(&app), &id, &s.user, &s.purpose, &f.reason, &s.user)
+            .map_err(PageError::refusal)?;
+        Ok(Redirect::to(&format!("/review/lists/{}?msg=rejected", url(&id))).into_response())
     })
     .await
 }

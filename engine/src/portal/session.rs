@@ -45,7 +45,6 @@ pub struct Session {
     pub user: String,
     pub display_name: String,
     pub role: Role,
-    pub districts: Vec<String>,
     /// The purpose chosen at login: every access of the session is made under it.
     pub purpose: String,
     pub csrf: String,
@@ -70,22 +69,13 @@ impl Sessions {
     }
 
     /// Starts a session; returns its id (the cookie's value).
-    pub fn start(
-        &self,
-        user: &str,
-        display_name: &str,
-        role: Role,
-        districts: Vec<String>,
-        purpose: &str,
-        credential: &str,
-    ) -> Result<String> {
+    pub fn start(&self, user: &str, display_name: &str, role: Role, purpose: &str, credential: &str) -> Result<String> {
         let id = random_token()?;
         let now = Instant::now();
         let s = Session {
             user: user.to_string(),
             display_name: display_name.to_string(),
             role,
-            districts,
             purpose: purpose.to_string(),
             csrf: random_token()?,
             credential: credential.to_string(),
@@ -164,7 +154,7 @@ mod tests {
     #[test]
     fn an_idle_session_expires_and_an_active_one_lives() -> Result<()> {
         let s = Sessions::new(Duration::from_secs(60));
-        let id = s.start("cw", "担当", Role::Caseworker, vec!["chuo".into()], "child_outreach", "c")?;
+        let id = s.start("cw", "担当", Role::Caseworker, "child_outreach", "c")?;
         let t0 = Instant::now();
         assert!(s.touch_at(&id, t0 + Duration::from_secs(50)).is_some());
         // 50 s after the last touch: still within the idle timeout
@@ -179,8 +169,8 @@ mod tests {
     #[test]
     fn sessions_have_distinct_ids_and_tokens() -> Result<()> {
         let s = Sessions::new(Duration::from_secs(60));
-        let a = s.start("a", "a", Role::Reviewer, vec![], "p", "c")?;
-        let b = s.start("a", "a", Role::Reviewer, vec![], "p", "c")?;
+        let a = s.start("a", "a", Role::Reviewer, "p", "c")?;
+        let b = s.start("a", "a", Role::Reviewer, "p", "c")?;
         assert_ne!(a, b);
         assert_eq!(a.len(), 64);
         let (sa, sb) = (s.touch(&a).ok_or_else(|| anyhow!("a"))?, s.touch(&b).ok_or_else(|| anyhow!("b"))?);
