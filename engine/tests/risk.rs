@@ -494,3 +494,57 @@ fn a_municipality_measures_the_model_against_its_own_scorecard() {
     assert_eq!(code, Some(1));
     assert!(err.contains("checkup_3y_mised"), "{err}");
 }
+
+#[test]
+fn the_demo_report_shows_every_stage_through_the_gateway_and_no_identifier() {
+    let d = demo();
+    let html = fs::read_to_string(d.root.join("report.html")).unwrap();
+    for id in ["pipeline", "linkage", "prevalence", "dp", "risk", "outreach", "audit"] {
+        assert!(html.contains(&format!("<section id=\"{id}\">")), "the report lacks section {id}");
+    }
+    // self-contained: no script, nothing fetched from elsewhere
+    assert!(!html.contains("<script") && !html.contains("src=\"http") && !html.contains("href=\"http"));
+    assert!(html.contains("<svg"), "the linkage and calibration charts are inline SVG");
+
+    // no identifier the registry holds
+    let registry = fs::read_to_string(d.root.join("custodians/registry/registry.csv")).unwrap();
+    let mut r = csv::Reader::from_reader(registry.as_bytes());
+    let h = r.headers().unwrap().clone();
+    let col = |name: &str| h.iter().position(|c| c == name).unwrap();
+    let (family, given, resident, birth) = (col("氏"), col("名"), col("宛名番号"), col("生年月日"));
+    for row in r.records().take(500) {
+        let row = row.unwrap();
+        for v in [&row[family], &row[given]] {
+            assert!(v.chars().count() < 2 || !html.contains(v), "the report holds a name");
+        }
+        assert!(!html.contains(&row[resident]), "the report holds a 宛名番号");
+        assert!(!html.contains(&row[birth]), "the report holds a birth date");
+    }
+
+    // prevalence went through the gateway: every shown count is 0 or at least k (10)
+    let section = &html[html.find("<section id=\"prevalence\">").unwrap()..];
+    let section = &section[..section.find("</section>").unwrap()];
+    let mut shown = 0;
+    for cell in section.split("<td class=\"num\">").skip(1) {
+        let v = &cell[..cell.find("</td>").unwrap()];
+        if let Ok(n) = v.parse::<u64>() {
+            shown += 1;
+            assert!(n == 0 || n >= 10, "a cell of {n} children under k reached the report");
+        } else {
+            assert_eq!(v, "—", "an unexpected cell {v:?}");
+        }
+    }
+    assert!(shown > 20, "the prevalence table is nearly empty ({shown} cells)");
+
+    // each access is in the audit log: the indicator queries, the external release, the report
+    let log = fs::read_to_string(d.ws().join("audit/log.jsonl")).unwrap();
+    let entries: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let count = |action: &str| entries.iter().filter(|e| e["action"] == action).count();
+    assert!(count("query") >= 20, "{} queries logged", count("query"));
+    assert_eq!(count("release"), 1);
+    assert_eq!(count("demo-report"), 1);
+    // and the release spent the statistics purpose's budget, shown in the report
+    assert!(html.contains("statistics_release</small></td><td class=\"num\">2.0</td><td class=\"num\">0.5000</td>"));
+    let out = run(&["audit", "verify"], &d.ws());
+    assert!(out.status.success(), "{}", stderr_of(&out));
+}

@@ -133,9 +133,10 @@ pub async fn prevalence(State(app): State<Arc<App>>, auth: Auth, Query(q): Query
                 body.push_str("</tbody></table>");
                 let _ = write!(
                     body,
-                    r#"<p class="muted">{} 人未満の地区など、非表示にしたセル: {} ・ ゲートウェイの書き換え: {} ・ 監査ログ #{}</p>"#,
+                    // how many cells were withheld stays in the audit log (shown, it would answer a
+                    // question about a withheld cell)
+                    r#"<p class="muted">{} 人未満を表しうる地区は表示しません ・ ゲートウェイの書き換え: {} ・ 監査ログ #{}</p>"#,
                     gateway.config().min_group_size,
-                    r.suppressed,
                     esc(&r.rewrites.join("; ")),
                     r.audit_seq
                 );

@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 use synthetic_data::SynthConfig;
 
-use super::{init, link, link_report, outreach, pseudonymise, score, synth};
+use super::{demo_report, init, link, link_report, outreach, pseudonymise, score, synth};
 use crate::cli::{HardeningArg, OutputFormat};
 use crate::config::{self, Config};
 use crate::keys::{self, KeyKind};
@@ -91,15 +91,27 @@ pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFo
     let labelled = crate::risk::write_labels_from_truth(&workspace, &custodians.join("truth"), &vault_dir)?;
     // a town too small for the model (fewer than 20 children with and without a need) is
     // ranked by the scorecard, and says so
-    let (evaluation, lists) = match score::score(&workspace, "officer", "child_outreach", Some(synth_config.as_of)) {
-        Ok(score::Scored::Model(e)) => {
-            (Some(*e), outreach::build_lists(&workspace, "officer", "child_outreach", None)?)
-        }
-        Ok(score::Scored::Scorecard(_)) => {
-            (None, outreach::build_lists(&workspace, "officer", "child_outreach", None)?)
-        }
-        Err(e) => return Err(e),
-    };
+    let (evaluation, risk_sections) =
+        match score::score(&workspace, "officer", "child_outreach", Some(synth_config.as_of))? {
+            score::Scored::Model(e, sections) => (Some(*e), Some(sections)),
+            score::Scored::Scorecard(_) => (None, None),
+        };
+    let lists = outreach::build_lists(&workspace, "officer", "child_outreach", None)?;
+    demo_report::write(
+        &workspace,
+        &root.join("report.html"),
+        &demo_report::Summary {
+            households,
+            seed,
+            persons: summary.population.persons,
+            records_by_department: &summary.records_by_department,
+            pseudonymised: &pseudonymised,
+            linkage: &linkage,
+            risk_sections: risk_sections.as_deref(),
+            lists: &lists.states,
+        },
+        "officer",
+    )?;
 
     let demo = DemoSummary {
         households,
@@ -109,7 +121,17 @@ pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFo
         records_by_department: summary.records_by_department.clone(),
         custodians: "custodians",
         workspace: "workspace",
-        stages_run: vec!["synth", "init", "keygen", "pseudonymise", "link", "link-report", "score", "outreach"],
+        stages_run: vec![
+            "synth",
+            "init",
+            "keygen",
+            "pseudonymise",
+            "link",
+            "link-report",
+            "score",
+            "outreach",
+            "report",
+        ],
         pseudonymised: pseudonymised.clone(),
         linkage: linkage.clone(),
         labelled_children: labelled,
@@ -123,7 +145,7 @@ pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFo
         OutputFormat::Table => {
             let custodians = out.join("custodians");
             format!(
-                "{}\npseudonymised by each custodian ({} records) into {}/extracts/<department>/\n  the linkage key ({}/keys/) and each department's vault and vault key ({}/vaults/) stay with the custodians\nlinked into {} persons and {} households{}\n{}\n\nwhere to look next:\n  {}/registry/registry.csv and the other extracts: what each department holds\n  {}/extracts/welfare/manifest.json: what left the department (tokens, encodings, counts; no names)\n  {}/truth/: the ground truth the evaluation scores against\n  {}/linked/report.html: the linkage charts (quality.json and model.json hold every figure, m, u and the threshold)\n  {}/risk/report.html (evaluation.json, outreach/<district>.json): the model beside the scorecard, calibration, each indicator's weight, the fairness audit and each list\n  mimamori config --workspace {}: the workspace's departments, districts, users and purposes\n  mimamori query --workspace {} --user officer --purpose child_outreach \"SELECT district, count(DISTINCT person_id) AS children FROM extracts.registry GROUP BY district\": SQL through the policy gateway (docs/gateway.md)\n  mimamori user add --workspace {} --name reviewer1, then mimamori serve --workspace {}: the portal for caseworkers and reviewers (docs/portal.md)\n",
+                "{}\npseudonymised by each custodian ({} records) into {}/extracts/<department>/\n  the linkage key ({}/keys/) and each department's vault and vault key ({}/vaults/) stay with the custodians\nlinked into {} persons and {} households{}\n{}\n\nwhere to look next:\n  {}/report.html: the whole run on one page (linkage, prevalence by district, a DP release, calibration, fairness, lists, audit)\n  {}/registry/registry.csv and the other extracts: what each department holds\n  {}/extracts/welfare/manifest.json: what left the department (tokens, encodings, counts; no names)\n  {}/truth/: the ground truth the evaluation scores against\n  {}/linked/report.html: the linkage charts (quality.json and model.json hold every figure, m, u and the threshold)\n  {}/risk/report.html (evaluation.json, outreach/<district>.json): the model beside the scorecard, calibration, each indicator's weight, the fairness audit and each list\n  mimamori config --workspace {}: the workspace's departments, districts, users and purposes\n  mimamori query --workspace {} --user officer --purpose child_outreach \"SELECT district, count(DISTINCT person_id) AS children FROM extracts.registry GROUP BY district\": SQL through the policy gateway (docs/gateway.md)\n  mimamori user add --workspace {} --name reviewer1, then mimamori serve --workspace {}: the portal for caseworkers and reviewers (docs/portal.md)\n",
                 synth::describe(&summary, &custodians),
                 super::count(pseudonymised.values().sum()),
                 out.join("workspace").display(),
@@ -149,6 +171,7 @@ pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFo
                         l.states.iter().map(|s| s.listed).sum::<usize>()
                     ),
                 },
+                out.display(),
                 custodians.display(),
                 out.join("workspace").display(),
                 custodians.display(),

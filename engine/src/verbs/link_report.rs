@@ -214,7 +214,20 @@ fn waterfall(linked: &Path, model: &Value) -> Result<String> {
     Ok(s)
 }
 
+/// The report as one HTML document.
 pub fn render(workspace: &Path) -> Result<String> {
+    Ok(format!(
+        "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>連携品質レポート Linkage report</title><style>{STYLE}</style></head><body><h1>連携品質レポート <small>Linkage report</small></h1>{}</body></html>\n",
+        sections(workspace)?
+    ))
+}
+
+/// The stylesheet of the linkage report (also used by the demo report).
+pub(super) const STYLE: &str = "body{font-family:system-ui,'Hiragino Sans','Noto Sans JP',sans-serif;max-width:980px;margin:1em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px;text-align:left}figure{margin:1em 0}figcaption{font-weight:600;margin-bottom:.3em}.mu td{white-space:nowrap}small{color:#666}";
+
+/// The report's sections (from the first summary line to the cluster sizes), without the
+/// document around them.
+pub(super) fn sections(workspace: &Path) -> Result<String> {
     let linked = workspace.join("linked");
     let quality = load(&linked.join(linkage::link::QUALITY_FILE))?;
     let model = load(&linked.join(linkage::link::MODEL_FILE))?;
@@ -261,13 +274,10 @@ pub fn render(workspace: &Path) -> Result<String> {
     }
     rules.push_str("</tbody></table>");
     let household_fields = model["household_level_fields"].to_string();
-    let mut html = String::from(
-        "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>連携品質レポート Linkage report</title><style>body{font-family:system-ui,'Hiragino Sans','Noto Sans JP',sans-serif;max-width:980px;margin:1em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px;text-align:left}figure{margin:1em 0}figcaption{font-weight:600;margin-bottom:.3em}.mu td{white-space:nowrap}</style></head><body>",
-    );
+    let mut html = String::new();
     let _ = write!(
         html,
-        "<h1>連携品質レポート <small>Linkage report</small></h1>\
-         <p>{} records 件 → {} persons 人, {} households 世帯. Threshold 閾値 p ≥ {:.3}.</p>\
+        "<p>{} records 件 → {} persons 人, {} households 世帯. Threshold 閾値 p ≥ {:.3}.</p>\
          <h2>Model's own estimate モデル自身による推定 (no truth needed)</h2>\
          <table><tr><th>precision 適合率</th><td>{:.4}</td><th>recall 再現率 (of candidate pairs)</th><td>{:.4}</td><th>F1</th><td>{:.4}</td></tr>\
          <tr><th>merges refused 制約で拒否</th><td>{}</td><th>bridges 橋</th><td>{}</td><th>low-confidence records 低信頼</th><td>{}</td></tr></table>",
@@ -296,9 +306,9 @@ pub fn render(workspace: &Path) -> Result<String> {
             t["households"]["cluster_f1"].as_f64().unwrap_or(0.0)
         );
     }
-    let _ = writeln!(
+    let _ = write!(
         html,
-        "<h2>Blocking ブロッキング</h2>{rules}<h2>Match weights 一致重み</h2>{weights}{}<h2>m and u per level 水準ごとの m と u</h2><p>Household-level fields left out of the person model 世帯単位の項目（人の照合には不使用）: {}</p>{}<h2>Persons 人のクラスタ</h2>{clusters}</body></html>",
+        "<h2>Blocking ブロッキング</h2>{rules}<h2>Match weights 一致重み</h2>{weights}{}<h2>m and u per level 水準ごとの m と u</h2><p>Household-level fields left out of the person model 世帯単位の項目（人の照合には不使用）: {}</p>{}<h2>Persons 人のクラスタ</h2>{clusters}",
         waterfall(&linked, &model)?,
         esc(&household_fields),
         m_u(&model)
@@ -306,7 +316,8 @@ pub fn render(workspace: &Path) -> Result<String> {
     Ok(html)
 }
 
-pub fn run(workspace: &Path, out: Option<&Path>, user: Option<String>) -> Result<()> {
+/// Writes the report (to `out`, default `WS/linked/report.html`) and returns where.
+pub fn run(workspace: &Path, out: Option<&Path>, user: Option<String>) -> Result<PathBuf> {
     let user = user.unwrap_or_else(audit::os_user);
     let out: PathBuf = out.map_or_else(|| workspace.join("linked").join("report.html"), Path::to_path_buf);
     let audit_report = |decision: Decision, detail: Value| {
@@ -327,6 +338,5 @@ pub fn run(workspace: &Path, out: Option<&Path>, user: Option<String>) -> Result
     std::fs::write(&tmp, html)
         .and_then(|_| std::fs::rename(&tmp, &out))
         .with_context(|| format!("cannot write {}", out.display()))?;
-    eprintln!("wrote {}", out.display());
-    Ok(())
+    Ok(out)
 }

@@ -3,6 +3,7 @@
 mod audit;
 mod config;
 mod demo;
+mod demo_report;
 mod export_links;
 mod init;
 mod keygen;
@@ -114,7 +115,11 @@ pub fn run(command: Command) -> Result<()> {
                 password_stdin,
             })
         }
-        Command::LinkReport { workspace, out, user } => link_report::run(&workspace, out.as_deref(), user),
+        Command::LinkReport { workspace, out, user } => {
+            let written = link_report::run(&workspace, out.as_deref(), user)?;
+            eprintln!("wrote {}", written.display());
+            Ok(())
+        }
         Command::Pseudonymise { mapping, key, vault_key, out, vault, hardening, strict, force, format } => {
             pseudonymise::run(&pseudonymise::Args {
                 mapping,

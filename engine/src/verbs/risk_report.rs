@@ -109,16 +109,22 @@ fn contributions(model: &Model, labels: &BTreeMap<String, String>) -> String {
 
 /// The whole report.
 pub fn render(municipality: &str, e: &Evaluation, model: &Model, labels: &BTreeMap<String, String>) -> String {
+    format!(
+        "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>{0} リスク指標とモデル</title><style>{STYLE}</style></head><body><h1>{0} — リスク指標とモデル (risk indicators and model)</h1>{1}</body></html>\n",
+        esc(municipality),
+        sections(e, model, labels)
+    )
+}
+
+/// The stylesheet of the risk report (also used by the demo report).
+pub(super) const STYLE: &str = "body{font-family:sans-serif;max-width:1000px;margin:1em auto;color:#222}table{border-collapse:collapse;margin:0.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th:first-child,td:first-child{text-align:left}figure{display:inline-block;margin:0.5em 1em 0.5em 0}small{color:#666}";
+
+/// The report's sections without the document around them.
+pub(super) fn sections(e: &Evaluation, model: &Model, labels: &BTreeMap<String, String>) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>{0} リスク指標とモデル</title><style>body{{font-family:sans-serif;max-width:1000px;margin:1em auto;color:#222}}table{{border-collapse:collapse;margin:0.5em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}th:first-child,td:first-child{{text-align:left}}figure{{display:inline-block;margin:0.5em 1em 0.5em 0}}small{{color:#666}}</style></head><body>",
-        esc(municipality)
-    );
-    let _ = write!(
-        s,
-        "<h1>{} — リスク指標とモデル (risk indicators and model)</h1><p>as of {}: {} children in {} households scored; {} known-case households (要対協) marked, {} moved-out households left out. Labels: {} children ({} needing support). Figures are out-of-fold: each child is scored by a model that did not see its household.</p>",
-        esc(municipality),
+        "<p>as of {}: {} children in {} households scored; {} known-case households (要対協) marked, {} moved-out households left out. Labels: {} children ({} needing support). Figures are out-of-fold: each child is scored by a model that did not see its household.</p>",
         esc(&e.as_of),
         e.children_scored,
         e.households_scored,
@@ -185,6 +191,6 @@ pub fn render(municipality: &str, e: &Evaluation, model: &Model, labels: &BTreeM
         }
         s.push_str("</ul>");
     }
-    s.push_str("<p><small>The data only assists: lists go to people who decide. Reasons describe circumstances and supports; no list labels a family.</small></p></body></html>\n");
+    s.push_str("<p><small>The data only assists: lists go to people who decide. Reasons describe circumstances and supports; no list labels a family.</small></p>");
     s
 }

@@ -94,8 +94,8 @@ pub struct Args<'a> {
 
 pub fn run(args: &Args) -> Result<()> {
     let text = match (score(args.workspace, args.user, args.purpose, args.as_of)?, args.format) {
-        (Scored::Model(e), OutputFormat::Json) => format!("{}\n", serde_json::to_string_pretty(&e)?),
-        (Scored::Model(e), _) => describe(&e),
+        (Scored::Model(e, _), OutputFormat::Json) => format!("{}\n", serde_json::to_string_pretty(&e)?),
+        (Scored::Model(e, _), _) => describe(&e),
         (Scored::Scorecard(s), OutputFormat::Json) => format!("{}\n", serde_json::to_string_pretty(&s)?),
         (Scored::Scorecard(s), _) => {
             let mut t = format!(
@@ -453,6 +453,7 @@ fn score_allowed(
         })
         .collect();
     let report = super::risk_report::render(&config.municipality_name, &evaluation, m, &labels);
+    let sections = super::risk_report::sections(&evaluation, m, &labels);
     write_atomically(&risk_dir.join("report.html"), report.as_bytes())?;
 
     gate::record(
@@ -471,12 +472,13 @@ fn score_allowed(
             "auc": evaluation.model.auc,
         }),
     )?;
-    Ok(Scored::Model(Box::new(evaluation)))
+    Ok(Scored::Model(Box::new(evaluation), sections))
 }
 
 /// What `score` did: fitted the model, or ranked by the scorecard for want of labels.
 pub enum Scored {
-    Model(Box<Evaluation>),
+    /// The evaluation and the risk report's sections (for the demo report).
+    Model(Box<Evaluation>, String),
     Scorecard(ScorecardOnly),
 }
 
