@@ -10,6 +10,7 @@ threshold). Writes results/dice.json.
 """
 import argparse
 import json
+import os
 import random
 import subprocess
 import time
@@ -19,6 +20,7 @@ from bitarray import bitarray
 from anonlink import similarities
 
 HERE = Path(__file__).resolve().parent
+RESULTS = Path(os.environ.get("RESULTS_DIR") or Path(__file__).resolve().parent / "results")  # evaluation/run --quick writes elsewhere
 
 
 def main() -> None:
@@ -50,7 +52,7 @@ def main() -> None:
         "mimamori_comparisons_per_second": ours["comparisons_per_second"],
         "ratio": round(ours["comparisons_per_second"] / anon, 2),
     }
-    (HERE / "results" / "dice.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / "dice.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 
 

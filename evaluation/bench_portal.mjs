@@ -132,8 +132,10 @@ try {
   console.log(`portal under load (${summary.note}): ${USERS} users, ${samples.length} requests in ${wall.toFixed(1)} s (${summary.throughput_rps.toFixed(0)} req/s)`);
   console.log(`overall p50 ${summary.p50_ms.toFixed(1)} ms, p95 ${summary.p95_ms.toFixed(1)} ms, p99 ${summary.p99_ms.toFixed(1)} ms (goal: p95 < 100 ms)`);
   for (const r of rows) console.log(`  ${r.page.padEnd(28)} n=${String(r.n).padStart(4)}  p50 ${r.p50.toFixed(1)}  p95 ${r.p95.toFixed(1)}  p99 ${r.p99.toFixed(1)} ms`);
-  mkdirSync(join(here, 'results'), { recursive: true });
-  writeFileSync(join(here, 'results', KEEPALIVE ? 'portal-keepalive.json' : 'portal.json'), JSON.stringify(summary, null, 2) + '\n');
+  // evaluation/run --quick writes elsewhere
+  const results = process.env.RESULTS_DIR || join(here, 'results');
+  mkdirSync(results, { recursive: true });
+  writeFileSync(join(results, KEEPALIVE ? 'portal-keepalive.json' : 'portal.json'), JSON.stringify(summary, null, 2) + '\n');
 } finally {
   server?.kill('SIGINT');
   rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 households="${1:-171000}"
 command -v /usr/bin/time >/dev/null || { echo "needs GNU time: apt-get install time" >&2; exit 1; }
-cargo build --release --quiet
+cargo build --release --quiet --workspace --all-targets
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 /usr/bin/time -v ./target/release/mimamori synth --households "$households" --out "$out/city" --format json \

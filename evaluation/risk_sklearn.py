@@ -6,7 +6,8 @@ labels.parquet, evaluation.json and WS/mimamori.toml) and replays mimamori's eva
 with scikit-learn in place of mimamori's own Newton solver:
 
 - Features: every boolean column of features.parquet except known_case. Folds: the `fold` column
-  of scores.parquet (whole households). Labels: labels.parquet (the last row of a person wins).
+  of scores.parquet (whole households). Labels: labels.parquet, per record, mapped to persons
+  through linked/persons.parquet (any record needing support labels the child, as in mimamori).
 - Cross-fitting: for each C in C_GRID and each fold f, LogisticRegression (L2, lbfgs, tol 1e-10,
   unpenalised intercept) is fitted on ALL labelled children of the other folds (known cases
   included, as mimamori does) and predicts the raw log-odds of every child of fold f. C_GRID is
@@ -64,7 +65,12 @@ def load(ws):
                  "`mimamori demo --out DIR` and pass DIR/workspace.")
     feats = pd.read_parquet(need[1])
     scores = pd.read_parquet(need[2], columns=["person_id", "fold"])
-    labels = pd.read_parquet(need[3]).dropna().drop_duplicates("person_id", keep="last")
+    # labels are kept per record (department, record_ref, need); a child's label is any of its
+    # linked records' (a child whose records disagree counts as needing support), as mimamori does
+    records = pd.read_parquet(ws / "linked" / "persons.parquet", columns=["department", "record_ref", "person_id"])
+    labels = (pd.read_parquet(need[3]).dropna()
+              .merge(records, on=["department", "record_ref"], how="inner")
+              .groupby("person_id", as_index=False)["need"].any())
     df = feats.merge(scores, on="person_id", how="left", validate="one_to_one")
     if df["fold"].isna().any():
         fail(f"{df['fold'].isna().sum()} children of features.parquet have no fold in scores.parquet")

@@ -55,7 +55,7 @@ sys.path.insert(0, str(HERE))
 import score_links  # noqa: E402
 
 DATA = HERE / "data"
-RESULTS = HERE / "results"
+RESULTS = Path(os.environ.get("RESULTS_DIR") or Path(__file__).resolve().parent / "results")  # evaluation/run --quick writes elsewhere
 SEED = 20260401
 THRESHOLD = 0.5
 COLUMNS = [

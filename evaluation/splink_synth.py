@@ -55,7 +55,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import score_links  # noqa: E402
 
-RESULTS = HERE / "results"
+RESULTS = Path(os.environ.get("RESULTS_DIR") or Path(__file__).resolve().parent / "results")  # evaluation/run --quick writes elsewhere
 SEED = 20260401
 THRESHOLD = 0.5
 SCHEMA = [
