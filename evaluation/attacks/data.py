@@ -1,0 +1,186 @@
+"""Targets for the attacks: a synthetic municipality's registry split in two, one half encoded
+by `mimamori pseudonymise` under each hardening (and by clkhash), the attacker's plaintext list
+drawn from both halves so that a chosen share of it overlaps the encoded half.
+
+The evaluator (not the attacker) knows which encoded row is which person: pseudonymise writes
+rows in input order and rejects none here, which `encode_mimamori` checks.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parents[2]
+MIMAMORI = os.environ.get("MIMAMORI", str(ROOT / "target" / "release" / "mimamori"))
+
+# hardenings `mimamori pseudonymise --hardening` ships (the first is the default)
+HARDENINGS = ["balance", "none", "xor-fold"]
+
+
+def nfkc(s: str) -> str:
+    return unicodedata.normalize("NFKC", s).strip()
+
+
+SMALL = str.maketrans("ァィゥェォッャュョヮヵヶヲヰヱ", "アイウエオツヤユヨワカケオイエ")
+
+
+def kana_loose(s: str) -> str:
+    """mimamori's loose reading key (linkage::normalise::kana::loose), as an attacker who read
+    the open-source normaliser would rebuild it: katakana, small kana large, voiced marks
+    dropped, long-vowel marks and separators removed."""
+    s = nfkc(s)
+    s = "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in s)
+    s = s.replace("ヅ", "ズ").replace("ヂ", "ジ")
+    out = []
+    for c in s:
+        base = "".join(d for d in unicodedata.normalize("NFD", c) if d not in "\u3099\u309a")
+        base = unicodedata.normalize("NFC", base)
+        if base in "ー- ・\u3000":
+            continue
+        out.append(base.translate(SMALL))
+    return "".join(out)
+
+
+def bigrams(parts: list[str], unigrams: bool) -> frozenset[str]:
+    """The q-grams mimamori encodes: padded bigrams of each part (`_高`, `高橋`, `橋_`), plus
+    each character when `unigrams`."""
+    grams = set()
+    for p in parts:
+        if not p:
+            continue
+        prev = "_"
+        for c in p + "_":
+            grams.add(prev + c)
+            if unigrams and c != "_":
+                grams.add(c)
+            prev = c
+    return frozenset(grams)
+
+
+@dataclass
+class Field:
+    """One encoded field: the attacker's view (encodings) and the evaluator's truth."""
+    name: str
+    values: list[str]               # true value of each encoded record
+    qgrams: dict[str, frozenset]    # q-grams of every value (encoded half and attacker's list)
+    k: int = 16                     # bits per q-gram (public: Kerckhoffs)
+
+
+@dataclass
+class Target:
+    rows_a: list[dict]              # the encoded half (plaintext, evaluator only)
+    rows_b: list[dict]              # persons outside the encoded extract
+    fields: dict[str, Field] = field(default_factory=dict)
+
+
+def field_values(row: dict) -> dict[str, tuple[str, frozenset]]:
+    fam, giv = nfkc(row["氏"]), nfkc(row["名"])
+    lf, lg = kana_loose(row["氏カナ"]), kana_loose(row["名カナ"])
+    return {
+        "name": (f"{fam} {giv}", bigrams([fam, giv], True)),
+        "kana": (f"{lf} {lg}", bigrams([lf, lg], False)),
+        # family names alone: what the deterministic family-name tokens encode
+        "family": (fam, bigrams([fam], True)),
+        "family_kana": (lf, bigrams([lf], False)),
+    }
+
+
+def make_target(work: Path, households: int, seed: int) -> Target:
+    city = work / "city"
+    if not city.exists():
+        subprocess.run([MIMAMORI, "synth", "--households", str(households), "--seed", str(seed), "--out", str(city)],
+                       check=True, capture_output=True)
+    with open(city / "registry" / "registry.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(rows))
+    half = len(rows) // 2
+    a = [rows[i] for i in order[:half]]
+    b = [rows[i] for i in order[half:]]
+    t = Target(rows_a=a, rows_b=b)
+    for name in ("name", "kana", "family", "family_kana"):
+        values, qgrams = [], {}
+        for r in a + b:
+            v, q = field_values(r)[name]
+            qgrams[v] = q
+        for r in a:
+            values.append(field_values(r)[name][0])
+        t.fields[name] = Field(name=name, values=values, qgrams=qgrams)
+    # the encoded half as its own extract, with the registry's mapping
+    ext = work / "extract"
+    ext.mkdir(parents=True, exist_ok=True)
+    with open(ext / "registry.csv", "w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        w.writerows(a)
+    shutil.copy(city / "registry" / "registry.toml", ext / "registry.toml")
+    return t
+
+
+def attacker_list(t: Target, field_name: str, overlap: float, seed: int) -> list[str]:
+    """The attacker's plaintext values: `overlap` of the encoded persons and the rest from
+    outside, as many as the extract holds."""
+    rng = np.random.default_rng(seed + int(overlap * 1000))
+    n = len(t.rows_a)
+    inside = rng.choice(n, size=round(overlap * n), replace=False)
+    outside = rng.choice(len(t.rows_b), size=min(n - len(inside), len(t.rows_b)), replace=False)
+    vals = [field_values(t.rows_a[i])[field_name][0] for i in inside]
+    vals += [field_values(t.rows_b[i])[field_name][0] for i in outside]
+    return vals
+
+
+def encode_mimamori(t: Target, work: Path, hardening: str) -> dict[str, np.ndarray]:
+    """`mimamori pseudonymise --hardening H` on the encoded half: each Bloom column as an
+    (n, bytes) uint8 array in row order, and the deterministic name tokens."""
+    keys = work / "keys"
+    keys.mkdir(mode=0o700, exist_ok=True)
+    link, vault_key = keys / f"{hardening}.key", keys / f"{hardening}.vault.key"
+    if not link.exists():
+        subprocess.run([MIMAMORI, "keygen", "--out", str(link)], check=True, capture_output=True)
+        subprocess.run([MIMAMORI, "keygen", "--vault", "--out", str(vault_key)], check=True, capture_output=True)
+    out = work / f"ws_{hardening}" / "extracts" / "registry"
+    subprocess.run([MIMAMORI, "pseudonymise", "--mapping", str(work / "extract" / "registry.toml"),
+                    "--key", str(link), "--vault-key", str(vault_key), "--out", str(out),
+                    "--vault", str(keys / f"{hardening}.vault"), "--hardening", hardening, "--force"],
+                   check=True, capture_output=True)
+    table = pq.read_table(out / "records.parquet")
+    if table.num_rows != len(t.rows_a):
+        raise RuntimeError(f"pseudonymise kept {table.num_rows} of {len(t.rows_a)} rows: row order no longer aligns")
+    enc = {}
+    for col, fname in (("bf_name", "name"), ("bf_kana", "kana"), ("tok_name", "name_token"),
+                       ("tok_kana_loose", "kana_token"), ("tok_family", "family_token"),
+                       ("tok_family_kana_loose", "family_kana_token")):
+        arr = table.column(col).to_pylist()
+        width = max(len(x) for x in arr if x is not None)
+        enc[fname] = np.array([np.frombuffer(x, dtype=np.uint8) if x else np.zeros(width, np.uint8) for x in arr])
+    return enc
+
+
+def encode_clkhash(t: Target, field_name: str) -> np.ndarray:
+    """clkhash 0.18.3 with its v3 schema defaults for a text feature (bigrams, double hashing,
+    1024 bits), 20 bits per token as in its examples: one filter per record of the field."""
+    from clkhash import schema as clk_schema
+    from clkhash.clk import generate_clks
+
+    parts = [v.split(" ") for v in t.fields[field_name].values]
+    features = [{
+        "identifier": f"p{i}",
+        "format": {"type": "string", "encoding": "utf-8"},
+        "hashing": {"comparison": {"type": "ngram", "n": 2}, "strategy": {"bitsPerToken": 20}},
+    } for i in range(2)]
+    spec = {"version": 3, "clkConfig": {"l": 1024, "kdf": {"type": "HKDF", "hash": "SHA256", "salt": "c2FsdA==",
+                                                        "info": "aW5mbw==", "keySize": 64}},
+            "features": features}
+    sch = clk_schema.from_json_dict(spec)
+    rows = [[p[0], p[1] if len(p) > 1 else ""] for p in parts]
+    clks = generate_clks(rows, sch, "attack-lab-secret", validate=False, max_workers=1)
+    import base64
+    return np.array([np.frombuffer(base64.b64decode(c), dtype=np.uint8) for c in clks])
