@@ -182,5 +182,5 @@ def encode_clkhash(t: Target, field_name: str) -> np.ndarray:
     sch = clk_schema.from_json_dict(spec)
     rows = [[p[0], p[1] if len(p) > 1 else ""] for p in parts]
     clks = generate_clks(rows, sch, "attack-lab-secret", validate=False, max_workers=1)
-    import base64
-    return np.array([np.frombuffer(base64.b64decode(c), dtype=np.uint8) for c in clks])
+
+    return np.array([np.frombuffer(c.tobytes(), dtype=np.uint8) for c in clks])

@@ -6,15 +6,13 @@ filters) and one over the distinct plaintext values (Dice of their q-gram sets),
 thresholds chosen so that both graphs have the same number of edges (the attacker's similarity
 adjustment), describes each node by structural features (frequency, degree, strongest and mean
 edge, similarity histogram, neighbours' degrees, two-hop reach), standardises them together, and
-matches nodes one-to-one where each is the other's nearest neighbour in feature space and the
-optimal assignment (Hungarian) agrees.
+matches nodes one-to-one where each is the other's nearest neighbour in feature space.
 """
 from __future__ import annotations
 
 from collections import Counter
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
 
@@ -73,11 +71,10 @@ def attack(encodings: np.ndarray, plain: list[str], qgrams: dict[str, frozenset]
     mu, sd = both.mean(axis=0), both.std(axis=0) + 1e-9
     fe, fp = (fe - mu) / sd, (fp - mu) / sd
     cost = cdist(fe, fp)
-    rows, cols = linear_sum_assignment(cost)
     best_p = cost.argmin(axis=1)
     best_e = cost.argmin(axis=0)
     out = {}
-    for r, c in zip(rows, cols):
-        if best_p[r] == c and best_e[c] == r:
+    for r, c in enumerate(best_p):
+        if best_e[c] == r:
             out[enc_keys[r]] = vals[c]
     return out
