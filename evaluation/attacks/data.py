@@ -72,6 +72,9 @@ class Field:
     values: list[str]               # true value of each encoded record
     qgrams: dict[str, frozenset]    # q-grams of every value (encoded half and attacker's list)
     k: int = 16                     # bits per q-gram (public: Kerckhoffs)
+    # clkhash hashes each feature (family, given) under its own key: the same bigram in the two
+    # parts is two tokens
+    qgrams_by_part: dict[str, frozenset] = field(default_factory=dict)
 
 
 @dataclass
@@ -108,12 +111,15 @@ def make_target(work: Path, households: int, seed: int) -> Target:
     t = Target(rows_a=a, rows_b=b)
     for name in ("name", "kana", "family", "family_kana"):
         values, qgrams = [], {}
+        by_part = {}
         for r in a + b:
             v, q = field_values(r)[name]
             qgrams[v] = q
+            parts = v.split(" ")
+            by_part[v] = frozenset(f"{i}{g}" for i, p in enumerate(parts) for g in bigrams([p], False))
         for r in a:
             values.append(field_values(r)[name][0])
-        t.fields[name] = Field(name=name, values=values, qgrams=qgrams)
+        t.fields[name] = Field(name=name, values=values, qgrams=qgrams, qgrams_by_part=by_part)
     # the encoded half as its own extract, with the registry's mapping
     ext = work / "extract"
     ext.mkdir(parents=True, exist_ok=True)
@@ -137,14 +143,27 @@ def attacker_list(t: Target, field_name: str, overlap: float, seed: int) -> list
     return vals
 
 
-def encode_mimamori(t: Target, work: Path, hardening: str) -> dict[str, np.ndarray]:
+def write_linkage_key(path: Path, seed: int) -> None:
+    """The evaluator's linkage key, derived from the seed so that a run is reproducible (the
+    attacker never sees it; in production keys come from the OS CSPRNG, `mimamori keygen`).
+    Every configuration uses the same key: only the hardening differs."""
+    import hashlib
+
+    key = hashlib.sha256(f"mimamori attack lab {seed}".encode()).hexdigest()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(f"mimamori-linkage-key-v1 {key}\n")
+
+
+def encode_mimamori(t: Target, work: Path, hardening: str, seed: int) -> dict[str, np.ndarray]:
     """`mimamori pseudonymise --hardening H` on the encoded half: each Bloom column as an
     (n, bytes) uint8 array in row order, and the deterministic name tokens."""
     keys = work / "keys"
     keys.mkdir(mode=0o700, exist_ok=True)
-    link, vault_key = keys / f"{hardening}.key", keys / f"{hardening}.vault.key"
+    link, vault_key = keys / "link.key", keys / f"{hardening}.vault.key"
     if not link.exists():
-        subprocess.run([MIMAMORI, "keygen", "--out", str(link)], check=True, capture_output=True)
+        write_linkage_key(link, seed)
+    if not vault_key.exists():
         subprocess.run([MIMAMORI, "keygen", "--vault", "--out", str(vault_key)], check=True, capture_output=True)
     out = work / f"ws_{hardening}" / "extracts" / "registry"
     subprocess.run([MIMAMORI, "pseudonymise", "--mapping", str(work / "extract" / "registry.toml"),

@@ -8,7 +8,9 @@ attack has two phases:
    attacker mines, greedily, k positions set together in a share of the filters (start with the
    most frequent position not set everywhere; add the position set in most of the filters that
    hold all chosen so far), and names the pattern after the q-gram whose frequency in the same
-   partition of the plaintext list is closest to that share, when no other q-gram is as close.
+   partition of the plaintext list is closest to that share, when no other q-gram is as close
+   (the seed is the pair of positions set together most often, less inflated by collisions than
+   one position).
    The partition is then split by the pattern (filters holding it or not) and the plaintext by
    the q-gram, and the attack recurses on both halves; a q-gram identified earlier splits a
    partition without mining. Conditioning on the q-grams on the path is what separates q-grams
@@ -81,23 +83,30 @@ def attack(encodings: np.ndarray, plain: list[str], qgrams: dict[str, frozenset]
 
 
 def mine(sub: np.ndarray, k: int, floor: float, excluded: set[int]):
-    """Greedy frequent pattern of k positions set together, started from the most frequent
-    position not in `excluded`; returns it and its support."""
+    """Greedy frequent pattern of k positions set together; returns it and its support.
+
+    The seed is the pair of positions set together most often (outside `excluded`): a single
+    position's frequency is inflated by every q-gram hashed onto it, a pair's mostly by a q-gram
+    that holds both. The pattern then grows by the position set in most of the rows that hold
+    all chosen so far."""
     col = sub.mean(axis=0)
     eligible = np.where((col >= floor * 0.5) & (col < 0.995))[0]
     starts = np.array([p for p in eligible if int(p) not in excluded], dtype=np.int64)
-    if len(eligible) < k or len(starts) == 0:
+    if len(eligible) < k or len(starts) < 2:
         return None
-    first = int(starts[np.argmax(col[starts])])
-    pattern = [first]
-    holding = sub[:, first].copy()
-    rest = np.setdiff1d(eligible, [first])
+    x = sub[:, starts].astype(np.float32)
+    joint = x.T @ x
+    np.fill_diagonal(joint, -1)
+    i, j = np.unravel_index(int(np.argmax(joint)), joint.shape)
+    pattern = [int(starts[i]), int(starts[j])]
+    holding = sub[:, pattern[0]] & sub[:, pattern[1]]
+    rest = np.setdiff1d(eligible, pattern)
     while len(pattern) < k and len(rest):
         support = sub[holding][:, rest].sum(axis=0)
-        j = int(np.argmax(support))
-        best = int(rest[j])
+        jj = int(np.argmax(support))
+        best = int(rest[jj])
         pattern.append(best)
-        rest = np.delete(rest, j)
+        rest = np.delete(rest, jj)
         holding &= sub[:, best]
         if not holding.any():
             return None

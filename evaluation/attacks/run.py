@@ -66,7 +66,7 @@ def main() -> int:
                     help="fail unless the default hardening keeps, at full overlap, pattern mining at 0 and the "
                          "frequency and graph-matching attacks at or under 1%% of values and of records")
     a = ap.parse_args()
-    households = a.households or (600 if a.quick else 3000)
+    households = a.households or (1200 if a.quick else 3000)
     overlaps = [1.0] if a.quick else [0.1, 0.5, 1.0]
     configs = data.HARDENINGS + ["clkhash"]
     if a.only:
@@ -80,12 +80,14 @@ def main() -> int:
             if config == "clkhash":
                 encs = {f: data.encode_clkhash(t, f) for f in ("name", "kana")}
             else:
-                encs = data.encode_mimamori(t, work, config)
+                encs = data.encode_mimamori(t, work, config, a.seed)
             for fname in ("name", "kana"):
                 f = t.fields[fname]
                 for o in overlaps:
                     plain = data.attacker_list(t, fname, o, a.seed)
-                    r = run_attacks(encs[fname], f, plain, f.k if config != "clkhash" else 20, a.seed, a.quick)
+                    if config == "clkhash":
+                        f = data.Field(f.name, f.values, f.qgrams_by_part, 20)
+                    r = run_attacks(encs[fname], f, plain, f.k, a.seed, a.quick)
                     row = {"configuration": config, "field": fname, "overlap": o, **r}
                     rows.append(row)
                     print(json.dumps(row), file=sys.stderr)
