@@ -85,9 +85,8 @@ def main() -> int:
                 f = t.fields[fname]
                 for o in overlaps:
                     plain = data.attacker_list(t, fname, o, a.seed)
-                    if config == "clkhash":
-                        f = data.Field(f.name, f.values, f.qgrams_by_part, 20)
-                    r = run_attacks(encs[fname], f, plain, f.k, a.seed, a.quick)
+                    model = data.Field(f.name, f.values, f.qgrams_by_part, 20) if config == "clkhash" else f
+                    r = run_attacks(encs[fname], model, plain, model.k, a.seed, a.quick)
                     row = {"configuration": config, "field": fname, "overlap": o, **r}
                     rows.append(row)
                     print(json.dumps(row), file=sys.stderr)
