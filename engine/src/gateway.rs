@@ -46,6 +46,23 @@ pub struct Released {
     pub timings: Timings,
 }
 
+impl Released {
+    /// The released cells as display strings, row by row (NULL as an empty string).
+    pub fn rows(&self) -> Result<Vec<Vec<String>>> {
+        use arrow_cast::display::{ArrayFormatter, FormatOptions};
+        let opts = FormatOptions::default();
+        let mut rows = Vec::new();
+        for b in &self.batches {
+            let cols: Vec<ArrayFormatter> =
+                b.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &opts)).collect::<Result<_, _>>()?;
+            for row in 0..b.num_rows() {
+                rows.push(cols.iter().map(|f| f.value(row).to_string()).collect());
+            }
+        }
+        Ok(rows)
+    }
+}
+
 /// Where the time of one query went (the gateway's overhead is plan + policy + audit).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Timings {
@@ -409,8 +426,11 @@ impl Gateway {
         } else {
             Cost::Approx { epsilon: eps.clone(), delta: release_delta.clone() }
         };
-        let ledger = ledger::Ledger::new(&self.workspace.join("dp").join("ledger.jsonl"));
-        std::fs::create_dir_all(self.workspace.join("dp"))?;
+        let ledger_file = ledger_path(&self.workspace);
+        let ledger = ledger::Ledger::new(&ledger_file);
+        if let Some(dir) = ledger_file.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
         let release_id = format!("query:{}", blake3::hash(req.sql.as_bytes()).to_hex().get(..16).unwrap_or(""));
         let mut rng = dp_core::csprng::os_seeded().map_err(|e| anyhow::anyhow!("{e}"))?;
         let charged =
@@ -655,6 +675,34 @@ fn residual_suppression(cells: &[(usize, usize, Vec<u64>)], accepted: &mut Vec<u
 /// Parsing and validating a policy set costs milliseconds, so a long-running process (the
 /// portal) keeps the last one loaded per workspace and loads again only when the set of policy
 /// files, their sizes or modification times change.
+/// The workspace's DP budget ledger, where every external release is charged.
+pub fn ledger_path(workspace: &Path) -> PathBuf {
+    workspace.join("dp").join("ledger.jsonl")
+}
+
+/// One purpose's use of its DP budget, as the ledger holds it.
+pub struct PurposeSpending<'a> {
+    pub purpose: &'a crate::config::Purpose,
+    pub spent: dp_core::accountant::Spent,
+    pub releases: usize,
+}
+
+/// What each purpose of `config` has spent of its DP budget and how many releases it made, and
+/// the number of releases in the ledger (nothing spent when there is no ledger yet).
+pub fn budget_spending<'a>(workspace: &Path, config: &'a Config) -> Result<(Vec<PurposeSpending<'a>>, usize)> {
+    let path = ledger_path(workspace);
+    let ledger = dp_core::ledger::Ledger::new(&path);
+    let used = path.is_file();
+    let releases = if used { ledger.releases()? } else { Vec::new() };
+    let mut rows = Vec::with_capacity(config.purposes.len());
+    for purpose in &config.purposes {
+        let spent = if used { ledger.spent(&purpose.id)? } else { Default::default() };
+        let n = releases.iter().filter(|(p, _)| p == &purpose.id).count();
+        rows.push(PurposeSpending { purpose, spent, releases: n });
+    }
+    Ok((rows, releases.len()))
+}
+
 pub fn load_policies(workspace: &Path) -> Result<Arc<Policies>> {
     use std::sync::Mutex;
     type Stamp = Vec<(String, u64, Option<std::time::SystemTime>)>;

@@ -6,11 +6,10 @@ attack has two phases:
 
 1. **Mining q-gram patterns.** In a partition of the filters (all of them at first), the
    attacker mines, greedily, k positions set together in a share of the filters (start with the
-   most frequent position not set everywhere; add the position set in most of the filters that
-   hold all chosen so far), and names the pattern after the q-gram whose frequency in the same
-   partition of the plaintext list is closest to that share, when no other q-gram is as close
-   (the seed is the pair of positions set together most often, less inflated by collisions than
-   one position).
+   pair of positions set together most often, less inflated by collisions than one position; add
+   the position set in most of the filters that hold all chosen so far), and names the pattern
+   after the q-gram whose frequency in the same partition of the plaintext list is closest to
+   that share, when no other q-gram is as close.
    The partition is then split by the pattern (filters holding it or not) and the plaintext by
    the q-gram, and the attack recurses on both halves; a q-gram identified earlier splits a
    partition without mining. Conditioning on the q-grams on the path is what separates q-grams

@@ -4,7 +4,6 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
@@ -112,23 +111,13 @@ pub async fn prevalence(State(app): State<Arc<App>>, auth: Auth, Query(q): Query
             Ok(r) => {
                 let _ = write!(body, "<h2>{}</h2>", esc(&chosen.label));
                 body.push_str(r#"<table><thead><tr><th>地区</th><th class="num">該当するこども</th></tr></thead><tbody>"#);
-                let opts = FormatOptions::default();
-                for b in &r.batches {
-                    let cols: Vec<ArrayFormatter> = b
-                        .columns()
-                        .iter()
-                        .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
-                        .collect::<Result<_, _>>()
-                        .map_err(anyhow::Error::from)?;
-                    for row in 0..b.num_rows() {
-                        let cells: Vec<String> = cols.iter().map(|f| f.value(row).to_string()).collect();
-                        let _ = write!(
-                            body,
-                            r#"<tr><td>{}</td><td class="num">{}</td></tr>"#,
-                            esc(cells.first().map_or("", String::as_str)),
-                            esc(cells.get(1).map_or("", String::as_str))
-                        );
-                    }
+                for cells in r.rows()? {
+                    let _ = write!(
+                        body,
+                        r#"<tr><td>{}</td><td class="num">{}</td></tr>"#,
+                        esc(cells.first().map_or("", String::as_str)),
+                        esc(cells.get(1).map_or("", String::as_str))
+                    );
                 }
                 body.push_str("</tbody></table>");
                 let _ = write!(

@@ -406,17 +406,13 @@ pub async fn budget(State(app): State<Arc<App>>, auth: Auth) -> Response {
     let s = auth.session;
     blocking(Some(s.clone()), move || {
         let config = allow(&app, &s, "review_audit", "dp budget")?;
-        let ledger_path = workspace(&app).join("dp").join("ledger.jsonl");
-        let ledger = dp_core::ledger::Ledger::new(&ledger_path);
-        let used = ledger_path.is_file();
-        let releases = if used { ledger.releases().map_err(anyhow::Error::from)? } else { Vec::new() };
+        let (spending, releases) = crate::gateway::budget_spending(workspace(&app), &config)?;
         let mut body = String::from(
             r#"<p>外部に公表する集計は差分プライバシー（dp-core）で雑音を加え、利用目的ごとの予算から差し引かれます。</p>
 <table><thead><tr><th>目的</th><th>法的根拠</th><th class="num">ε 予算</th><th class="num">ε 使用済み</th><th class="num">δ 予算</th><th class="num">δ 使用済み</th><th class="num">公表数</th></tr></thead><tbody>"#,
         );
-        for p in &config.purposes {
-            let spent = if used { ledger.spent(&p.id).map_err(anyhow::Error::from)? } else { Default::default() };
-            let n = releases.iter().filter(|(purpose, _)| purpose == &p.id).count();
+        for row in &spending {
+            let p = row.purpose;
             let _ = write!(
                 body,
                 r#"<tr><td>{}<br><span class="muted">{}</span></td><td>{}</td><td class="num">{}</td><td class="num">{:.4}</td><td class="num">{}</td><td class="num">{:.2e}</td><td class="num">{}</td></tr>"#,
@@ -424,14 +420,14 @@ pub async fn budget(State(app): State<Arc<App>>, auth: Auth) -> Response {
                 esc(&p.id),
                 esc(&p.legal_basis),
                 esc(&p.dp_epsilon),
-                spent.epsilon,
+                row.spent.epsilon,
                 esc(&p.dp_delta),
-                spent.delta,
-                n
+                row.spent.delta,
+                row.releases
             );
         }
         body.push_str("</tbody></table>");
-        app.viewed(&s, "review_audit", "dp budget", "/budget", json!({ "releases": releases.len() }))?;
+        app.viewed(&s, "review_audit", "dp budget", "/budget", json!({ "releases": releases }))?;
         Ok(Html(page("差分プライバシーの予算", Some(&s), "/budget", &body)).into_response())
     })
     .await

@@ -10,13 +10,12 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use serde_json::json;
 
 use super::link_report::{self, esc};
 use crate::audit::{self, Decision};
 use crate::config::Config;
-use crate::gateway::{Gateway, QueryRequest, Released};
+use crate::gateway::{Gateway, QueryRequest};
 use crate::risk::ListState;
 
 /// What the demo ran, for the report's first section.
@@ -59,9 +58,9 @@ pub fn write(workspace: &Path, out: &Path, s: &Summary, user: &str) -> Result<()
 }
 
 fn render(workspace: &Path, s: &Summary) -> Result<String> {
-    let config = Config::load_workspace(workspace)?;
     let gateway = Gateway::open(workspace)?;
-    let k = gateway.config().min_group_size;
+    let config = gateway.config();
+    let k = config.min_group_size;
     let mut h = String::new();
     let _ = write!(
         h,
@@ -83,7 +82,7 @@ fn render(workspace: &Path, s: &Summary) -> Result<String> {
         link_report::sections(workspace)?
     );
     prevalence(&mut h, workspace, &gateway, k)?;
-    dp_release(&mut h, workspace, &gateway, &config)?;
+    dp_release(&mut h, workspace, &gateway, config)?;
     match s.risk_sections {
         Some(r) => {
             let _ = write!(h, "<section id=\"risk\"><h2>指標・モデル・公平性 <small>Risk model, calibration, fairness</small></h2>{r}</section>");
@@ -119,20 +118,6 @@ fn pipeline(h: &mut String, s: &Summary) {
             t.persons.pair_f1, t.households.pair_f1
         ))
     );
-}
-
-/// The cells of a released result as strings, row by row.
-fn cells(r: &Released) -> Result<Vec<Vec<String>>> {
-    let opts = FormatOptions::default().with_null("");
-    let mut rows = Vec::new();
-    for b in &r.batches {
-        let cols: Vec<ArrayFormatter> =
-            b.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &opts)).collect::<Result<_, _>>()?;
-        for row in 0..b.num_rows() {
-            rows.push(cols.iter().map(|f| f.value(row).to_string()).collect());
-        }
-    }
-    Ok(rows)
 }
 
 /// Released cells by district.
@@ -177,7 +162,8 @@ fn prevalence(h: &mut String, workspace: &Path, gateway: &Gateway, k: u32) -> Re
         let row = match gateway.query(&QueryRequest { user: OFFICER, purpose: INTERNAL, sql: &sql, external: None }) {
             Ok(r) => {
                 audit_seqs.push(r.audit_seq);
-                let cells: Cells = cells(&r)?
+                let cells: Cells = r
+                    .rows()?
                     .into_iter()
                     .map(|c| (c.first().cloned().unwrap_or_default(), c.get(1).cloned().unwrap_or_default()))
                     .collect();
@@ -238,7 +224,7 @@ fn dp_release(h: &mut String, workspace: &Path, gateway: &Gateway, config: &Conf
                 "<p>住民記録の地区ごとの人数を ε = {RELEASE_EPSILON} で公表した場合の値です (residents per district as released outside, ε = {RELEASE_EPSILON}; audit #{})。雑音は暗号論的乱数から作られ、再実行ごとに変わります。</p><table><thead><tr><th>地区 district</th><th class=\"num\">公表値 released</th><th class=\"num\">95% 誤差 error</th></tr></thead><tbody>",
                 r.audit_seq
             );
-            for row in cells(&r)? {
+            for row in r.rows()? {
                 let _ = write!(
                     h,
                     "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">±{}</td></tr>",
@@ -253,23 +239,20 @@ fn dp_release(h: &mut String, workspace: &Path, gateway: &Gateway, config: &Conf
             let _ = write!(h, "<p>ゲートウェイが拒否しました (denied by the gateway): {}</p>", esc(&format!("{e:#}")));
         }
     }
-    let ledger_path = workspace.join("dp").join("ledger.jsonl");
-    let ledger = dp_core::ledger::Ledger::new(&ledger_path);
-    let used = ledger_path.is_file();
-    let releases = if used { ledger.releases()? } else { Vec::new() };
+    let (spending, _) = crate::gateway::budget_spending(workspace, config)?;
     h.push_str("<h3>目的ごとの予算 <small>Budget per purpose</small></h3><table><thead><tr><th>目的 purpose</th><th class=\"num\">ε 予算</th><th class=\"num\">ε 使用済み spent</th><th class=\"num\">δ 予算</th><th class=\"num\">δ 使用済み</th><th class=\"num\">公表数 releases</th></tr></thead><tbody>");
-    for p in &config.purposes {
-        let spent = if used { ledger.spent(&p.id)? } else { Default::default() };
+    for row in &spending {
+        let p = row.purpose;
         let _ = write!(
             h,
             "<tr><td>{} <small>{}</small></td><td class=\"num\">{}</td><td class=\"num\">{:.4}</td><td class=\"num\">{}</td><td class=\"num\">{:.2e}</td><td class=\"num\">{}</td></tr>",
             esc(&p.label),
             esc(&p.id),
             esc(&p.dp_epsilon),
-            spent.epsilon,
+            row.spent.epsilon,
             esc(&p.dp_delta),
-            spent.delta,
-            releases.iter().filter(|(purpose, _)| purpose == &p.id).count()
+            row.spent.delta,
+            row.releases
         );
     }
     h.push_str("</tbody></table></section>");
