@@ -178,7 +178,8 @@ pub enum Command {
     /// clusters records into persons and households. Writes WS/linked/: persons.parquet
     /// (department, record_ref, person_id, household_id), households.parquet, pairs.parquet,
     /// review.parquet (borderline pairs for clerical review), model.json and quality.json. The
-    /// previous WS/linked/ stays in place until the new one is complete. The run is audited.
+    /// previous WS/linked/ stays in place until the new one is complete. The policies must
+    /// permit `link` for the user and purpose; allowed or denied, the run is audited.
     Link {
         #[arg(long, value_name = "WS")]
         workspace: PathBuf,
@@ -189,9 +190,14 @@ pub enum Command {
         /// Folder with each department's <department>.vault and <department>.vault.key (for --truth).
         #[arg(long, value_name = "DIR")]
         vault_dir: Option<PathBuf>,
-        /// Who runs the linkage, for the audit log [default: the login name].
+        /// Who runs the linkage [default: $MIMAMORI_USER, else the login name if it is a user of
+        /// mimamori.toml, else its one data-linkage officer]. With --truth, the vaults are
+        /// opened by each department's custodian (policy action `export`).
         #[arg(long, value_name = "U")]
         user: Option<String>,
+        /// The purpose of the linkage, as mimamori.toml declares it.
+        #[arg(long, value_name = "P", default_value = "child_outreach")]
+        purpose: String,
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
@@ -200,7 +206,8 @@ pub enum Command {
     /// For each department in WS/linked/persons.parquet, opens DIR/<department>.vault with
     /// DIR/<department>.vault.key and writes --out as CSV: department, record_id, person_id,
     /// household_id. The file holds record ids, so it must be written outside the workspace.
-    /// Audited.
+    /// The policies must permit `export` for whoever opens each vault; allowed or denied, it
+    /// is audited.
     ExportLinks {
         #[arg(long, value_name = "WS")]
         workspace: PathBuf,
@@ -210,25 +217,33 @@ pub enum Command {
         /// CSV file to create (outside the workspace); never overwritten.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
-        /// Who exports, for the audit log [default: the login name].
+        /// Who exports [default: $MIMAMORI_USER, else the holder of each department's vault
+        /// key, as that department's custodian in mimamori.toml]. A named custodian exports
+        /// only its own department.
         #[arg(long, value_name = "U")]
         user: Option<String>,
+        #[arg(long, value_name = "P", default_value = "child_outreach")]
+        purpose: String,
     },
     /// Charts of the last linkage as one self-contained HTML file (no script, no external asset).
     ///
     /// Match-weight histogram with the threshold, m and u per field and level, a waterfall of
     /// the borderline pair nearest the threshold, records per person, blocking rules, and the
     /// model's own quality estimates (and the truth scores when `link --truth` was used).
-    /// Aggregates and comparison levels only. Audited.
+    /// Aggregates and comparison levels only. The policies must permit `view_quality`;
+    /// audited.
     LinkReport {
         #[arg(long, value_name = "WS")]
         workspace: PathBuf,
         /// HTML file to write [default: WS/linked/report.html].
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// Who asks, for the audit log [default: the login name].
+        /// Who asks [default: $MIMAMORI_USER, else the login name if it is a user of
+        /// mimamori.toml, else its one data-linkage officer].
         #[arg(long, value_name = "U")]
         user: Option<String>,
+        #[arg(long, value_name = "P", default_value = "child_outreach")]
+        purpose: String,
     },
     /// Run one SQL query through the policy gateway.
     ///

@@ -229,3 +229,142 @@ pub fn log_failure_with<T>(
         other => other,
     }
 }
+
+/// The configuration the gate checks a workspace's verbs against: its mimamori.toml, or, for a
+/// workspace that holds only extracts (custodians' scripts may build one without `mimamori
+/// init`), the built-in template's users, purposes and policies. The second value says which.
+pub fn workspace_config(workspace: &Path) -> Result<(Config, ConfigSource)> {
+    let path = workspace.join(crate::config::FILE_NAME);
+    if path.is_file() {
+        Ok((Config::load(&path)?, ConfigSource::Workspace))
+    } else {
+        Ok((Config::parse(crate::config::TEMPLATE, Path::new("(built-in template)"))?, ConfigSource::Template))
+    }
+}
+
+/// Where the configuration of [`workspace_config`] came from (recorded in the audit entry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigSource {
+    Workspace,
+    Template,
+}
+
+impl ConfigSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfigSource::Workspace => "mimamori.toml",
+            ConfigSource::Template => "built-in template (the workspace has no mimamori.toml)",
+        }
+    }
+}
+
+/// The actor of a data-linkage officer's verb whose contract takes no --user (`link`,
+/// `link-report`): the named user, else $MIMAMORI_USER, else the login name when it is a user of
+/// the configuration, else its one data-linkage officer. The policies still decide.
+pub fn officer_actor(config: &Config, named: Option<&str>) -> Result<String> {
+    if let Some(u) = named.filter(|u| !u.is_empty()) {
+        return Ok(u.to_string());
+    }
+    if let Some(u) = std::env::var("MIMAMORI_USER").ok().filter(|u| !u.is_empty()) {
+        return Ok(u);
+    }
+    let login = audit::os_user();
+    if config.users.iter().any(|u| u.name == login) {
+        return Ok(login);
+    }
+    let officers: Vec<&User> =
+        config.users.iter().filter(|u| u.role == crate::config::Role::DataLinkageOfficer).collect();
+    match officers.as_slice() {
+        [one] => Ok(one.name.clone()),
+        [] => anyhow::bail!("name the user with --user: mimamori.toml has no data-linkage officer"),
+        many => anyhow::bail!(
+            "name the user with --user: mimamori.toml has {} data-linkage officers ({})",
+            many.len(),
+            many.iter().map(|u| u.name.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// Who opens the vaults of `departments` (their files and keys held in one folder), each
+/// checked for `action` by the policies and every decision logged. With a named user, that
+/// user; a custodian then opens only its own department. Without one,
+/// the holder of each department's vault key acts as that department's custodian: the
+/// custodian mimamori.toml names for it, or, when it names none, the department's key holder
+/// with the custodian role (`vault-holder:<department>`).
+pub struct VaultOpeners {
+    /// The actors, joined by `+`, for the audit log.
+    pub who: String,
+    /// The departments they may open; `None`: every department (a role other than custodian
+    /// that a local policy permits).
+    pub departments: Option<std::collections::BTreeSet<String>>,
+}
+
+/// Authorises opening the vaults of `departments` for `action` (see [`VaultOpeners`]).
+pub fn vault_openers(
+    workspace: &Path,
+    config: &Config,
+    named: Option<&str>,
+    purpose: &str,
+    action: &str,
+    resource: &str,
+    departments: &[String],
+) -> Result<VaultOpeners> {
+    if let Some(u) = named.filter(|u| !u.is_empty()) {
+        let allowed = workspace_action(workspace, config, u, purpose, action, resource)?;
+        let departments = match (allowed.user.role, &allowed.user.department) {
+            (crate::config::Role::Custodian, Some(d)) => Some([d.clone()].into()),
+            (crate::config::Role::Custodian, None) => Some(Default::default()),
+            _ => None,
+        };
+        return Ok(VaultOpeners { who: u.to_string(), departments });
+    }
+    let mut who = Vec::new();
+    for d in departments {
+        let configured = config
+            .users
+            .iter()
+            .find(|u| u.role == crate::config::Role::Custodian && u.department.as_deref() == Some(d.as_str()));
+        match configured {
+            Some(u) => {
+                workspace_action(workspace, config, &u.name, purpose, action, resource)?;
+                who.push(u.name.clone());
+            }
+            None => who.push(key_holder_action(workspace, config, d, purpose, action, resource)?),
+        }
+    }
+    Ok(VaultOpeners { who: who.join("+"), departments: Some(departments.iter().cloned().collect()) })
+}
+
+/// `action` by the holder of a department's vault key when mimamori.toml names no custodian for
+/// it: a principal with the custodian role and that department, checked and logged as any user.
+fn key_holder_action(
+    workspace: &Path,
+    config: &Config,
+    department: &str,
+    purpose: &str,
+    action: &str,
+    resource: &str,
+) -> Result<String> {
+    let name = format!("vault-holder:{department}");
+    let Some(p) = config.purposes.iter().find(|p| p.id == purpose) else {
+        return Err(deny(
+            workspace,
+            &name,
+            purpose,
+            action,
+            resource,
+            vec![format!("purpose {purpose} is not in mimamori.toml")],
+        ));
+    };
+    let principal = Principal {
+        name: name.clone(),
+        role: crate::config::Role::Custodian.as_str().to_string(),
+        districts: Vec::new(),
+        department: Some(department.to_string()),
+    };
+    let policies = load_policies(workspace)?;
+    match policies.check_action(&principal, &purpose_context(p), action, false, config.min_group_size)? {
+        Verdict::Allow => Ok(name),
+        Verdict::Deny(reasons) => Err(deny(workspace, &name, purpose, action, resource, reasons)),
+    }
+}

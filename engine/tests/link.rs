@@ -202,9 +202,100 @@ fn refusals_are_clear_and_leave_the_previous_result_in_place() {
     assert!(stderr_of(&out).contains("no extract folders"), "{}", stderr_of(&out));
 
     assert_eq!(fs::read(ws.join("linked/persons.parquet")).unwrap(), before, "previous result kept");
-    // refused runs are audited too
+    // failed runs are audited too, with their error
     let log = fs::read_to_string(ws.join("audit/log.jsonl")).unwrap();
-    assert!(log.contains("\"decision\":\"deny\""));
+    assert!(log.lines().any(|l| l.contains("\"action\":\"link\"") && l.contains("\"error\"")), "{log}");
+}
+
+/// The audit entries of a workspace, parsed.
+fn audit_entries(ws: &Path) -> Vec<serde_json::Value> {
+    fs::read_to_string(ws.join("audit/log.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn link_export_and_report_pass_the_policies_and_every_decision_is_logged() {
+    let c = city();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    copy_workspace(&c.root.join("ws"), &ws);
+    fs::copy(c.root.join("ws/mimamori.toml"), ws.join("mimamori.toml")).unwrap();
+    let run =
+        |args: &[&str]| mimamori().args(args).env_remove("MIMAMORI_USER").current_dir(dir.path()).output().unwrap();
+
+    // a caseworker may not link: denied (exit 2), logged, nothing written
+    let out = run(&["link", "--workspace", "ws", "--user", "cw_minato"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(!ws.join("linked").exists(), "a denied link writes nothing");
+    let denied = |action: &str, user: &str| {
+        audit_entries(&ws).iter().any(|e| e["action"] == action && e["user"] == user && e["decision"] == "deny")
+    };
+    assert!(denied("link", "cw_minato"));
+    // an unknown purpose is denied too
+    let out = run(&["link", "--workspace", "ws", "--purpose", "curiosity"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+
+    // without --user, the configuration's one data-linkage officer links under the purpose
+    let out = run(&["link", "--workspace", "ws"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let entries = audit_entries(&ws);
+    let linked = entries.iter().rfind(|e| e["action"] == "link").unwrap();
+    assert_eq!(linked["decision"], "allow");
+    assert_eq!(linked["purpose"], "child_outreach");
+    let officer = linked["user"].as_str().unwrap().to_string();
+    assert!(!officer.is_empty());
+
+    // the report of the linkage: officers and reviewers, not caseworkers
+    let out = run(&["link-report", "--workspace", "ws", "--user", "cw_minato"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(!ws.join("linked/report.html").exists());
+    assert!(denied("view_quality", "cw_minato"));
+    let out = run(&["link-report", "--workspace", "ws", "--user", "reviewer1"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+
+    // exports: a caseworker is denied; a named custodian gets its own department only; the
+    // holders of every vault key (the configured custodians, and the key holders of departments
+    // mimamori.toml names no custodian for) get every department
+    let vaults = vault_dir(&c.root);
+    let export = |user: Option<&str>, out: &Path| {
+        let mut args: Vec<String> = ["export-links", "--workspace", "ws", "--vault-dir"].map(String::from).to_vec();
+        args.push(vaults.display().to_string());
+        args.push("--out".into());
+        args.push(out.display().to_string());
+        if let Some(u) = user {
+            args.extend(["--user".to_string(), u.to_string()]);
+        }
+        run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let out = export(Some("cw_minato"), &dir.path().join("cw.csv"));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(!dir.path().join("cw.csv").exists());
+    let denial = audit_entries(&ws)
+        .into_iter()
+        .rfind(|e| e["action"] == "export" && e["decision"] == "deny")
+        .expect("the denied export is logged");
+    assert_eq!(denial["detail"]["via"], "export-links");
+
+    let own = dir.path().join("welfare.csv");
+    let out = export(Some("custodian_welfare"), &own);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = fs::read_to_string(&own).unwrap();
+    assert!(text.lines().skip(1).count() > 0);
+    assert!(text.lines().skip(1).all(|l| l.starts_with("welfare,")), "a custodian exports its own department only");
+
+    let all = dir.path().join("all.csv");
+    let out = export(None, &all);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = fs::read_to_string(&all).unwrap();
+    for d in synthetic_data::DEPARTMENTS {
+        assert!(text.contains(&format!("\n{d},")), "{d} exported");
+    }
+    let allowed = audit_entries(&ws).into_iter().rfind(|e| e["action"] == "export-links").unwrap();
+    let who = allowed["user"].as_str().unwrap();
+    assert!(who.contains("custodian_registry") && who.contains("vault-holder:health"), "{who}");
+    assert_eq!(allowed["decision"], "allow");
+
+    let verify = run_ok(&["audit", "verify", "--workspace", "ws"], dir.path());
+    assert!(verify.contains("intact"), "{verify}");
 }
 
 #[test]

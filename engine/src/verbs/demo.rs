@@ -82,13 +82,33 @@ pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFo
     // the linkage officer links the workspace; the demo scores it against the truth, mapped
     // through the custodians' vaults (an evaluation step, audited like every access)
     let cfg = link::settings(&workspace)?;
-    let truth = link::load_truth(&workspace, &custodians.join("truth").join("truth.csv"), &vault_dir)?;
-    let linkage = link::link_workspace(&workspace, &cfg, Some(&truth), "demo", format)?;
-    link_report::run(&workspace, None, Some("demo".into()))?;
+    let (config, source) = crate::gate::workspace_config(&workspace)?;
+    crate::gate::workspace_action(&workspace, &config, "officer", "child_outreach", "link", "extracts")?;
+    let truth = link::gated_truth(
+        &workspace,
+        &config,
+        &custodians.join("truth").join("truth.csv"),
+        &vault_dir,
+        "child_outreach",
+    )?;
+    let actor = link::Actor { user: "officer", purpose: "child_outreach", config: source };
+    let linkage = link::link_workspace(&workspace, &cfg, Some(&truth), &actor, format)?;
+    link_report::run(&workspace, None, Some("officer"), "child_outreach")?;
 
     // outcomes the municipality knows (here: the synthetic latent needs, mapped through the
     // custodians' vaults to person ids), then the officer scores and builds the lists
+    let departments: Vec<String> = synthetic_data::DEPARTMENTS.iter().map(|d| d.to_string()).collect();
+    let openers =
+        crate::gate::vault_openers(&workspace, &config, None, "child_outreach", "export", "vaults", &departments)?;
     let labelled = crate::risk::write_labels_from_truth(&workspace, &custodians.join("truth"), &vault_dir)?;
+    crate::gate::record(
+        &workspace,
+        &openers.who,
+        "child_outreach",
+        "write-labels",
+        "vaults",
+        serde_json::json!({"labelled_children": labelled, "policy_action": "export"}),
+    )?;
     // a town too small for the model (fewer than 20 children with and without a need) is
     // ranked by the scorecard, and says so
     let (evaluation, risk_sections) =

@@ -9,7 +9,8 @@ use arrow_array::{Array, FixedSizeBinaryArray, UInt64Array};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::json;
 
-use crate::audit::{self, Decision};
+use crate::audit;
+use crate::gate;
 use crate::keys;
 use crate::vault;
 
@@ -24,8 +25,9 @@ pub fn open_vault(dir: &Path, department: &str) -> Result<HashMap<[u8; 16], Stri
     Ok(vault::open(&path, department, &key)?)
 }
 
-pub fn run(workspace: &Path, vault_dir: &Path, out: &Path, user: Option<String>) -> Result<()> {
-    let user = user.unwrap_or_else(audit::os_user);
+/// Writes `department,record_id,person_id,household_id` for every linked record whose
+/// department the actors may open (see [`gate::vault_openers`]), outside the workspace.
+pub fn run(workspace: &Path, vault_dir: &Path, out: &Path, user: Option<&str>, purpose: &str) -> Result<()> {
     let persons_path = workspace.join("linked").join(linkage::link::PERSONS_FILE);
     if !persons_path.is_file() {
         bail!(
@@ -44,20 +46,6 @@ pub fn run(workspace: &Path, vault_dir: &Path, out: &Path, user: Option<String>)
     if out.exists() {
         bail!("{} already exists; it is never overwritten", out.display());
     }
-    let audit_record = |decision: Decision, detail: serde_json::Value| {
-        audit::append(
-            workspace,
-            audit::Record {
-                user: &user,
-                action: "export-links",
-                purpose: None,
-                resource: "linked/persons",
-                decision,
-                detail,
-            },
-        )
-    };
-
     // rows of persons.parquet: (department, record_ref, person, household)
     let file = File::open(&persons_path).with_context(|| format!("cannot read {}", persons_path.display()))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
@@ -81,19 +69,33 @@ pub fn run(workspace: &Path, vault_dir: &Path, out: &Path, user: Option<String>)
     departments.sort();
     departments.dedup();
 
-    let mut vaults = HashMap::new();
-    for d in &departments {
-        match open_vault(vault_dir, d) {
-            Ok(v) => {
-                vaults.insert(d.clone(), v);
-            }
-            Err(e) => {
-                audit_record(Decision::Deny, json!({"department": d, "reason": format!("{e:#}")}))?;
-                return Err(e);
+    let (config, source) = gate::workspace_config(workspace)?;
+    let resource = "linked/persons";
+    let named = user.map(str::to_string).or_else(|| std::env::var("MIMAMORI_USER").ok().filter(|u| !u.is_empty()));
+    let openers = gate::with_denial_detail(json!({"via": "export-links"}), || {
+        gate::vault_openers(workspace, &config, named.as_deref(), purpose, "export", resource, &departments)
+    })?;
+    let who = openers.who.clone();
+    let mut detail = json!({"login": audit::os_user(), "configuration": source.as_str(), "policy_action": "export"});
+    let result = (|| {
+        if let Some(own) = &openers.departments {
+            rows.retain(|r| own.contains(&r.0));
+            departments.retain(|d| own.contains(d));
+            if rows.is_empty() {
+                bail!("the actors ({who}) hold no department of this linkage; name a custodian with --user");
             }
         }
-    }
-    audit_record(Decision::Allow, json!({"departments": departments, "records": rows.len()}))?;
+        let mut vaults = HashMap::new();
+        for d in &departments {
+            vaults.insert(d.clone(), open_vault(vault_dir, d)?);
+        }
+        Ok(vaults)
+    })();
+    detail["departments"] = json!(departments);
+    let vaults =
+        gate::log_failure_with(workspace, &openers.who, purpose, "export-links", resource, detail.clone(), result)?;
+    detail["records"] = json!(rows.len());
+    gate::record(workspace, &openers.who, purpose, "export-links", resource, detail)?;
 
     let mut text = String::from("department,record_id,person_id,household_id\n");
     let mut missing = 0u64;

@@ -8,9 +8,10 @@ use anyhow::{Context, Result, bail};
 use linkage::link::{self, Event, LinkConfig, Quality};
 use serde_json::json;
 
-use crate::audit::{self, Decision};
+use crate::audit;
 use crate::cli::OutputFormat;
 use crate::config::{self, Config};
+use crate::gate;
 use crate::staging::StagedDir;
 
 /// The linkage settings of a workspace: `[linkage]` of its mimamori.toml, or the defaults when
@@ -85,32 +86,23 @@ pub fn run(
     workspace: &Path,
     truth: Option<&Path>,
     vault_dir: Option<&Path>,
-    user: Option<String>,
+    user: Option<&str>,
+    purpose: &str,
     format: OutputFormat,
 ) -> Result<()> {
     if !workspace.is_dir() {
         bail!("workspace {} does not exist; create it with `mimamori init --workspace DIR`", workspace.display());
     }
-    let user = user.unwrap_or_else(audit::os_user);
+    let (config, source) = gate::workspace_config(workspace)?;
+    let user = gate::officer_actor(&config, user)?;
+    gate::workspace_action(workspace, &config, &user, purpose, "link", "extracts")?;
     let cfg = settings(workspace)?;
     let truth_map = match (truth, vault_dir) {
-        (Some(t), Some(v)) => {
-            audit::append(
-                workspace,
-                audit::Record {
-                    user: &user,
-                    action: "evaluate-links",
-                    purpose: None,
-                    resource: "vaults",
-                    decision: Decision::Allow,
-                    detail: json!({"truth_file": t.file_name().map(|n| n.to_string_lossy().to_string())}),
-                },
-            )?;
-            Some(load_truth(workspace, t, v)?)
-        }
+        (Some(t), Some(v)) => Some(gated_truth(workspace, &config, t, v, purpose)?),
         _ => None,
     };
-    let quality = link_workspace(workspace, &cfg, truth_map.as_ref(), &user, format)?;
+    let quality =
+        link_workspace(workspace, &cfg, truth_map.as_ref(), &Actor { user: &user, purpose, config: source }, format)?;
     let text = match format {
         OutputFormat::Json => format!("{}\n", serde_json::to_string_pretty(&quality)?),
         OutputFormat::Table => summary(&quality),
@@ -119,12 +111,47 @@ pub fn run(
     Ok(())
 }
 
-/// Runs the linkage into WS/linked/ (staged) and audits it; used by `link` and `demo`.
+/// Evaluation: the truth per record, its record ids mapped to record_refs through the
+/// custodians' vaults, which each department's custodian opens (policy action `export`,
+/// audited as `evaluate-links`).
+pub fn gated_truth(
+    workspace: &Path,
+    config: &Config,
+    truth: &Path,
+    vault_dir: &Path,
+    purpose: &str,
+) -> Result<TruthMap> {
+    let departments: Vec<String> = link::manifests(workspace)?.into_iter().map(|(_, m)| m.department).collect();
+    let openers = gate::with_denial_detail(json!({"via": "link --truth"}), || {
+        gate::vault_openers(workspace, config, None, purpose, "export", "vaults", &departments)
+    })?;
+    let detail = json!({
+        "truth_file": truth.file_name().map(|n| n.to_string_lossy().to_string()),
+        "departments": departments,
+        "login": audit::os_user(),
+        "policy_action": "export",
+    });
+    let loaded = load_truth(workspace, truth, vault_dir);
+    let loaded =
+        gate::log_failure_with(workspace, &openers.who, purpose, "evaluate-links", "vaults", detail.clone(), loaded)?;
+    gate::record(workspace, &openers.who, purpose, "evaluate-links", "vaults", detail)?;
+    Ok(loaded)
+}
+
+/// Who links, under which purpose, checked against which configuration (for the audit log).
+pub struct Actor<'a> {
+    pub user: &'a str,
+    pub purpose: &'a str,
+    pub config: gate::ConfigSource,
+}
+
+/// Runs the linkage into WS/linked/ (staged) and audits it; used by `link` and `demo`, after
+/// the policies allowed `link` for `actor`.
 pub fn link_workspace(
     workspace: &Path,
     cfg: &LinkConfig,
     truth: Option<&TruthMap>,
-    user: &str,
+    actor: &Actor,
     format: OutputFormat,
 ) -> Result<Quality> {
     let target = workspace.join("linked");
@@ -148,29 +175,27 @@ pub fn link_workspace(
         lookup.as_ref().map(|f| f as &dyn Fn(&str, &[u8; 16]) -> Option<(u64, u64)>),
         &mut observe,
     );
-    let audit_link = |decision: Decision, detail: serde_json::Value| {
-        audit::append(
-            workspace,
-            audit::Record { user, action: "link", purpose: None, resource: "extracts", decision, detail },
-        )
-    };
-    let quality = match result {
-        Ok(q) => q,
-        Err(e) => {
-            audit_link(Decision::Deny, json!({"error": e.to_string()}))?;
-            return Err(e.into());
-        }
-    };
-    audit_link(
-        Decision::Allow,
-        json!({
-            "records": quality.records,
-            "departments": quality.departments.iter().map(|d| d.name.clone()).collect::<Vec<_>>(),
-            "candidate_pairs": quality.candidate_pairs,
-            "persons": quality.persons.persons,
-            "households": quality.households.households,
-        }),
+    let detail = json!({"login": audit::os_user(), "configuration": actor.config.as_str()});
+    let quality = gate::log_failure_with(
+        workspace,
+        actor.user,
+        actor.purpose,
+        "link",
+        "extracts",
+        detail.clone(),
+        result.map_err(anyhow::Error::from),
     )?;
+    let mut detail = detail;
+    for (k, v) in [
+        ("records", json!(quality.records)),
+        ("departments", json!(quality.departments.iter().map(|d| d.name.clone()).collect::<Vec<_>>())),
+        ("candidate_pairs", json!(quality.candidate_pairs)),
+        ("persons", json!(quality.persons.persons)),
+        ("households", json!(quality.households.households)),
+    ] {
+        detail[k] = v;
+    }
+    gate::record(workspace, actor.user, actor.purpose, "link", "extracts", detail)?;
     staged.commit(true)?;
     Ok(quality)
 }

@@ -13,7 +13,8 @@ use arrow_array::{Array, Float32Array, UInt8Array};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{Value, json};
 
-use crate::audit::{self, Decision};
+use crate::audit;
+use crate::gate;
 
 pub(super) fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -317,23 +318,19 @@ pub(super) fn sections(workspace: &Path) -> Result<String> {
 }
 
 /// Writes the report (to `out`, default `WS/linked/report.html`) and returns where.
-pub fn run(workspace: &Path, out: Option<&Path>, user: Option<String>) -> Result<PathBuf> {
-    let user = user.unwrap_or_else(audit::os_user);
+/// Writes the charts of the last linkage (aggregates only) after the policies allowed
+/// `view_quality` for the user (see [`gate::officer_actor`] when none is named).
+pub fn run(workspace: &Path, out: Option<&Path>, user: Option<&str>, purpose: &str) -> Result<PathBuf> {
+    let (config, source) = gate::workspace_config(workspace)?;
+    let user = gate::officer_actor(&config, user)?;
+    gate::with_denial_detail(json!({"via": "link-report"}), || {
+        gate::workspace_action(workspace, &config, &user, purpose, "view_quality", "linked")
+    })?;
     let out: PathBuf = out.map_or_else(|| workspace.join("linked").join("report.html"), Path::to_path_buf);
-    let audit_report = |decision: Decision, detail: Value| {
-        audit::append(
-            workspace,
-            audit::Record { user: &user, action: "link-report", purpose: None, resource: "linked", decision, detail },
-        )
-    };
-    let html = match render(workspace) {
-        Ok(h) => h,
-        Err(e) => {
-            audit_report(Decision::Deny, json!({"error": format!("{e:#}")}))?;
-            return Err(e);
-        }
-    };
-    audit_report(Decision::Allow, json!({"aggregates_only": true}))?;
+    let detail = json!({"login": audit::os_user(), "configuration": source.as_str(), "aggregates_only": true});
+    let html =
+        gate::log_failure_with(workspace, &user, purpose, "link-report", "linked", detail.clone(), render(workspace))?;
+    gate::record(workspace, &user, purpose, "link-report", "linked", detail)?;
     let tmp = out.with_extension("html.tmp");
     std::fs::write(&tmp, html)
         .and_then(|_| std::fs::rename(&tmp, &out))

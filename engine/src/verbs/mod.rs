@@ -30,11 +30,11 @@ pub fn run(command: Command) -> Result<()> {
         Command::Init { workspace } => init::run(&workspace),
         Command::Config { workspace, format } => config::run(&workspace, format),
         Command::Keygen { vault, signing, out } => keygen::run(vault, signing, &out),
-        Command::Link { workspace, truth, vault_dir, user, format } => {
-            link::run(&workspace, truth.as_deref(), vault_dir.as_deref(), user, format)
+        Command::Link { workspace, truth, vault_dir, user, purpose, format } => {
+            link::run(&workspace, truth.as_deref(), vault_dir.as_deref(), user.as_deref(), &purpose, format)
         }
-        Command::ExportLinks { workspace, vault_dir, out, user } => {
-            export_links::run(&workspace, &vault_dir, &out, user)
+        Command::ExportLinks { workspace, vault_dir, out, user, purpose } => {
+            export_links::run(&workspace, &vault_dir, &out, user.as_deref(), &purpose)
         }
         Command::Audit { command } => audit::run(command),
         Command::Query { workspace, user, purpose, sql, format, out, external, epsilon } => query::run(&query::Args {
@@ -115,8 +115,8 @@ pub fn run(command: Command) -> Result<()> {
                 password_stdin,
             })
         }
-        Command::LinkReport { workspace, out, user } => {
-            let written = link_report::run(&workspace, out.as_deref(), user)?;
+        Command::LinkReport { workspace, out, user, purpose } => {
+            let written = link_report::run(&workspace, out.as_deref(), user.as_deref(), &purpose)?;
             eprintln!("wrote {}", written.display());
             Ok(())
         }
