@@ -130,7 +130,7 @@ fn waterfall(linked: &Path, model: &Value) -> Result<String> {
     let tw = (threshold / (1.0 - threshold)).log2();
     let empty = Vec::new();
     let fields = model["fields"].as_array().unwrap_or(&empty);
-    let mut best: Option<(f64, Vec<Option<u8>>)> = None;
+    let mut best: Option<(f64, f64, Vec<Option<u8>>)> = None;
     for batch in reader {
         let batch = batch?;
         let Some(w) =
@@ -138,6 +138,9 @@ fn waterfall(linked: &Path, model: &Value) -> Result<String> {
         else {
             bail!("{}: no match_weight column", path.display());
         };
+        // written before the one-to-one adjustment existed: none
+        let one_to_one =
+            batch.column_by_name("one_to_one_weight").and_then(|c| c.as_any().downcast_ref::<Float32Array>().cloned());
         for i in 0..batch.num_rows() {
             let weight = w.value(i) as f64;
             if best.as_ref().is_some_and(|b| (b.0 - tw).abs() <= (weight - tw).abs()) {
@@ -153,10 +156,10 @@ fn waterfall(linked: &Path, model: &Value) -> Result<String> {
                         .and_then(|c| c.is_valid(i).then(|| c.value(i)))
                 })
                 .collect();
-            best = Some((weight, levels));
+            best = Some((weight, one_to_one.as_ref().map_or(0.0, |a| a.value(i) as f64), levels));
         }
     }
-    let Some((total, levels)) = best else {
+    let Some((total, one_to_one, levels)) = best else {
         return Ok("<p>No borderline pairs. 境界付近の候補ペアはありません。</p>".into());
     };
     let lambda = model["lambda"].as_f64().unwrap_or(1e-6);
@@ -173,7 +176,10 @@ fn waterfall(linked: &Path, model: &Value) -> Result<String> {
         }
     }
     let explained: f64 = steps.iter().map(|s| s.1).sum();
-    steps.push(("term frequency 頻度補正".into(), total - explained));
+    steps.push(("term frequency 頻度補正".into(), total - one_to_one - explained));
+    if one_to_one != 0.0 {
+        steps.push(("other candidates (one record per person) 他の候補".into(), one_to_one));
+    }
     let (w, row) = (720.0, 20.0);
     let h = row * (steps.len() as f64 + 2.0);
     let lo = steps.iter().scan(0.0, |acc, s| {

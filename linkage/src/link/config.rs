@@ -37,6 +37,10 @@ pub struct LinkConfig {
     /// When absent, a department counts as such when every record carries a resident number
     /// (宛名番号) and no number repeats.
     pub distinct_within: Option<Vec<String>>,
+    /// Whether a pair's other candidates count as evidence when a department holds one record
+    /// per person (see `distinct_within`): a record whose other candidates there look nothing
+    /// like it is more likely to match this one, and a strong competitor lowers the pair.
+    pub one_to_one: bool,
     /// Whether two records carrying different resident numbers may be one person. A resident
     /// number is issued once per person in a municipality, so by default they may not.
     pub resident_id_distinct: bool,
@@ -66,6 +70,7 @@ impl Default for LinkConfig {
             blocking: DEFAULT_RULES.iter().map(|r| r.iter().map(|c| c.to_string()).collect()).collect(),
             max_pairs_per_rule: 50_000_000,
             distinct_within: None,
+            one_to_one: true,
             resident_id_distinct: true,
             u_sample_pairs: 4_000_000,
             seed: 20_261_125,

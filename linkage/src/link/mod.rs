@@ -11,6 +11,7 @@ mod blocking;
 mod cluster;
 pub mod config;
 mod fields;
+mod one_to_one;
 mod output;
 pub mod quality;
 mod records;
@@ -177,6 +178,19 @@ pub fn link(
     let comparable = comparable_pairs(&records, &distinct);
     let model = score::fit(&comparator, &records, &candidates, &gammas, u, comparable, config.em_max_iterations)?;
     let weights = model.weights(&comparator, &records, &candidates.pairs, &gammas);
+    let one_to_one = if config.one_to_one {
+        one_to_one::adjustments(
+            &records.departments,
+            &records.department_of,
+            &candidates.pairs,
+            &weights,
+            model.parameters.lambda,
+            &distinct,
+        )
+    } else {
+        one_to_one::Adjustments { weights: vec![0.0; weights.len()], shares: Vec::new() }
+    };
+    let weights: Vec<f32> = weights.iter().zip(&one_to_one.weights).map(|(w, a)| w + a).collect();
     let probabilities: Vec<f64> = weights.iter().map(|w| score::probability(*w)).collect();
     let expected = score::choose_threshold(&weights, config.threshold);
     let basis = if config.threshold.is_some() {
@@ -200,6 +214,7 @@ pub fn link(
     observe(Event::Stage("writing outputs".into()));
     let mut report = model.report(&comparator, config.u_sample_pairs, expected.threshold, basis);
     report.household_level_fields = household_fields.iter().map(|f| comparator.fields[*f].name.clone()).collect();
+    report.one_to_one_shares = one_to_one.shares;
     let written = output::write_all(
         out,
         &output::Outputs {
@@ -208,6 +223,7 @@ pub fn link(
             candidates: &candidates,
             gammas: &gammas,
             weights: &weights,
+            one_to_one: &one_to_one.weights,
             probabilities: &probabilities,
             person_of: &person_of,
             household_of_person: &household_of_person,

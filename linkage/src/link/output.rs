@@ -29,6 +29,8 @@ pub struct Outputs<'a> {
     pub candidates: &'a Candidates,
     pub gammas: &'a [u64],
     pub weights: &'a [f32],
+    /// The part of each weight that the pair's other candidates gave (one record per person).
+    pub one_to_one: &'a [f32],
     pub probabilities: &'a [f64],
     pub person_of: &'a [u64],
     pub household_of_person: &'a [u64],
@@ -113,6 +115,7 @@ fn pair_fields(o: &Outputs) -> Vec<Field> {
     for info in &o.comparator.fields {
         f.push(Field::new(format!("gamma_{}", info.name), DataType::UInt8, true));
     }
+    f.push(Field::new("one_to_one_weight", DataType::Float32, false));
     f.push(Field::new("match_weight", DataType::Float32, false));
     f.push(Field::new("match_probability", DataType::Float32, false));
     f
@@ -140,12 +143,15 @@ fn pair_columns(o: &Outputs, idx: &[usize]) -> Result<Vec<ArrayRef>, LinkError> 
         }
         cols.push(Arc::new(b.finish()));
     }
+    let mut a = Float32Builder::with_capacity(idx.len());
     let mut w = Float32Builder::with_capacity(idx.len());
     let mut p = Float32Builder::with_capacity(idx.len());
     for &i in idx {
+        a.append_value(o.one_to_one[i]);
         w.append_value(o.weights[i]);
         p.append_value(o.probabilities[i] as f32);
     }
+    cols.push(Arc::new(a.finish()));
     cols.push(Arc::new(w.finish()));
     cols.push(Arc::new(p.finish()));
     Ok(cols)

@@ -167,6 +167,9 @@ pub struct ModelReport {
     pub distinct_patterns: usize,
     /// Fields found to describe the household, left out of the person model.
     pub household_level_fields: Vec<String>,
+    /// Per (department, distinct-persons department): the share of records with a match there,
+    /// as the one-to-one adjustment used it.
+    pub one_to_one_shares: Vec<super::one_to_one::Share>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -446,6 +449,7 @@ impl Model {
             threshold_basis: basis.to_string(),
             distinct_patterns: self.patterns,
             household_level_fields: Vec::new(),
+            one_to_one_shares: Vec::new(),
         }
     }
 }
