@@ -15,7 +15,7 @@ use cedar_policy::{
     RestrictedExpression, Schema, ValidationMode, Validator,
 };
 
-use crate::analyse::{Analysis, Use};
+use crate::analyse::{Analysis, BaseColumn, Use};
 use crate::catalog::Catalog;
 
 /// The schema, as shipped.
@@ -182,6 +182,55 @@ impl Policies {
         } else {
             "no policy permits it".to_string()
         }))
+    }
+
+    /// Whether a column a query shows row by row, which the policies do not let this user see,
+    /// may stand in the output masked instead (policy usage `output_masked`): the query then
+    /// runs with NULL in the column's place.
+    pub fn check_masking(
+        &self,
+        principal: &Principal,
+        purpose: &PurposeContext,
+        catalog: &Catalog,
+        column: &BaseColumn,
+        external: bool,
+        k: u32,
+    ) -> Result<bool, PolicyError> {
+        let Some(meta) = catalog.table(&column.table) else { return Ok(false) };
+        let Some(col) = meta.column(&column.column) else { return Ok(false) };
+        let action = uid("Action", "query")?;
+        let user = self.user(principal)?;
+        let user_uid = user.uid();
+        let cuid = uid("Column", &column.to_string())?;
+        let table = Entity::new(
+            uid("Table", &column.table)?,
+            HashMap::from([
+                ("department".to_string(), string(meta.department.as_deref().unwrap_or(""))),
+                ("district_scoped".to_string(), RestrictedExpression::new_bool(meta.district_column.is_some())),
+            ]),
+            HashSet::new(),
+        )
+        .map_err(|e| PolicyError::Request(e.to_string()))?;
+        let entity = Entity::new(
+            cuid.clone(),
+            HashMap::from([
+                ("sensitivity".to_string(), string(col.sensitivity.as_str())),
+                ("department".to_string(), string(meta.department.as_deref().unwrap_or(""))),
+                ("district_scoped".to_string(), RestrictedExpression::new_bool(meta.district_column.is_some())),
+            ]),
+            HashSet::from([uid("Table", &column.table)?]),
+        )
+        .map_err(|e| PolicyError::Request(e.to_string()))?;
+        let entities = Entities::from_entities(
+            [user, Entity::new_no_attrs(uid("Role", &principal.role)?, HashSet::new()), table, entity],
+            Some(&self.schema),
+        )
+        .map_err(|e| PolicyError::Request(e.to_string()))?;
+        let ask = |usage: &str| -> Result<bool, PolicyError> {
+            let context = self.context(purpose, usage, false, external, k)?;
+            Ok(self.decide(&user_uid, &action, cuid.clone(), context, &entities)?.is_none())
+        };
+        Ok(!ask(Use::OutputRow.as_str())? && ask("output_masked")?)
     }
 
     /// Checks a query: the tables it scans and every (column, usage) pair.

@@ -13,6 +13,10 @@
 //!
 //!   An aggregate whose persons cannot be told (say, over a `UNION` of row-level tables) is
 //!   refused with the reason.
+//! - **Column masking**: an output column that is a base column shown row by row, which the
+//!   policies let the user see only masked (`output_masked`), is replaced by NULL of its type
+//!   under its own name (`SELECT *` over linkage pairs shows their diagnostics, not their
+//!   record_refs). The masked plan is analysed and checked again as a whole.
 
 use std::sync::Arc;
 
@@ -37,6 +41,24 @@ pub enum RewriteError {
     Refused(String),
     #[error("the gateway could not rewrite the plan: {0}")]
     Plan(#[from] datafusion::error::DataFusionError),
+}
+
+/// Replaces output columns `masked` (indices into the plan's output) by NULL of their type, under
+/// their own names.
+pub fn mask(plan: LogicalPlan, masked: &[usize]) -> Result<LogicalPlan, RewriteError> {
+    let schema = plan.schema().clone();
+    let exprs: Vec<Expr> = (0..schema.fields().len())
+        .map(|i| {
+            let (qualifier, field) = schema.qualified_field(i);
+            if masked.contains(&i) {
+                let null = ScalarValue::try_from(field.data_type())?;
+                Ok(lit(null).alias_qualified(qualifier.cloned(), field.name()))
+            } else {
+                Ok(Expr::Column(Column::from((qualifier, field))))
+            }
+        })
+        .collect::<Result<_, datafusion::error::DataFusionError>>()?;
+    Ok(LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(plan))?))
 }
 
 /// Filters every scan of a table with a district column to `districts`.
