@@ -286,6 +286,35 @@ pub enum Command {
         #[arg(long, default_value = "0.1", value_name = "E", requires = "external")]
         epsilon: String,
     },
+    /// Release aggregates outside the municipality with differential privacy.
+    ///
+    /// The same as `mimamori query --external --epsilon E`: the query must GROUP BY the cells to
+    /// release (no HAVING, ORDER BY, LIMIT or DISTINCT above the GROUP BY); each cell's
+    /// distinct persons are counted with differential privacy through dp-core (discrete
+    /// Laplace; cells chosen by partition selection when the purpose has a δ budget), and ε is
+    /// charged to the purpose's budget in WS/dp/ledger.jsonl before anything is computed; a
+    /// release that would exceed the budget is denied (exit 2). Policy action `release`
+    /// (officers, reviewers). Audited like every query.
+    Release {
+        #[arg(long, value_name = "WS")]
+        workspace: PathBuf,
+        #[arg(long, value_name = "U")]
+        user: String,
+        /// A purpose of mimamori.toml with an ε budget (e.g. statistics_release).
+        #[arg(long, value_name = "P")]
+        purpose: String,
+        /// ε this release spends.
+        #[arg(long, default_value = "0.1", value_name = "E")]
+        epsilon: String,
+        /// One SQL query (SELECT … GROUP BY …).
+        #[arg(value_name = "SQL")]
+        sql: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: QueryFormat,
+        /// Write the result to FILE (replaced only once complete) instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Compute the risk indicators and score every child and household.
     ///
     /// Runs each indicator (risk-model/indicators/*.sql, plus WS/risk/indicators/*.sql) over

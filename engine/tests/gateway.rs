@@ -653,13 +653,18 @@ fn a_signed_checkpoint_finds_a_truncated_tail_even_with_a_rewritten_head() {
     assert!(stderr_of(&out).contains("truncated"), "{}", stderr_of(&out));
 }
 
+/// `mimamori release`: an external release.
 fn release(ws: &Path, purpose: &str, epsilon: &str, sql: &str) -> Answer {
-    let out = mimamori()
-        .args(["query", "--workspace"])
-        .arg(ws)
-        .args(["--user", OFFICER, "--purpose", purpose, "--external", "--epsilon", epsilon, "--format", "json", sql])
-        .output()
-        .unwrap();
+    released(ws, &["release", "--user", OFFICER, "--purpose", purpose, "--epsilon", epsilon], sql)
+}
+
+/// The same release as `mimamori query --external`.
+fn release_by_query(ws: &Path, purpose: &str, epsilon: &str, sql: &str) -> Answer {
+    released(ws, &["query", "--user", OFFICER, "--purpose", purpose, "--external", "--epsilon", epsilon], sql)
+}
+
+fn released(ws: &Path, args: &[&str], sql: &str) -> Answer {
+    let out = mimamori().args(args).arg("--workspace").arg(ws).args(["--format", "json", sql]).output().unwrap();
     let rows = if out.status.success() { serde_json::from_slice(&out.stdout).unwrap() } else { Vec::new() };
     Answer { code: out.status.code().unwrap_or(-1), rows, stderr: stderr_of(&out) }
 }
@@ -681,8 +686,13 @@ fn external_releases_are_noisy_charged_before_release_and_stop_at_the_budget() {
     let ledger = fs::read_to_string(ws.join("dp/ledger.jsonl")).unwrap();
     assert_eq!(ledger.lines().count(), 1);
     // statistics_release has ε = 2: three more releases of 0.5 fit, the fifth is refused
-    for _ in 0..3 {
-        assert_eq!(release(&ws, "statistics_release", "0.5", sql).code, 0);
+    for by_query in [false, true, false] {
+        let a = if by_query {
+            release_by_query(&ws, "statistics_release", "0.5", sql)
+        } else {
+            release(&ws, "statistics_release", "0.5", sql)
+        };
+        assert_eq!(a.code, 0, "{}", a.stderr);
     }
     let refused = release(&ws, "statistics_release", "0.5", sql);
     assert_eq!(refused.code, 2, "{}", refused.stderr);

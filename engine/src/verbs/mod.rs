@@ -46,6 +46,15 @@ pub fn run(command: Command) -> Result<()> {
             out: out.as_deref(),
             external: external.then_some(epsilon.as_str()),
         }),
+        Command::Release { workspace, user, purpose, epsilon, sql, format, out } => query::run(&query::Args {
+            workspace: &workspace,
+            user: &user,
+            purpose: &purpose,
+            sql: &sql,
+            format,
+            out: out.as_deref(),
+            external: Some(epsilon.as_str()),
+        }),
         Command::Score { workspace, user, purpose, as_of, format } => {
             score::run(&score::Args { workspace: &workspace, user: &user, purpose: &purpose, as_of, format })
         }
