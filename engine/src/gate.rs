@@ -50,7 +50,7 @@ fn deny(
             resource,
             decision: Decision::Deny,
             detail: {
-                let mut detail = json!({ "reasons": reasons });
+                let mut detail = json!({ "reasons": reasons, "login": audit::os_user() });
                 DENIAL_DETAIL.with(|d| {
                     if let Some(serde_json::Value::Object(extra)) = d.borrow().as_ref() {
                         for (k, v) in extra {
@@ -258,12 +258,21 @@ impl ConfigSource {
     }
 }
 
+/// A user named with --user: an empty name is refused rather than read as no name (which would
+/// act as someone else).
+pub fn named_user(u: &str) -> Result<String> {
+    if u.trim().is_empty() {
+        anyhow::bail!("--user is empty: name a user of mimamori.toml, or leave --user out");
+    }
+    Ok(u.to_string())
+}
+
 /// The actor of a data-linkage officer's verb whose contract takes no --user (`link`,
 /// `link-report`): the named user, else $MIMAMORI_USER, else the login name when it is a user of
 /// the configuration, else its one data-linkage officer. The policies still decide.
 pub fn officer_actor(config: &Config, named: Option<&str>) -> Result<String> {
-    if let Some(u) = named.filter(|u| !u.is_empty()) {
-        return Ok(u.to_string());
+    if let Some(u) = named {
+        return named_user(u);
     }
     if let Some(u) = std::env::var("MIMAMORI_USER").ok().filter(|u| !u.is_empty()) {
         return Ok(u);
@@ -309,14 +318,15 @@ pub fn vault_openers(
     resource: &str,
     departments: &[String],
 ) -> Result<VaultOpeners> {
-    if let Some(u) = named.filter(|u| !u.is_empty()) {
-        let allowed = workspace_action(workspace, config, u, purpose, action, resource)?;
+    if let Some(u) = named {
+        let u = named_user(u)?;
+        let allowed = workspace_action(workspace, config, &u, purpose, action, resource)?;
         let departments = match (allowed.user.role, &allowed.user.department) {
             (crate::config::Role::Custodian, Some(d)) => Some([d.clone()].into()),
             (crate::config::Role::Custodian, None) => Some(Default::default()),
             _ => None,
         };
-        return Ok(VaultOpeners { who: u.to_string(), departments });
+        return Ok(VaultOpeners { who: u, departments });
     }
     let mut who = Vec::new();
     for d in departments {

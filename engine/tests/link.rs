@@ -266,6 +266,10 @@ fn link_export_and_report_pass_the_policies_and_every_decision_is_logged() {
         }
         run(&args.iter().map(String::as_str).collect::<Vec<_>>())
     };
+    // an empty --user is refused, not read as no user (a review found it exported everything)
+    let out = export(Some(""), &dir.path().join("empty.csv"));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(!dir.path().join("empty.csv").exists());
     let out = export(Some("cw_minato"), &dir.path().join("cw.csv"));
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
     assert!(!dir.path().join("cw.csv").exists());
@@ -274,6 +278,7 @@ fn link_export_and_report_pass_the_policies_and_every_decision_is_logged() {
         .rfind(|e| e["action"] == "export" && e["decision"] == "deny")
         .expect("the denied export is logged");
     assert_eq!(denial["detail"]["via"], "export-links");
+    assert!(denial["detail"]["login"].is_string(), "a denial records the login: {denial}");
 
     let own = dir.path().join("welfare.csv");
     let out = export(Some("custodian_welfare"), &own);

@@ -406,7 +406,15 @@ impl<'a> Walker<'a> {
             LogicalPlan::Limit(l) => self.plan(&l.input),
             LogicalPlan::SubqueryAlias(s) => self.plan(&s.input),
             LogicalPlan::Subquery(s) => self.plan(&s.subquery),
-            LogicalPlan::Distinct(Distinct::All(input)) => self.plan(input),
+            // DISTINCT (and UNION, INTERSECT, EXCEPT, planned with one) groups on every column:
+            // the number of its rows counts distinct values, as GROUP BY does
+            LogicalPlan::Distinct(Distinct::All(input)) => {
+                let fields = self.plan(input);
+                for f in &fields {
+                    self.record(f, Use::Group);
+                }
+                fields
+            }
             LogicalPlan::Distinct(Distinct::On(d)) => {
                 let input = self.plan(&d.input);
                 for e in &d.on_expr {

@@ -83,10 +83,12 @@ impl TableMeta {
         self.columns.iter().find(|c| c.name == name)
     }
 
-    /// Whether each row stands for a person (or a person's record): the table has a person or
+    /// Whether each row stands for a person (or a person's record): a department's extract
+    /// (before linkage too, when record_ref is its only key), or a table with a person or
     /// household key. Linkage pairs, keyed by records only, do not.
     pub fn holds_persons(&self) -> bool {
-        self.person_keys.iter().any(|(_, k)| matches!(k, KeyKind::Person | KeyKind::Household))
+        self.department.is_some()
+            || self.person_keys.iter().any(|(_, k)| matches!(k, KeyKind::Person | KeyKind::Household))
     }
 
     pub fn key_kind(&self, column: &str) -> Option<KeyKind> {
