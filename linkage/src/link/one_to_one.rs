@@ -65,7 +65,8 @@ pub fn adjustments(
     distinct: &[bool],
 ) -> Adjustments {
     let mut out = vec![0f32; pairs.len()];
-    if !distinct.iter().any(|d| *d) || lambda <= 0.0 || lambda >= 1.0 {
+    // only pairs between two distinct departments are adjusted
+    if distinct.iter().filter(|d| **d).count() < 2 || lambda <= 0.0 || lambda >= 1.0 {
         return Adjustments { weights: out, shares: Vec::new() };
     }
     let nd = departments.len();

@@ -393,8 +393,18 @@ impl Model {
     pub fn weights(&self, comparator: &Comparator, records: &Records, pairs: &[u64], gammas: &[u64]) -> Vec<f32> {
         let n = comparator.len();
         let prior = (self.parameters.lambda / (1.0 - self.parameters.lambda)).log2();
-        let tf_cols: Vec<(usize, &[u64], &TermFrequency)> =
-            self.tf.iter().filter_map(|t| records.token(&t.column).map(|c| (t.field, c, t))).collect();
+        // each record's adjustment, looked up once per record rather than once per pair
+        let tf_cols: Vec<(usize, &[u64], Vec<f64>)> = self
+            .tf
+            .iter()
+            .filter_map(|t| {
+                records.token(&t.column).map(|c| {
+                    let mut seen: HashMap<u64, f64, ahash::RandomState> = HashMap::default();
+                    let adjust = c.iter().map(|v| *seen.entry(*v).or_insert_with(|| t.adjustment(*v))).collect();
+                    (t.field, c, adjust)
+                })
+            })
+            .collect();
         let top: Vec<u8> = comparator.levels().iter().map(|l| (*l - 1) as u8).collect();
         let mut cache: HashMap<u64, f64, ahash::RandomState> = HashMap::default();
         let mut out = Vec::with_capacity(pairs.len());
@@ -404,12 +414,12 @@ impl Model {
                 prior + self.parameters.log2_bayes_factor(&lv)
             });
             let mut w = base;
-            for (f, col, t) in &tf_cols {
+            for (f, col, adjust) in &tf_cols {
                 if level_of(*g, *f) == Some(top[*f]) {
                     let a = (p >> 32) as usize;
                     let b = (*p as u32) as usize;
                     if col[a] != 0 && col[a] == col[b] {
-                        w += t.adjustment(col[a]);
+                        w += adjust[a];
                     }
                 }
             }
