@@ -447,15 +447,8 @@ pub enum Command {
 pub enum OutreachCommand {
     /// Approve a list as a reviewer; two distinct reviewers make it approved.
     Approve {
-        #[arg(long, value_name = "WS")]
-        workspace: PathBuf,
-        #[arg(long, value_name = "ID")]
-        list: String,
-        /// The reviewer (a user with role reviewer).
-        #[arg(long, value_name = "R")]
-        reviewer: String,
-        #[arg(long, value_name = "P", default_value = "child_outreach")]
-        purpose: String,
+        #[command(flatten)]
+        review: ListReview,
         /// Approve although the fairness audit found a disparity, for this stated reason (recorded).
         #[arg(long, value_name = "REASON")]
         override_fairness: Option<String>,
@@ -463,15 +456,8 @@ pub enum OutreachCommand {
     /// Reject a list as a reviewer, with the reason: it can then be neither approved nor
     /// re-identified (an identical rebuild stays rejected). Gated (action `reject`), audited.
     Reject {
-        #[arg(long, value_name = "WS")]
-        workspace: PathBuf,
-        #[arg(long, value_name = "ID")]
-        list: String,
-        /// The reviewer (a user with role reviewer).
-        #[arg(long, value_name = "R")]
-        reviewer: String,
-        #[arg(long, value_name = "P", default_value = "child_outreach")]
-        purpose: String,
+        #[command(flatten)]
+        review: ListReview,
         /// Why the list should not go out (recorded).
         #[arg(long, value_name = "TEXT")]
         reason: String,
@@ -510,6 +496,20 @@ pub enum OutreachCommand {
         #[arg(long)]
         noted: bool,
     },
+}
+
+/// The list and the reviewer of `outreach approve` and `outreach reject`.
+#[derive(Debug, clap::Args)]
+pub struct ListReview {
+    #[arg(long, value_name = "WS")]
+    pub workspace: PathBuf,
+    #[arg(long, value_name = "ID")]
+    pub list: String,
+    /// The reviewer (a user with role reviewer).
+    #[arg(long, value_name = "R")]
+    pub reviewer: String,
+    #[arg(long, value_name = "P", default_value = "child_outreach")]
+    pub purpose: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -59,13 +59,21 @@ pub fn run(command: Command) -> Result<()> {
             score::run(&score::Args { workspace: &workspace, user: &user, purpose: &purpose, as_of, format })
         }
         Command::Outreach { command: Some(c), .. } => match c {
-            OutreachCommand::Approve { workspace, list, reviewer, purpose, override_fairness } => {
-                outreach::approve(&workspace, &list, &reviewer, &purpose, override_fairness.as_deref())
+            OutreachCommand::Approve { review: r, override_fairness } => {
+                outreach::approve(&r.workspace, &r.list, &r.reviewer, &r.purpose, override_fairness.as_deref())
             }
-            OutreachCommand::Reject { workspace, list, reviewer, purpose, reason } => {
-                outreach::reject_list(&workspace, &list, &reviewer, &purpose, &reason, &crate::audit::os_user())?;
+            OutreachCommand::Reject { review: r, reason } => {
+                outreach::reject_list(
+                    &r.workspace,
+                    &r.list,
+                    &r.reviewer,
+                    &r.purpose,
+                    &reason,
+                    &crate::audit::os_user(),
+                )?;
                 crate::print_stdout(&format!(
-                    "{reviewer} rejected list {list}: it can no longer be approved or re-identified\n"
+                    "{} rejected list {}: it can no longer be approved or re-identified\n",
+                    r.reviewer, r.list
                 ))?;
                 Ok(())
             }
