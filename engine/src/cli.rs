@@ -190,8 +190,8 @@ pub enum Command {
         /// Folder with each department's <department>.vault and <department>.vault.key (for --truth).
         #[arg(long, value_name = "DIR")]
         vault_dir: Option<PathBuf>,
-        /// Who runs the linkage [default: $MIMAMORI_USER, else the login name if it is a user of
-        /// mimamori.toml, else its one data-linkage officer]. With --truth, the vaults are
+        /// Who runs the linkage [default: the login name if it is a user of mimamori.toml, else
+        /// its one data-linkage officer]. With --truth, the vaults are
         /// opened by each department's custodian (policy action `export`).
         #[arg(long, value_name = "U")]
         user: Option<String>,
@@ -217,8 +217,8 @@ pub enum Command {
         /// CSV file to create (outside the workspace); never overwritten.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
-        /// Who exports [default: $MIMAMORI_USER, else the holder of each department's vault
-        /// key, as that department's custodian in mimamori.toml]. A named custodian exports
+        /// Who exports [default: the holder of each department's vault key, as that
+        /// department's custodian in mimamori.toml]. A named custodian exports
         /// only its own department.
         #[arg(long, value_name = "U")]
         user: Option<String>,
@@ -238,8 +238,8 @@ pub enum Command {
         /// HTML file to write [default: WS/linked/report.html].
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// Who asks [default: $MIMAMORI_USER, else the login name if it is a user of
-        /// mimamori.toml, else its one data-linkage officer].
+        /// Who asks [default: the login name if it is a user of mimamori.toml, else its one
+        /// data-linkage officer].
         #[arg(long, value_name = "U")]
         user: Option<String>,
         #[arg(long, value_name = "P", default_value = "child_outreach")]

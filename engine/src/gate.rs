@@ -268,15 +268,14 @@ pub fn named_user(u: &str) -> Result<String> {
 }
 
 /// The actor of a data-linkage officer's verb whose contract takes no --user (`link`,
-/// `link-report`): the named user, else $MIMAMORI_USER, else the login name when it is a user of
-/// the configuration, else its one data-linkage officer. The policies still decide.
+/// `link-report`): the named user, else the login name when it is a user of the configuration,
+/// else its one data-linkage officer. The policies still decide.
 pub fn officer_actor(config: &Config, named: Option<&str>) -> Result<String> {
     if let Some(u) = named {
         return named_user(u);
     }
-    if let Some(u) = std::env::var("MIMAMORI_USER").ok().filter(|u| !u.is_empty()) {
-        return Ok(u);
-    }
+    // not $MIMAMORI_USER: scripts set it for a caseworker's `outreach record`, and a linkage
+    // run must not turn into that caseworker's (denied) request
     let login = audit::os_user();
     if config.users.iter().any(|u| u.name == login) {
         return Ok(login);

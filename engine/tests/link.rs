@@ -234,8 +234,14 @@ fn link_export_and_report_pass_the_policies_and_every_decision_is_logged() {
     let out = run(&["link", "--workspace", "ws", "--purpose", "curiosity"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
 
-    // without --user, the configuration's one data-linkage officer links under the purpose
-    let out = run(&["link", "--workspace", "ws"]);
+    // without --user, the configuration's one data-linkage officer links under the purpose,
+    // also when a script has set $MIMAMORI_USER for a caseworker's `outreach record`
+    let out = mimamori()
+        .args(["link", "--workspace", "ws"])
+        .env("MIMAMORI_USER", "cw_minato")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     let entries = audit_entries(&ws);
     let linked = entries.iter().rfind(|e| e["action"] == "link").unwrap();
@@ -288,7 +294,15 @@ fn link_export_and_report_pass_the_policies_and_every_decision_is_logged() {
     assert!(text.lines().skip(1).all(|l| l.starts_with("welfare,")), "a custodian exports its own department only");
 
     let all = dir.path().join("all.csv");
-    let out = export(None, &all);
+    let out = mimamori()
+        .args(["export-links", "--workspace", "ws", "--vault-dir"])
+        .arg(&vaults)
+        .arg("--out")
+        .arg(&all)
+        .env("MIMAMORI_USER", "cw_minato")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     let text = fs::read_to_string(&all).unwrap();
     for d in synthetic_data::DEPARTMENTS {

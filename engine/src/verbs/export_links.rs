@@ -71,10 +71,9 @@ pub fn run(workspace: &Path, vault_dir: &Path, out: &Path, user: Option<&str>, p
 
     let (config, source) = gate::workspace_config(workspace)?;
     let resource = "linked/persons";
-    let named = match user {
-        Some(u) => Some(gate::named_user(u)?),
-        None => std::env::var("MIMAMORI_USER").ok().filter(|u| !u.is_empty()),
-    };
+    // not $MIMAMORI_USER (set for a caseworker's `outreach record`): without --user, the key
+    // holders export
+    let named = user.map(gate::named_user).transpose()?;
     let openers = gate::with_denial_detail(json!({"via": "export-links"}), || {
         gate::vault_openers(workspace, &config, named.as_deref(), purpose, "export", resource, &departments)
     })?;
