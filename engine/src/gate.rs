@@ -87,17 +87,38 @@ fn lookup<'a>(
             vec![format!("user {user} is not in mimamori.toml")],
         ));
     };
-    let Some(p) = config.purposes.iter().find(|p| p.id == purpose) else {
-        return Err(deny(
-            workspace,
-            user,
-            purpose,
-            action,
-            resource,
-            vec![format!("purpose {purpose} is not in mimamori.toml")],
-        ));
-    };
+    let p = purpose_of(workspace, config, user, purpose, action, resource)?;
     Ok(Allowed { user: u, principal: principal(u), purpose: purpose_context(p), policies: load_policies(workspace)? })
+}
+
+/// The purpose named with a request; a missing one is denied and logged.
+fn purpose_of<'a>(
+    workspace: &Path,
+    config: &'a Config,
+    user: &str,
+    purpose: &str,
+    action: &str,
+    resource: &str,
+) -> Result<&'a Purpose> {
+    config.purposes.iter().find(|p| p.id == purpose).ok_or_else(|| {
+        deny(workspace, user, purpose, action, resource, vec![format!("purpose {purpose} is not in mimamori.toml")])
+    })
+}
+
+/// Asks the policies for `action` on the workspace as a whole; a denial is logged.
+fn check_workspace_action(
+    workspace: &Path,
+    config: &Config,
+    principal: &Principal,
+    purpose: &PurposeContext,
+    policies: &Policies,
+    action: &str,
+    resource: &str,
+) -> Result<()> {
+    match policies.check_action(principal, purpose, action, false, config.min_group_size)? {
+        Verdict::Allow => Ok(()),
+        Verdict::Deny(reasons) => Err(deny(workspace, &principal.name, &purpose.id, action, resource, reasons)),
+    }
 }
 
 /// A user of mimamori.toml as the policies see it.
@@ -130,10 +151,8 @@ pub fn workspace_action<'a>(
     resource: &str,
 ) -> Result<Allowed<'a>> {
     let a = lookup(workspace, config, user, purpose, action, resource)?;
-    match a.policies.check_action(&a.principal, &a.purpose, action, false, config.min_group_size)? {
-        Verdict::Allow => Ok(a),
-        Verdict::Deny(reasons) => Err(deny(workspace, user, purpose, action, resource, reasons)),
-    }
+    check_workspace_action(workspace, config, &a.principal, &a.purpose, &a.policies, action, resource)?;
+    Ok(a)
 }
 
 /// Authorises `action` on one household of `district`.
@@ -355,16 +374,7 @@ fn key_holder_action(
     resource: &str,
 ) -> Result<String> {
     let name = format!("vault-holder:{department}");
-    let Some(p) = config.purposes.iter().find(|p| p.id == purpose) else {
-        return Err(deny(
-            workspace,
-            &name,
-            purpose,
-            action,
-            resource,
-            vec![format!("purpose {purpose} is not in mimamori.toml")],
-        ));
-    };
+    let p = purpose_of(workspace, config, &name, purpose, action, resource)?;
     let principal = Principal {
         name: name.clone(),
         role: crate::config::Role::Custodian.as_str().to_string(),
@@ -372,8 +382,6 @@ fn key_holder_action(
         department: Some(department.to_string()),
     };
     let policies = load_policies(workspace)?;
-    match policies.check_action(&principal, &purpose_context(p), action, false, config.min_group_size)? {
-        Verdict::Allow => Ok(name),
-        Verdict::Deny(reasons) => Err(deny(workspace, &name, purpose, action, resource, reasons)),
-    }
+    check_workspace_action(workspace, config, &principal, &purpose_context(p), &policies, action, resource)?;
+    Ok(name)
 }
