@@ -81,18 +81,10 @@ pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFo
 
     // the linkage officer links the workspace; the demo scores it against the truth, mapped
     // through the custodians' vaults (an evaluation step, audited like every access)
-    let cfg = link::settings(&workspace)?;
     let (config, source) = crate::gate::workspace_config(&workspace)?;
-    crate::gate::workspace_action(&workspace, &config, "officer", "child_outreach", "link", "extracts")?;
-    let truth = link::gated_truth(
-        &workspace,
-        &config,
-        &custodians.join("truth").join("truth.csv"),
-        &vault_dir,
-        "child_outreach",
-    )?;
-    let actor = link::Actor { user: "officer", purpose: "child_outreach", config: source };
-    let linkage = link::link_workspace(&workspace, &cfg, Some(&truth), &actor, format)?;
+    let actor = link::Actor { user: "officer", purpose: "child_outreach", config: &config, source };
+    let truth_csv = custodians.join("truth").join("truth.csv");
+    let linkage = link::link_workspace(&workspace, &actor, Some((&truth_csv, &vault_dir)), format)?;
     link_report::run(&workspace, None, Some("officer"), "child_outreach")?;
 
     // outcomes the municipality knows (here: the synthetic latent needs, mapped through the

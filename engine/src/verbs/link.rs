@@ -5,24 +5,14 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use linkage::link::{self, Event, LinkConfig, Quality};
+use linkage::link::{self, Event, Quality};
 use serde_json::json;
 
 use crate::audit;
 use crate::cli::OutputFormat;
-use crate::config::{self, Config};
+use crate::config::Config;
 use crate::gate;
 use crate::staging::StagedDir;
-
-/// The linkage settings of a workspace: `[linkage]` of its mimamori.toml, or the defaults when
-/// the workspace has no mimamori.toml.
-pub fn settings(workspace: &Path) -> Result<LinkConfig> {
-    if workspace.join(config::FILE_NAME).is_file() {
-        Ok(Config::load_workspace(workspace)?.linkage)
-    } else {
-        Ok(LinkConfig::default())
-    }
-}
 
 /// A record of the workspace: (department, record_ref).
 pub type RecordKey = (String, [u8; 16]);
@@ -31,7 +21,7 @@ pub type RecordKey = (String, [u8; 16]);
 pub type TruthMap = HashMap<(String, [u8; 16]), (u64, u64)>;
 
 /// Truth per (department, record_ref), through the custodians' vaults (evaluation only).
-pub fn load_truth(workspace: &Path, truth: &Path, vault_dir: &Path) -> Result<TruthMap> {
+fn load_truth(workspace: &Path, truth: &Path, vault_dir: &Path) -> Result<TruthMap> {
     let mut intern: HashMap<String, u64> = HashMap::new();
     let mut id = |s: &str, prefix: &str| {
         let n = intern.len() as u64;
@@ -95,14 +85,11 @@ pub fn run(
     }
     let (config, source) = gate::workspace_config(workspace)?;
     let user = gate::officer_actor(&config, user)?;
-    gate::workspace_action(workspace, &config, &user, purpose, "link", "extracts")?;
-    let cfg = settings(workspace)?;
-    let truth_map = match (truth, vault_dir) {
-        (Some(t), Some(v)) => Some(gated_truth(workspace, &config, t, v, purpose)?),
+    let truth = match (truth, vault_dir) {
+        (Some(t), Some(v)) => Some((t, v)),
         _ => None,
     };
-    let quality =
-        link_workspace(workspace, &cfg, truth_map.as_ref(), &Actor { user: &user, purpose, config: source }, format)?;
+    let quality = link_workspace(workspace, &Actor { user: &user, purpose, config: &config, source }, truth, format)?;
     let text = match format {
         OutputFormat::Json => format!("{}\n", serde_json::to_string_pretty(&quality)?),
         OutputFormat::Table => summary(&quality),
@@ -114,13 +101,7 @@ pub fn run(
 /// Evaluation: the truth per record, its record ids mapped to record_refs through the
 /// custodians' vaults, which each department's custodian opens (policy action `export`,
 /// audited as `evaluate-links`).
-pub fn gated_truth(
-    workspace: &Path,
-    config: &Config,
-    truth: &Path,
-    vault_dir: &Path,
-    purpose: &str,
-) -> Result<TruthMap> {
+fn gated_truth(workspace: &Path, config: &Config, truth: &Path, vault_dir: &Path, purpose: &str) -> Result<TruthMap> {
     let departments: Vec<String> = link::manifests(workspace)?.into_iter().map(|(_, m)| m.department).collect();
     let openers = gate::with_denial_detail(json!({"via": "link --truth"}), || {
         gate::vault_openers(workspace, config, None, purpose, "export", "vaults", &departments)
@@ -138,22 +119,25 @@ pub fn gated_truth(
     Ok(loaded)
 }
 
-/// Who links, under which purpose, checked against which configuration (for the audit log).
+/// Who links, under which purpose, checked against which configuration.
 pub struct Actor<'a> {
     pub user: &'a str,
     pub purpose: &'a str,
-    pub config: gate::ConfigSource,
+    pub config: &'a Config,
+    pub source: gate::ConfigSource,
 }
 
-/// Runs the linkage into WS/linked/ (staged) and audits it; used by `link` and `demo`, after
-/// the policies allowed `link` for `actor`.
+/// The policies' `link` check for `actor`, the evaluation truth (`(truth.csv, vault folder)`,
+/// opened by the custodians) when given, then the linkage into WS/linked/ (staged), audited;
+/// used by `link` and `demo`.
 pub fn link_workspace(
     workspace: &Path,
-    cfg: &LinkConfig,
-    truth: Option<&TruthMap>,
     actor: &Actor,
+    truth: Option<(&Path, &Path)>,
     format: OutputFormat,
 ) -> Result<Quality> {
+    gate::workspace_action(workspace, actor.config, actor.user, actor.purpose, "link", "extracts")?;
+    let truth = truth.map(|(t, v)| gated_truth(workspace, actor.config, t, v, actor.purpose)).transpose()?;
     let target = workspace.join("linked");
     let staged = StagedDir::new(&target)?;
     let interactive = format == OutputFormat::Table && std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -167,15 +151,15 @@ pub fn link_workspace(
         ),
         _ => {}
     };
-    let lookup = truth.map(|t| move |d: &str, r: &[u8; 16]| t.get(&(d.to_string(), *r)).copied());
+    let lookup = truth.as_ref().map(|t| move |d: &str, r: &[u8; 16]| t.get(&(d.to_string(), *r)).copied());
     let result = link::link(
         workspace,
-        cfg,
+        &actor.config.linkage,
         staged.path(),
         lookup.as_ref().map(|f| f as &dyn Fn(&str, &[u8; 16]) -> Option<(u64, u64)>),
         &mut observe,
     );
-    let detail = json!({"login": audit::os_user(), "configuration": actor.config.as_str()});
+    let detail = json!({"login": audit::os_user(), "configuration": actor.source.as_str()});
     let quality = gate::log_failure_with(
         workspace,
         actor.user,
