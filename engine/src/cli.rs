@@ -260,22 +260,8 @@ pub enum Command {
     /// Tables: extracts.<department> (with person_id and household_id from the last linkage),
     /// persons, households, pairs, review (schema `linked`, the default).
     Query {
-        #[arg(long, value_name = "WS")]
-        workspace: PathBuf,
-        /// A user of the workspace's mimamori.toml.
-        #[arg(long, value_name = "U")]
-        user: String,
-        /// A purpose of the workspace's mimamori.toml, approved for the user's role.
-        #[arg(long, value_name = "P")]
-        purpose: String,
-        /// One SQL query (SELECT or WITH).
-        #[arg(value_name = "SQL")]
-        sql: String,
-        #[arg(long, value_enum, default_value_t)]
-        format: QueryFormat,
-        /// Write the result to FILE (replaced only once complete) instead of stdout.
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
+        #[command(flatten)]
+        query: QueryArgs,
         /// Release outside the municipality: each cell's distinct persons counted with
         /// differential privacy (discrete Laplace, cells chosen by partition selection when
         /// the purpose has a δ budget), charged to the purpose's budget in WS/dp/ledger.jsonl
@@ -296,24 +282,11 @@ pub enum Command {
     /// release that would exceed the budget is denied (exit 2). Policy action `release`
     /// (officers, reviewers). Audited like every query.
     Release {
-        #[arg(long, value_name = "WS")]
-        workspace: PathBuf,
-        #[arg(long, value_name = "U")]
-        user: String,
-        /// A purpose of mimamori.toml with an ε budget (e.g. statistics_release).
-        #[arg(long, value_name = "P")]
-        purpose: String,
+        #[command(flatten)]
+        query: QueryArgs,
         /// ε this release spends.
         #[arg(long, default_value = "0.1", value_name = "E")]
         epsilon: String,
-        /// One SQL query (SELECT … GROUP BY …).
-        #[arg(value_name = "SQL")]
-        sql: String,
-        #[arg(long, value_enum, default_value_t)]
-        format: QueryFormat,
-        /// Write the result to FILE (replaced only once complete) instead of stdout.
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
     },
     /// Compute the risk indicators and score every child and household.
     ///
@@ -496,6 +469,29 @@ pub enum OutreachCommand {
         #[arg(long)]
         noted: bool,
     },
+}
+
+/// What `query` and `release` share: the workspace, who asks under which purpose, the SQL and
+/// where the result goes.
+#[derive(Debug, clap::Args)]
+pub struct QueryArgs {
+    #[arg(long, value_name = "WS")]
+    pub workspace: PathBuf,
+    /// A user of the workspace's mimamori.toml.
+    #[arg(long, value_name = "U")]
+    pub user: String,
+    /// A purpose of the workspace's mimamori.toml, approved for the user's role (for a release
+    /// outside, one with an ε budget, e.g. statistics_release).
+    #[arg(long, value_name = "P")]
+    pub purpose: String,
+    /// One SQL query (SELECT or WITH; a release outside GROUPs BY the cells to release).
+    #[arg(value_name = "SQL")]
+    pub sql: String,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: QueryFormat,
+    /// Write the result to FILE (replaced only once complete) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// The list and the reviewer of `outreach approve` and `outreach reject`.

@@ -20,7 +20,20 @@ mod user;
 
 use anyhow::Result;
 
-use crate::cli::{Command, OutreachCommand, UserCommand};
+use crate::cli::{Command, OutreachCommand, QueryArgs, UserCommand};
+
+/// `query`, or `release` (`external`: the ε of a release outside).
+fn run_query(q: &QueryArgs, external: Option<&str>) -> Result<()> {
+    query::run(&query::Args {
+        workspace: &q.workspace,
+        user: &q.user,
+        purpose: &q.purpose,
+        sql: &q.sql,
+        format: q.format,
+        out: q.out.as_deref(),
+        external,
+    })
+}
 
 /// Runs one verb.
 pub fn run(command: Command) -> Result<()> {
@@ -37,24 +50,8 @@ pub fn run(command: Command) -> Result<()> {
             export_links::run(&workspace, &vault_dir, &out, user.as_deref(), &purpose)
         }
         Command::Audit { command } => audit::run(command),
-        Command::Query { workspace, user, purpose, sql, format, out, external, epsilon } => query::run(&query::Args {
-            workspace: &workspace,
-            user: &user,
-            purpose: &purpose,
-            sql: &sql,
-            format,
-            out: out.as_deref(),
-            external: external.then_some(epsilon.as_str()),
-        }),
-        Command::Release { workspace, user, purpose, epsilon, sql, format, out } => query::run(&query::Args {
-            workspace: &workspace,
-            user: &user,
-            purpose: &purpose,
-            sql: &sql,
-            format,
-            out: out.as_deref(),
-            external: Some(epsilon.as_str()),
-        }),
+        Command::Query { query: q, external, epsilon } => run_query(&q, external.then_some(epsilon.as_str())),
+        Command::Release { query: q, epsilon } => run_query(&q, Some(epsilon.as_str())),
         Command::Score { workspace, user, purpose, as_of, format } => {
             score::run(&score::Args { workspace: &workspace, user: &user, purpose: &purpose, as_of, format })
         }
