@@ -72,7 +72,6 @@ pub fn adjustments(
     let nd = departments.len();
     let prior = (lambda / (1.0 - lambda)).log2();
     let bayes_factor: Vec<f64> = weights.iter().map(|w| (*w as f64 - prior).exp2()).collect();
-    let probability = |w: f32| 1.0 / (1.0 + (-(w as f64)).exp2());
     let dept = |r: u32| department_of[r as usize] as usize;
 
     // column of each distinct department in the per-record sums
@@ -88,27 +87,25 @@ pub fn adjustments(
     // expected number of its matches there (at most one counts towards π)
     let mut sum = vec![0f64; department_of.len() * k];
     let mut matches = vec![0f64; department_of.len() * k];
+    // (only pairs between two distinct departments are adjusted, so only they are summed)
+    let adjusted = |da: usize, db: usize| da != db && distinct[da] && distinct[db];
     for (i, p) in pairs.iter().enumerate() {
         let (a, b) = ((p >> 32) as u32, *p as u32);
         let (da, db) = (dept(a), dept(b));
-        if da == db {
+        if !adjusted(da, db) {
             continue;
         }
-        let pr = probability(weights[i]);
-        if distinct[db] {
-            sum[a as usize * k + column[db]] += bayes_factor[i];
-            matches[a as usize * k + column[db]] += pr;
-        }
-        if distinct[da] {
-            sum[b as usize * k + column[da]] += bayes_factor[i];
-            matches[b as usize * k + column[da]] += pr;
-        }
+        let pr = super::score::probability(weights[i]);
+        sum[a as usize * k + column[db]] += bayes_factor[i];
+        matches[a as usize * k + column[db]] += pr;
+        sum[b as usize * k + column[da]] += bayes_factor[i];
+        matches[b as usize * k + column[da]] += pr;
     }
     let mut expected = vec![0f64; nd * nd];
     for r in 0..department_of.len() {
         let from = dept(r as u32);
         for (to, c) in column.iter().enumerate() {
-            if *c != usize::MAX && to != from {
+            if *c != usize::MAX && adjusted(from, to) {
                 expected[from * nd + to] += matches[r * k + c].min(1.0);
             }
         }
@@ -119,7 +116,7 @@ pub fn adjustments(
     let share: Vec<f64> = (0..nd * nd)
         .map(|x| {
             let (from, to) = (x / nd, x % nd);
-            if from == to || !distinct[to] {
+            if !adjusted(from, to) {
                 return 0.0;
             }
             (expected[x] / size(from)).clamp(0.0, 1.0 - 0.5 / size(from))
@@ -135,15 +132,12 @@ pub fn adjustments(
     for (i, p) in pairs.iter().enumerate() {
         let (a, b) = ((p >> 32) as u32, *p as u32);
         let (da, db) = (dept(a), dept(b));
-        if da == db {
-            continue;
-        }
-        if distinct[da] && distinct[db] {
+        if adjusted(da, db) {
             out[i] = (ratio(da, db, a, bayes_factor[i]) + ratio(db, da, b, bayes_factor[i])) as f32;
         }
     }
     let shares = (0..nd * nd)
-        .filter(|x| x / nd != x % nd && distinct[x % nd])
+        .filter(|x| adjusted(x / nd, x % nd))
         .map(|x| Share {
             from: departments[x / nd].name.clone(),
             to: departments[x % nd].name.clone(),
