@@ -355,3 +355,168 @@ fn link_report_is_one_self_contained_page_of_aggregates() {
     let log = fs::read_to_string(c.root.join("ws/audit/log.jsonl")).unwrap();
     assert!(log.contains("\"action\":\"link-report\""));
 }
+
+/// Two FEBRL-style departments holding the same 300 persons once each, 40% of `b`'s records
+/// with a typo in one field; three of them with a typo in each of given name, birth date,
+/// postcode and street, so that no token rule pairs them with their originals.
+fn typo_ridden_pair_of_departments(d: &Path) {
+    const GIVEN: &[&str] = &[
+        "michaela", "courtney", "jessica", "samuel", "thomas", "olivia", "joshua", "emily", "lachlan", "chloe",
+        "benjamin", "hannah", "matthew", "sophie", "daniel", "grace", "william", "zoe", "jack", "lily",
+    ];
+    const FAMILY: &[&str] = &[
+        "neumann",
+        "painter",
+        "white",
+        "campbell",
+        "mitchell",
+        "fitzgerald",
+        "kowalski",
+        "nguyen",
+        "papadopoulos",
+        "henderson",
+        "robertson",
+        "macdonald",
+        "o'brien",
+        "zimmermann",
+        "castellano",
+        "harrington",
+        "blackwood",
+        "sutherland",
+        "thornton",
+        "wainwright",
+        "yeoman",
+        "abernethy",
+        "ellsworth",
+        "pemberton",
+        "quigley",
+    ];
+    const STREET: &[&str] = &[
+        "stanley street",
+        "pinkerton circuit",
+        "main road",
+        "banksia avenue",
+        "wattle crescent",
+        "kingsford place",
+        "eucalyptus drive",
+        "macquarie terrace",
+        "boundary road",
+        "riverview parade",
+        "jacaranda close",
+    ];
+    const SUBURB: &[&str] =
+        &["winston hills", "richlands", "toowong", "glenelg", "fremantle", "ballarat", "bathurst", "orange"];
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let header = "rec_id,given_name,surname,street_number,address_1,suburb,postcode,date_of_birth\n";
+    let (mut a, mut b) = (String::from(header), String::from(header));
+    for i in 0..300 {
+        let (g, f, s, sub) = (GIVEN[next(20)], FAMILY[next(25)], STREET[next(11)], SUBURB[next(8)]);
+        let (no, post) = (1 + next(120), 2000 + next(7000));
+        let dob = format!("19{:02}{:02}{:02}", 20 + next(80), 1 + next(12), 1 + next(28));
+        a.push_str(&format!("rec-{i}-org,{g},{f},{no},{s},{sub},{post},{dob}\n"));
+        // a letter changed in the middle of a word; the last digit of a number
+        let typo = |w: &str| {
+            let mut c: Vec<char> = w.chars().collect();
+            let k = c.len() / 2;
+            c[k] = if c[k] == 'x' { 'y' } else { 'x' };
+            c.into_iter().collect::<String>()
+        };
+        let digit = |x: &str| format!("{}{}", &x[..x.len() - 1], if x.ends_with('1') { '2' } else { '1' });
+        let (mut g2, mut f2, mut s2, mut post2, mut dob2) =
+            (g.to_string(), f.to_string(), s.to_string(), post.to_string(), dob.clone());
+        if i < 3 {
+            (g2, s2, post2, dob2) = (typo(g), typo(s), digit(&post2), digit(&dob));
+        } else if next(10) < 4 {
+            // as in real extracts, many records of the same person differ in one field
+            match next(5) {
+                0 => g2 = typo(g),
+                1 => f2 = typo(f),
+                2 => s2 = typo(s),
+                3 => dob2 = digit(&dob),
+                _ => post2 = digit(&post2),
+            }
+        }
+        b.push_str(&format!("rec-{i}-dup-0,{g2},{f2},{no},{s2},{sub},{post2},{dob2}\n"));
+    }
+    run_ok(&["keygen", "--out", "link.key"], d);
+    for (dept, text) in [("a", a), ("b", b)] {
+        fs::write(d.join(format!("{dept}.csv")), text).unwrap();
+        fs::write(
+            d.join(format!("{dept}.toml")),
+            format!(
+                "department = \"{dept}\"\n[source]\npath = \"{dept}.csv\"\n[identity]\nrecord_id = \"rec_id\"\n\
+                 given_name = \"given_name\"\nfamily_name = \"surname\"\nstreet = \"address_1\"\n\
+                 locality = \"suburb\"\npostcode = \"postcode\"\nbirth_date = \"date_of_birth\"\n"
+            ),
+        )
+        .unwrap();
+        let key = format!("vaults/{dept}.vault.key");
+        fs::create_dir_all(d.join("vaults")).unwrap();
+        run_ok(&["keygen", "--vault", "--out", &key], d);
+        let (mapping, out, vault) =
+            (format!("{dept}.toml"), format!("ws/extracts/{dept}"), format!("vaults/{dept}.vault"));
+        run_ok(
+            &[
+                "pseudonymise",
+                "--mapping",
+                &mapping,
+                "--key",
+                "link.key",
+                "--vault-key",
+                &key,
+                "--out",
+                &out,
+                "--vault",
+                &vault,
+            ],
+            d,
+        );
+    }
+}
+
+/// Person ids of `(department, record_id)` from export-links.
+fn persons_by_record(d: &Path) -> HashMap<(String, String), String> {
+    let csv = d.join("links.csv");
+    let _ = fs::remove_file(&csv);
+    let out = export_links(d, &d.join("vaults"), &csv);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let mut r = csv::Reader::from_path(&csv).unwrap();
+    r.records().map(|x| x.unwrap()).map(|x| ((x[0].to_string(), x[1].to_string()), x[2].to_string())).collect()
+}
+
+#[test]
+fn residual_blocking_links_records_that_no_token_rule_pairs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    typo_ridden_pair_of_departments(d);
+    let toml = |extra: &str| format!("[linkage]\ndistinct_within = [\"a\", \"b\"]\n{extra}");
+    let linked_typos = |d: &Path| {
+        let p = persons_by_record(d);
+        let same = |i: usize| p[&("a".into(), format!("rec-{i}-org"))] == p[&("b".into(), format!("rec-{i}-dup-0"))];
+        ((0..3).filter(|i| same(*i)).count(), (3..300).filter(|i| same(*i)).count())
+    };
+
+    // without residual blocking, no rule ever compares the three
+    run_ok(&["init", "--workspace", "ws"], d);
+    let config = d.join("ws/mimamori.toml");
+    let base = fs::read_to_string(&config).unwrap();
+    fs::write(&config, format!("{base}\n{}", toml("lsh_bands = 0\n"))).unwrap();
+    run_ok(&["link", "--workspace", "ws"], d);
+    assert_eq!(linked_typos(d), (0, 297));
+
+    // with it (the default), they are found, compared and linked; the report names the step
+    fs::write(&config, format!("{base}\n{}", toml(""))).unwrap();
+    run_ok(&["link", "--workspace", "ws"], d);
+    assert_eq!(linked_typos(d), (3, 297));
+    let quality: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(d.join("ws/linked/quality.json")).unwrap()).unwrap();
+    let lsh = quality["blocking"].as_array().unwrap().iter().find(|r| r["lsh"].is_object()).expect("an lsh row");
+    assert!(lsh["lsh"]["residual_records"].as_u64().unwrap() >= 6, "{lsh}");
+    assert!(lsh["new_pairs"].as_u64().unwrap() >= 3, "{lsh}");
+}

@@ -34,6 +34,9 @@ pub struct RuleReport {
     pub largest_groups: Vec<u64>,
     /// Why the rule was skipped, if it was.
     pub skipped: Option<String>,
+    /// For the residual blocking by LSH: its fields, residual records and bits per band.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lsh: Option<super::lsh::LshReport>,
 }
 
 fn mix(h: u64, t: u64) -> u64 {
@@ -106,6 +109,7 @@ pub fn block(
             new_pairs: 0,
             largest_groups: Vec::new(),
             skipped: None,
+            lsh: None,
         };
         if !missing.is_empty() {
             let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();

@@ -44,6 +44,14 @@ pub struct LinkConfig {
     /// Whether two records carrying different resident numbers may be one person. A resident
     /// number is issued once per person in a municipality, so by default they may not.
     pub resident_id_distinct: bool,
+    /// Bands of the residual blocking (Hamming LSH on the Bloom encodings) run for records that
+    /// the rules' pairs left without a partner; 0 turns it off. More bands find more typo-ridden
+    /// pairs at a cost proportional to the residual records.
+    pub lsh_bands: u32,
+    /// Bloom encodings the residual blocking concatenates; those some department lacks are left out.
+    pub lsh_fields: Vec<String>,
+    /// Pairs each band may add per residual record; a band samples more bits until it fits.
+    pub lsh_pairs_per_record: u64,
     /// Random record pairs used to estimate u (the chance that non-matching records agree).
     pub u_sample_pairs: u64,
     /// Seed of every random choice in linkage (u sample, review sample).
@@ -72,6 +80,9 @@ impl Default for LinkConfig {
             distinct_within: None,
             one_to_one: true,
             resident_id_distinct: true,
+            lsh_bands: 20,
+            lsh_fields: ["bf_name", "bf_kana", "bf_address"].iter().map(|f| f.to_string()).collect(),
+            lsh_pairs_per_record: 1,
             u_sample_pairs: 4_000_000,
             seed: 20_261_125,
             threshold: None,
@@ -101,6 +112,17 @@ impl LinkConfig {
                     ));
                 }
             }
+        }
+        if let Some(f) = self.lsh_fields.iter().find(|f| !f.starts_with("bf_")) {
+            return Err(format!("lsh_fields names `{f}`, which is not a Bloom encoding (bf_…)"));
+        }
+        if self.lsh_bands > 256 {
+            return Err(format!("lsh_bands {} is more than 256; 20 bands find most typo-ridden pairs", self.lsh_bands));
+        }
+        if self.lsh_pairs_per_record == 0 {
+            return Err(
+                "lsh_pairs_per_record must be at least 1 (set lsh_bands = 0 to turn residual blocking off)".into()
+            );
         }
         if let Some(t) = self.threshold
             && !(t > 0.0 && t < 1.0)

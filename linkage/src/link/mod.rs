@@ -11,6 +11,7 @@ mod blocking;
 mod cluster;
 pub mod config;
 mod fields;
+mod lsh;
 mod one_to_one;
 mod output;
 pub mod quality;
@@ -25,6 +26,7 @@ use serde::Serialize;
 pub use blocking::RuleReport;
 pub use cluster::{ClusterStats, HouseholdStats};
 pub use config::LinkConfig;
+pub use lsh::LshReport;
 pub use records::manifests;
 pub use score::{Expected, ModelReport};
 
@@ -177,28 +179,89 @@ pub fn link(
     let gammas: Vec<u64> = if mask == 0 { gammas } else { gammas.into_iter().map(|g| g | mask).collect() };
     let comparable = comparable_pairs(&records, &distinct);
     let model = score::fit(&comparator, &records, &candidates, &gammas, u, comparable, config.em_max_iterations)?;
-    let weights = model.weights(&comparator, &records, &candidates.pairs, &gammas);
-    let one_to_one = if config.one_to_one {
-        one_to_one::adjustments(
-            &records.departments,
-            &records.department_of,
-            &candidates.pairs,
-            &weights,
-            model.parameters.lambda,
-            &distinct,
-        )
-    } else {
-        one_to_one::Adjustments { weights: vec![0.0; weights.len()], shares: Vec::new() }
-    };
-    let weights: Vec<f32> = weights.iter().zip(&one_to_one.weights).map(|(w, a)| w + a).collect();
-    let probabilities: Vec<f64> = weights.iter().map(|w| score::probability(*w)).collect();
-    let expected = score::choose_threshold(&weights, config.threshold);
+    let mut base = model.weights(&comparator, &records, &candidates.pairs, &gammas);
+    let (mut one_to_one, mut weights, mut probabilities, mut expected) =
+        finish_weights(config, &records, &candidates.pairs, &base, model.parameters.lambda, &distinct);
+    lap("model", &mut seconds);
+
+    // residual blocking for the records the rules' pairs left without a partner
+    let mut candidates = candidates;
+    let mut gammas = gammas;
+    let fields = lsh::usable_fields(&records, &config.lsh_fields);
+    if config.lsh_bands > 0 && !fields.is_empty() {
+        observe(Event::Stage("residual blocking (LSH on Bloom encodings) for records without a partner".into()));
+        // per record: its own distinct-persons department and those it has a partner in
+        let distinct_bit: Vec<u64> = records
+            .department_of
+            .iter()
+            .map(|&d| if d < 64 && distinct_mask & (1 << d) != 0 { 1u64 << d } else { 0 })
+            .collect();
+        let mut closed = distinct_bit.clone();
+        let mut linked = vec![false; records.len()];
+        for (p, pr) in candidates.pairs.iter().zip(&probabilities) {
+            if *pr >= expected.threshold {
+                let (a, b) = ((p >> 32) as usize, (*p as u32) as usize);
+                linked[a] = true;
+                linked[b] = true;
+                closed[a] |= distinct_bit[b];
+                closed[b] |= distinct_bit[a];
+            }
+        }
+        let residual: Vec<bool> = linked.iter().map(|l| !l).collect();
+        let (found, lsh_report) = lsh::residual_pairs(
+            &records,
+            &fields,
+            config.lsh_bands,
+            config.lsh_pairs_per_record,
+            &residual,
+            &lsh::Closed { closed: &closed, distinct_bit: &distinct_bit },
+            config.seed,
+        );
+        // the pairs the rules already hold that touch a residual record: the only ones LSH can repeat
+        let mut known: Vec<u64> = candidates
+            .pairs
+            .iter()
+            .filter(|p| residual[(*p >> 32) as usize] || residual[(**p as u32) as usize])
+            .copied()
+            .collect();
+        known.sort_unstable();
+        let added: Vec<u64> = found.iter().filter(|p| known.binary_search(p).is_err()).copied().collect();
+        let report = RuleReport {
+            columns: vec![format!("lsh:{}", fields.join("+"))],
+            records_with_key: lsh_report.residual_records,
+            pairs: found.len() as u64,
+            new_pairs: added.len() as u64,
+            largest_groups: Vec::new(),
+            skipped: None,
+            lsh: Some(lsh_report),
+        };
+        observe(Event::Rule(report.clone()));
+        if !added.is_empty() {
+            let new_gammas: Vec<u64> = score::gammas(&comparator, &added).into_iter().map(|g| g | mask).collect();
+            base.extend(model.weights(&comparator, &records, &added, &new_gammas));
+            gammas.extend(new_gammas);
+            candidates.rule.extend(std::iter::repeat_n(candidates.reports.len() as u8, added.len()));
+            candidates.pairs.extend(added);
+            if one_to_one.shares.is_empty() {
+                // no one-to-one adjustment applies: the earlier pairs keep their weights
+                let added_base = &base[weights.len()..];
+                probabilities.extend(added_base.iter().map(|w| score::probability(*w)));
+                weights.extend_from_slice(added_base);
+                one_to_one.weights.resize(weights.len(), 0.0);
+                expected = score::choose_threshold(&probabilities, config.threshold);
+            } else {
+                (one_to_one, weights, probabilities, expected) =
+                    finish_weights(config, &records, &candidates.pairs, &base, model.parameters.lambda, &distinct);
+            }
+        }
+        candidates.reports.push(report);
+        lap("residual blocking", &mut seconds);
+    }
     let basis = if config.threshold.is_some() {
         "set in [linkage] threshold"
     } else {
         "maximises the model's expected F1 over the candidate pairs"
     };
-    lap("model", &mut seconds);
 
     observe(Event::Stage("clustering persons and households".into()));
     let constraints = cluster::Constraints {
@@ -277,6 +340,26 @@ pub fn link(
     };
     output::write_json(&out.join(QUALITY_FILE), &quality)?;
     Ok(quality)
+}
+
+/// Weights with the one-to-one adjustment, their probabilities and the threshold.
+fn finish_weights(
+    config: &LinkConfig,
+    records: &records::Records,
+    pairs: &[u64],
+    base: &[f32],
+    lambda: f64,
+    distinct: &[bool],
+) -> (one_to_one::Adjustments, Vec<f32>, Vec<f64>, Expected) {
+    let one_to_one = if config.one_to_one {
+        one_to_one::adjustments(&records.departments, &records.department_of, pairs, base, lambda, distinct)
+    } else {
+        one_to_one::Adjustments { weights: vec![0.0; base.len()], shares: Vec::new() }
+    };
+    let weights: Vec<f32> = base.iter().zip(&one_to_one.weights).map(|(w, a)| w + a).collect();
+    let probabilities: Vec<f64> = weights.iter().map(|w| score::probability(*w)).collect();
+    let expected = score::choose_threshold(&probabilities, config.threshold);
+    (one_to_one, weights, probabilities, expected)
 }
 
 /// Record pairs that may be the same person: all pairs but those within a distinct-persons

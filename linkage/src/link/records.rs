@@ -79,6 +79,24 @@ pub struct Records {
 }
 
 impl Records {
+    /// Records made only of Bloom columns, for tests of the steps that read nothing else.
+    #[cfg(test)]
+    pub(crate) fn from_blooms(departments: Vec<Department>, blooms: BTreeMap<String, BloomColumn>) -> Records {
+        let mut department_of = Vec::new();
+        for (i, d) in departments.iter().enumerate() {
+            department_of.extend(std::iter::repeat_n(i as u16, d.rows as usize));
+        }
+        Records {
+            rows: Vec::new(),
+            row_index: BTreeMap::new(),
+            record_ref: vec![[0; 16]; department_of.len()],
+            departments,
+            department_of,
+            tokens: BTreeMap::new(),
+            blooms,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.record_ref.len()
     }

@@ -484,10 +484,25 @@ pub struct Expected {
 
 /// The threshold maximising the model's expected F1 over the candidate pairs; with `fixed`, the
 /// expected figures at that threshold.
-pub fn choose_threshold(weights: &[f32], fixed: Option<f64>) -> Expected {
-    let mut probs: Vec<f64> = weights.iter().map(|w| probability(*w)).collect();
+pub fn choose_threshold(probabilities: &[f64], fixed: Option<f64>) -> Expected {
+    // A cut at probability p maximises F1 only if p ≥ F1/2: a pair with p below half the F1
+    // reached so far lowers it, and so does every less likely pair after it. So only pairs above
+    // a small floor are sorted (all of them only when the best F1 found stays below twice the floor).
+    const FLOOR: f64 = 0.01;
+    let total: f64 = probabilities.iter().sum();
+    let floor = FLOOR.min(fixed.unwrap_or(1.0));
+    let mut probs: Vec<f64> = probabilities.iter().copied().filter(|p| *p >= floor).collect();
+    let best = best_cut(&mut probs, total, fixed);
+    if fixed.is_none() && best.f1 < 2.0 * FLOOR {
+        return best_cut(&mut probabilities.to_vec(), total, None);
+    }
+    best
+}
+
+/// The cut of `probs` (a subset holding every pair above the cut; `total` sums all pairs) with
+/// the highest expected F1, or the cut at a fixed threshold.
+fn best_cut(probs: &mut [f64], total: f64, fixed: Option<f64>) -> Expected {
     probs.sort_unstable_by(|a, b| b.total_cmp(a));
-    let total: f64 = probs.iter().sum();
     let at = |k: usize, tp: f64, threshold: f64| {
         let fp = k as f64 - tp;
         let fn_ = total - tp;
@@ -523,8 +538,6 @@ pub fn choose_threshold(weights: &[f32], fixed: Option<f64>) -> Expected {
             best = e;
         }
     }
-    // (the optimum sits where p = F1/2: a pair a little less likely a match than not still
-    // adds more expected true positives than it costs)
     best
 }
 
@@ -544,12 +557,32 @@ mod tests {
         let mut w: Vec<f32> = vec![10.0; 10];
         w.extend(vec![-10.0; 10]);
         w.extend([1.0, 0.5, -0.5, -1.0]);
-        let e = choose_threshold(&w, None);
+        let p: Vec<f64> = w.iter().map(|x| probability(*x)).collect();
+        let e = choose_threshold(&p, None);
         // F1 ≈ 0.95 puts the optimum near p = 0.48: the 0.5-weight pair (p 0.59) is in, -1.0 (p 0.33) out
         assert!(e.threshold > 0.33 && e.threshold < 0.6, "{e:?}");
         assert!(e.pairs_above >= 10 && e.pairs_above <= 12, "{e:?}");
         assert!(e.precision > 0.9 && e.recall > 0.8, "{e:?}");
-        let fixed = choose_threshold(&w, Some(0.99));
+        let fixed = choose_threshold(&p, Some(0.99));
         assert_eq!(fixed.pairs_above, 10);
+    }
+
+    #[test]
+    fn sorting_only_pairs_above_the_floor_finds_the_cut_a_full_sort_finds() {
+        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        for matches in [5usize, 200, 2_000] {
+            // many hopeless pairs, some matches, a spread in between
+            let mut w: Vec<f32> = (0..20_000).map(|_| rng.random_range(-40.0..-8.0)).collect();
+            w.extend((0..matches).map(|_| rng.random_range(-2.0f32..30.0)));
+            w.extend((0..500).map(|_| rng.random_range(-12.0f32..4.0)));
+            let p: Vec<f64> = w.iter().map(|x| probability(*x)).collect();
+            let fast = choose_threshold(&p, None);
+            let total: f64 = p.iter().sum();
+            let full = best_cut(&mut p.clone(), total, None);
+            assert_eq!(fast.pairs_above, full.pairs_above, "{matches}");
+            assert!((fast.f1 - full.f1).abs() < 1e-12 && fast.threshold == full.threshold, "{fast:?} {full:?}");
+            let fixed = choose_threshold(&p, Some(0.005));
+            assert_eq!(fixed.pairs_above, best_cut(&mut p.clone(), total, Some(0.005)).pairs_above);
+        }
     }
 }
