@@ -519,4 +519,18 @@ fn residual_blocking_links_records_that_no_token_rule_pairs() {
     let lsh = quality["blocking"].as_array().unwrap().iter().find(|r| r["lsh"].is_object()).expect("an lsh row");
     assert!(lsh["lsh"]["residual_records"].as_u64().unwrap() >= 6, "{lsh}");
     assert!(lsh["new_pairs"].as_u64().unwrap() >= 3, "{lsh}");
+
+    // without the one-to-one evidence the new pairs extend the scored pairs in place: every
+    // pair is counted once and the clean pairs stay linked
+    fs::write(&config, format!("{base}\n{}", toml("one_to_one = false\n"))).unwrap();
+    run_ok(&["link", "--workspace", "ws"], d);
+    assert_eq!(linked_typos(d).1, 297);
+    let quality: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(d.join("ws/linked/quality.json")).unwrap()).unwrap();
+    let lsh = quality["blocking"].as_array().unwrap().iter().find(|r| r["lsh"].is_object()).expect("an lsh row");
+    assert!(lsh["new_pairs"].as_u64().unwrap() >= 3, "{lsh}");
+    assert_eq!(
+        quality["candidate_pairs"].as_u64(),
+        Some(quality["blocking"].as_array().unwrap().iter().map(|r| r["new_pairs"].as_u64().unwrap_or(0)).sum())
+    );
 }

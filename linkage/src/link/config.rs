@@ -101,6 +101,9 @@ impl LinkConfig {
         if self.blocking.is_empty() {
             return Err("blocking needs at least one rule, e.g. [[\"tok_birth_date\"]]".into());
         }
+        if self.blocking.len() > 200 {
+            return Err(format!("blocking names {} rules; at most 200 are supported", self.blocking.len()));
+        }
         for rule in &self.blocking {
             if rule.is_empty() {
                 return Err("a blocking rule is empty; list the token columns that must agree".into());

@@ -11,12 +11,14 @@
 //! `s^b` and in any of `L` bands with `1 − (1 − s^b)^L`: similar encodings meet, unrelated ones
 //! rarely do.
 //!
-//! The bits per band are not fixed: each band starts at [`MIN_BITS`] and takes one more bit until
-//! its pairs with a residual record fit the budget (`pairs_per_record` × residual records), so
-//! the cost stays proportional to the residual records at any size and the bands grow stricter
-//! only where the encodings crowd. The pairs found are scored by the model already fitted (they
-//! never train it), so a pair this step finds weighs exactly what it would have weighed had a
-//! token rule found it.
+//! The bits per band are not fixed: each band takes the fewest (from [`MIN_BITS`], found by
+//! bisection) whose pairs with a residual record fit the budget (`pairs_per_record` × residual
+//! records), so the cost stays proportional to the residual records at any size and the bands
+//! grow stricter only where the encodings crowd; a residual record walks only the bucket members
+//! it may pair with. When even every sampled bit leaves a band over budget (identical encodings),
+//! it pairs only its smallest buckets, up to the budget. The pairs found are scored by the model
+//! already fitted (they never train it), so a pair this step finds weighs exactly what it would
+//! have weighed had a token rule found it.
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -39,8 +41,8 @@ pub struct LshReport {
     pub bands: u32,
     /// Records with no pair at or above the first model's threshold.
     pub residual_records: u64,
-    /// Bits each band settled on; 0 for a band that could not fit its budget even with every
-    /// bit it samples (many identical encodings) and so added no pair.
+    /// Bits each band settled on (64 when even every sampled bit left it over budget: it then
+    /// pairs only its smallest buckets, up to the budget).
     pub bits: Vec<u32>,
 }
 
@@ -95,6 +97,10 @@ pub fn residual_pairs(
     seed: u64,
 ) -> (Vec<u64>, LshReport) {
     let columns: Vec<&super::records::BloomColumn> = fields.iter().filter_map(|f| records.bloom(f)).collect();
+    // a record takes part when it has at least one of the encodings
+    let eligible: Vec<bool> = (0..records.len()).map(|rid| columns.iter().any(|c| c.ones[rid] != 0)).collect();
+    let residual: Vec<bool> = residual.iter().zip(&eligible).map(|(r, e)| *r && *e).collect();
+    let residual = &residual[..];
     let residual_records = residual.iter().filter(|r| **r).count() as u64;
     let mut report =
         LshReport { fields: fields.to_vec(), bands, residual_records, bits: Vec::with_capacity(bands as usize) };
@@ -107,8 +113,6 @@ pub fn residual_pairs(
         .enumerate()
         .flat_map(|(field, c)| (0..c.words * 64).map(move |p| Position { field, word: p / 64, bit: (p % 64) as u32 }))
         .collect();
-    // a record takes part when it has at least one of the encodings
-    let eligible: Vec<bool> = (0..records.len()).map(|rid| columns.iter().any(|c| c.ones[rid] != 0)).collect();
     let budget = (pairs_per_record.saturating_mul(residual_records)).max(MIN_BUDGET);
 
     // every band's positions, drawn up front so the result does not depend on threads
@@ -138,7 +142,7 @@ pub fn residual_pairs(
             })
             .collect();
         let mut all: Vec<(usize, (Vec<u64>, u32))> =
-            handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect();
+            handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect();
         all.sort_unstable_by_key(|(i, _)| *i);
         all.into_iter().map(|(_, r)| r).collect()
     });
@@ -182,69 +186,79 @@ fn band(
     let is_residual: Vec<bool> = words.iter().map(|(_, r)| residual[*r as usize]).collect();
     let closed_of: Vec<u64> = words.iter().map(|(_, r)| closed.closed[*r as usize]).collect();
     let bit_of: Vec<u64> = words.iter().map(|(_, r)| closed.distinct_bit[*r as usize]).collect();
-    // partners of the residual records in the buckets of the first `b` bits (an upper bound:
-    // a pair of two residual records counts twice), counted until it passes the budget
+    // partners of the residual records in one bucket (an upper bound: a pair of two residual
+    // records counts twice); `closed_in[d]`: members closed to distinct department d
+    let bucket_pairs = |start: usize, end: usize| -> u64 {
+        let mut closed_in = [0u64; 64];
+        for &c in &closed_of[start..end] {
+            let mut m = c;
+            while m != 0 {
+                closed_in[m.trailing_zeros() as usize] += 1;
+                m &= m - 1;
+            }
+        }
+        let n = (end - start) as u64;
+        (start..end)
+            .filter(|&i| is_residual[i])
+            .map(|i| if bit_of[i] == 0 { n - 1 } else { n - closed_in[bit_of[i].trailing_zeros() as usize] })
+            .sum()
+    };
+    // the same over all buckets of the first `b` bits, counted until it passes the budget
     let pairs_at = |b: u32| -> u64 {
         let mut total = 0u64;
-        let mut closed_in = [0u64; 64];
         for_each_bucket(&words, b, |start, end| {
-            if total > budget {
-                return;
-            }
-            let n = (end - start) as u64;
-            // members each distinct department is closed to
-            let mut seen = 0u64;
-            for &c in &closed_of[start..end] {
-                let mut m = c;
-                while m != 0 {
-                    let d = m.trailing_zeros() as usize;
-                    if seen & (1 << d) == 0 {
-                        seen |= 1 << d;
-                        closed_in[d] = 0;
-                    }
-                    closed_in[d] += 1;
-                    m &= m - 1;
-                }
-            }
-            for i in start..end {
-                if is_residual[i] {
-                    total += if bit_of[i] == 0 { n - 1 } else { n - closed_in[bit_of[i].trailing_zeros() as usize] };
-                }
+            if total <= budget {
+                total += bucket_pairs(start, end);
             }
         });
         total
     };
-    if pairs_at(MAX_BITS) > budget {
-        // encodings identical on every sampled bit crowd one bucket: the band cannot tell them
-        // apart and would only add their pairs, so it adds none
-        return (Vec::new(), 0);
-    }
     let (mut lo, mut hi) = (MIN_BITS, MAX_BITS);
     while lo < hi {
         let mid = (lo + hi) / 2;
         if pairs_at(mid) > budget { lo = mid + 1 } else { hi = mid }
     }
     let bits = lo;
+    // the buckets to pair: all of them, or, when even every sampled bit leaves the band over
+    // budget (encodings identical on all of them crowd a bucket), the smallest buckets that fit
+    let mut buckets: Vec<(u64, usize, usize)> = Vec::new();
+    for_each_bucket(&words, bits, |start, end| buckets.push((bucket_pairs(start, end), start, end)));
+    if buckets.iter().map(|b| b.0).sum::<u64>() > budget {
+        buckets.sort_unstable();
+        let mut total = 0u64;
+        buckets.retain(|b| {
+            total += b.0;
+            total <= budget
+        });
+        buckets.sort_unstable_by_key(|b| b.1);
+    }
     let mut out = Vec::new();
-    for_each_bucket(&words, bits, |start, end| {
-        for i in start..end {
-            if !is_residual[i] {
-                continue;
-            }
-            let x = words[i].1;
-            for j in start..end {
-                // a pair of two residual records once, from its first member
-                if i == j || (is_residual[j] && j < i) {
-                    continue;
-                }
-                let y = words[j].1;
-                if closed.allows(x as usize, y as usize) {
-                    let (a, b) = (x.min(y), x.max(y));
-                    out.push(((a as u64) << 32) | b as u64);
+    let mut open: Vec<usize> = Vec::new();
+    for &(_, start, end) in &buckets {
+        // residual records by the department they may not pair into (0: none), so that each
+        // walks only the members open to it rather than the whole bucket
+        let mut kinds: Vec<u64> = (start..end).filter(|&i| is_residual[i]).map(|i| bit_of[i]).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        for kind in kinds {
+            open.clear();
+            open.extend((start..end).filter(|&j| closed_of[j] & kind == 0));
+            for i in (start..end).filter(|&i| is_residual[i] && bit_of[i] == kind) {
+                let x = words[i].1;
+                for &j in &open {
+                    // a pair of two residual records once, from its first member
+                    if i == j || (is_residual[j] && j < i) {
+                        continue;
+                    }
+                    let y = words[j].1;
+                    if closed.allows(x as usize, y as usize) {
+                        let (a, b) = (x.min(y), x.max(y));
+                        out.push(((a as u64) << 32) | b as u64);
+                    }
                 }
             }
         }
-    });
+    }
     (out, bits)
 }
 
@@ -331,9 +345,10 @@ mod tests {
         let z = vec![0u64; residual.len()];
         let (pairs, report) =
             residual_pairs(&r, &["bf_name".into()], 4, 2, &residual, &Closed { closed: &z, distinct_bit: &z }, 7);
-        // 64 sampled bits cannot split ~2,800 copies that differ elsewhere: no band adds their pairs
-        assert_eq!(report.bits, vec![0; 4]);
-        assert!(pairs.is_empty(), "{}", pairs.len());
+        // 64 sampled bits cannot split ~2,800 copies that differ elsewhere: each band pairs only
+        // its smallest buckets, within the budget
+        assert_eq!(report.bits, vec![MAX_BITS; 4]);
+        assert!(pairs.len() <= 4 * 1_000, "{}", pairs.len());
 
         // 400 variants of one encoding (5% of bits changed) among 2,600 unrelated ones: a
         // 16-bit band would pair thousands of them, so bands take more bits

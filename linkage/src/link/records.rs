@@ -358,7 +358,7 @@ fn order_for_locality(records: &mut Records) {
         for r in &perm {
             data.extend_from_slice(&col.data[*r as usize * w..(*r as usize + 1) * w]);
         }
-        col.data = data;
+        *col = BloomColumn::new(w, data);
     }
 }
 
