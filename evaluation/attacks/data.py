@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 import subprocess
 import unicodedata
@@ -84,6 +85,24 @@ class Target:
     fields: dict[str, Field] = field(default_factory=dict)
 
 
+ERAS = {"明治": 1867, "大正": 1911, "昭和": 1925, "平成": 1988, "令和": 2018}
+
+
+def birth_year(s: str) -> str:
+    """The Gregorian year of a registry birth date (和暦 or ISO), as tok_birth_year encodes it."""
+    s = nfkc(s)
+    m = re.match(r"(明治|大正|昭和|平成|令和)(元|\d+)年", s)
+    if m:
+        return str(ERAS[m.group(1)] + (1 if m.group(2) == "元" else int(m.group(2))))
+    m = re.match(r"(\d{4})", s)
+    return m.group(1) if m else ""
+
+
+def town(address: str) -> str:
+    """The town part of an address (before its first number), as tok_town encodes it."""
+    return re.split(r"\d", nfkc(address), maxsplit=1)[0]
+
+
 def field_values(row: dict) -> dict[str, tuple[str, frozenset]]:
     fam, giv = nfkc(row["氏"]), nfkc(row["名"])
     lf, lg = kana_loose(row["氏カナ"]), kana_loose(row["名カナ"])
@@ -93,6 +112,9 @@ def field_values(row: dict) -> dict[str, tuple[str, frozenset]]:
         # family names alone: what the deterministic family-name tokens encode
         "family": (fam, bigrams([fam], True)),
         "family_kana": (lf, bigrams([lf], False)),
+        # quasi-identifiers that deterministic tokens carry too
+        "town": (town(row["住所"]), frozenset()),
+        "birth_year": (birth_year(row["生年月日"]), frozenset()),
     }
 
 
@@ -109,7 +131,7 @@ def make_target(work: Path, households: int, seed: int) -> Target:
     a = [rows[i] for i in order[:half]]
     b = [rows[i] for i in order[half:]]
     t = Target(rows_a=a, rows_b=b)
-    for name in ("name", "kana", "family", "family_kana"):
+    for name in ("name", "kana", "family", "family_kana", "town", "birth_year"):
         values, qgrams = [], {}
         by_part = {}
         for r in a + b:
@@ -176,7 +198,8 @@ def encode_mimamori(t: Target, work: Path, hardening: str, seed: int) -> dict[st
     enc = {}
     for col, fname in (("bf_name", "name"), ("bf_kana", "kana"), ("tok_name", "name_token"),
                        ("tok_kana_loose", "kana_token"), ("tok_family", "family_token"),
-                       ("tok_family_kana_loose", "family_kana_token")):
+                       ("tok_family_kana_loose", "family_kana_token"), ("tok_town", "town_token"),
+                       ("tok_birth_year", "birth_year_token")):
         arr = table.column(col).to_pylist()
         width = max(len(x) for x in arr if x is not None)
         enc[fname] = np.array([np.frombuffer(x, dtype=np.uint8) if x else np.zeros(width, np.uint8) for x in arr])

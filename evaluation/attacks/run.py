@@ -93,7 +93,7 @@ def main() -> int:
             # deterministic tokens (the same under every hardening): the frequency attack only,
             # there is no structure to mine
             if config == data.HARDENINGS[0]:
-                for fname in ("name", "kana", "family", "family_kana"):
+                for fname in ("name", "kana", "family", "family_kana", "town", "birth_year"):
                     f = t.fields[fname]
                     tok = encs[f"{fname}_token"]
                     for o in overlaps:
