@@ -12,8 +12,8 @@
 //! rarely do.
 //!
 //! The bits per band are not fixed: each band takes the fewest (from [`MIN_BITS`], found by
-//! bisection) whose pairs with a residual record fit the budget (`pairs_per_record` × residual
-//! records), so the cost stays proportional to the residual records at any size and the bands
+//! bisection) whose pairs with a residual record fit the budget (`pairs_per_record` × the
+//! residual records that can still find a partner, see [`seekers`]), so the cost stays proportional to the residual records at any size and the bands
 //! grow stricter only where the encodings crowd; a residual record walks only the bucket members
 //! it may pair with. When even every sampled bit leaves a band over budget (identical encodings),
 //! it pairs only its smallest buckets, up to the budget. The pairs found are scored by the model
@@ -113,7 +113,7 @@ pub fn residual_pairs(
         .enumerate()
         .flat_map(|(field, c)| (0..c.words * 64).map(move |p| Position { field, word: p / 64, bit: (p % 64) as u32 }))
         .collect();
-    let budget = (pairs_per_record.saturating_mul(residual_records)).max(MIN_BUDGET);
+    let budget = pairs_per_record.saturating_mul(seekers(residual, &eligible, closed)).max(MIN_BUDGET);
 
     // every band's positions, drawn up front so the result does not depend on threads
     let mut rng = ChaCha20Rng::seed_from_u64(seed ^ 0x6C73_685F_6261_6E64);
@@ -154,6 +154,42 @@ pub fn residual_pairs(
     pairs.sort_unstable();
     pairs.dedup();
     (pairs, report)
+}
+
+/// How many residual records can still find a partner, at most: a residual record of a
+/// department that may hold a person twice can pair with anyone; those of a distinct-persons
+/// department D only with the records open to D, each at most once, so no more of them than
+/// there are such records. (A registry mostly left alone beside a small department spends the
+/// budget on the few records that can still link, not on every registry record.)
+fn seekers(residual: &[bool], eligible: &[bool], closed: &Closed) -> u64 {
+    let mut residual_in = [0u64; 64];
+    let mut open_to = [0u64; 64];
+    let mut free = 0u64;
+    let mut departments = 0u64;
+    for rid in 0..residual.len() {
+        if !eligible[rid] {
+            continue;
+        }
+        let bit = closed.distinct_bit[rid];
+        if residual[rid] {
+            if bit == 0 {
+                free += 1;
+            } else {
+                residual_in[bit.trailing_zeros() as usize] += 1;
+                departments |= bit;
+            }
+        }
+    }
+    if departments != 0 {
+        for rid in (0..residual.len()).filter(|&r| eligible[r]) {
+            let mut open = departments & !closed.closed[rid];
+            while open != 0 {
+                open_to[open.trailing_zeros() as usize] += 1;
+                open &= open - 1;
+            }
+        }
+    }
+    free + (0..64).map(|d| residual_in[d].min(open_to[d])).sum::<u64>()
 }
 
 /// One band: each eligible record's sampled bits as a word (first sampled position in the top
@@ -409,5 +445,21 @@ mod tests {
         assert!(pairs.contains(&2), "{pairs:?}");
         assert!(!pairs.contains(&1), "a record linked into the department was paired: {pairs:?}");
         assert!(!pairs.contains(&3), "two records of a distinct-persons department were paired: {pairs:?}");
+    }
+
+    #[test]
+    fn a_department_left_alone_counts_only_as_many_seekers_as_records_open_to_it() {
+        // records 0..100: a distinct-persons department (bit 1), all residual; 100..103: another
+        // department's records not linked into it; 103..110: linked into it; 110: residual, free
+        let n = 111;
+        let residual: Vec<bool> = (0..n).map(|r| r < 100 || r == 110).collect();
+        let distinct_bit: Vec<u64> = (0..n).map(|r| if r < 100 { 2 } else { 0 }).collect();
+        let closed: Vec<u64> = (0..n).map(|r| if r < 100 || (103..110).contains(&r) { 2 } else { 0 }).collect();
+        let c = Closed { closed: &closed, distinct_bit: &distinct_bit };
+        // 3 + record 110 itself open to it, and record 110 free
+        assert_eq!(seekers(&residual, &vec![true; n], &c), 4 + 1);
+        // records without an encoding take no part
+        let eligible: Vec<bool> = (0..n).map(|r| r != 100).collect();
+        assert_eq!(seekers(&residual, &eligible, &c), 3 + 1);
     }
 }
