@@ -174,6 +174,15 @@ fn describe(o: &Outcome, out: &Path, vault: &Path) -> String {
         count(wild),
         count(invalid)
     );
+    let partial: u64 = m.counts.values().map(|c| c.partial).sum();
+    if partial > 0 {
+        let _ = writeln!(
+            t,
+            "  dates known only in part (a year alone, a year and month, day and month ambiguous): {}; \
+             their known parts still compare (set [source] date_order = \"dmy\" or \"mdy\" when the extract writes 3/4/1849)",
+            count(partial)
+        );
+    }
     let _ = writeln!(
         t,
         "  linkage key fingerprint {}; source {} ({})",

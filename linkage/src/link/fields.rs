@@ -67,6 +67,9 @@ enum Kind<'a> {
     Given { written: Option<Col<'a>>, reading: Option<Col<'a>>, loose: Option<Col<'a>> },
     /// 3 equal; 2 day and month transposed; 1 one component off; 0 otherwise.
     Date { full: Col<'a>, swapped: Option<Col<'a>>, ym: Option<Col<'a>>, md: Option<Col<'a>>, yd: Option<Col<'a>> },
+    /// Birth years and months of pairs where either birth date is known only in part (the
+    /// date field compares pairs whose dates are both whole, so nothing counts twice).
+    Year { full: Option<Col<'a>>, year: Col<'a>, ym: Option<Col<'a>> },
     /// 4 same address (or street); 3 same block or Dice ≥ cut 3; 2 same 丁目 or Dice ≥ cut 2;
     /// 1 same town (or locality); 0 otherwise.
     Address {
@@ -232,6 +235,21 @@ impl<'a> Comparator<'a> {
                 None,
             );
         }
+        // dates known only in part (a year alone, a year and month): their own field, present
+        // only when some record has one
+        if let Some(year) = t("tok_birth_year") {
+            let full = t("tok_birth_date");
+            let partial = (0..r.len()).any(|i| year.get(i) != 0 && full.is_none_or(|f| f.get(i) == 0));
+            if partial {
+                push(
+                    Kind::Year { full, year, ym: t("tok_birth_ym") },
+                    "birth_year",
+                    &["tok_birth_year", "tok_birth_ym"],
+                    &["different year", "same year", "same year and month"],
+                    None,
+                );
+            }
+        }
         if let Some(sex) = t("tok_sex") {
             push(Kind::Exact(sex), "sex", &["tok_sex"], &["different", "equal"], None);
         }
@@ -290,6 +308,7 @@ impl<'a> Comparator<'a> {
                 "name" => &["tok_family", "tok_given", "tok_family_kana", "tok_given_kana"],
                 "kana" => &["tok_family_kana", "tok_given_kana", "tok_family_kana_loose", "tok_given_kana_loose"],
                 "birth_date" => &["tok_birth_year"],
+                "birth_year" => &["tok_birth_date"],
                 "address" => &["tok_postcode"],
                 _ => &[],
             };
@@ -386,6 +405,15 @@ fn level(k: &Kind, a: u32, b: u32) -> Option<u8> {
                 return Some(2);
             }
             Some(u8::from([eq(ym, x, y), eq(md, x, y), eq(yd, x, y)].contains(&Some(true))))
+        }
+        Kind::Year { full, year, ym } => {
+            if full.is_some_and(|f| f.get(x) != 0 && f.get(y) != 0) {
+                return None;
+            }
+            if !eq(Some(year), x, y)? {
+                return Some(0);
+            }
+            Some(if eq(ym, x, y) == Some(true) { 2 } else { 1 })
         }
         Kind::Address { address, block, chome, town, street, locality, bloom } => {
             let (ad, st) = (eq(address, x, y), eq(street, x, y));

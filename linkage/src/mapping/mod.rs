@@ -69,6 +69,11 @@ pub struct Source {
     /// Worksheet of an .xlsx source; the first sheet when absent.
     #[serde(default)]
     pub sheet: Option<String>,
+    /// Order of day and month in numeric dates that end with the year (3/4/1849): `dmy`,
+    /// `mdy`, or `auto` (the default: the order is taken only when it is evident, otherwise the
+    /// year alone is kept).
+    #[serde(default)]
+    pub date_order: crate::normalise::era_date::DayOrder,
 }
 
 /// How an extra quasi-identifier is encoded and compared.

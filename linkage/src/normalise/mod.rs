@@ -16,8 +16,9 @@ pub mod sex;
 pub mod width;
 
 /// Version of the normalisation rules, written into every manifest: extracts normalised by
-/// different versions must not be linked.
-pub const NORMALISER_VERSION: &str = "1";
+/// different versions must not be linked. 2: birth dates may be partial (a lone four-digit year is
+/// a year, no longer Excel's serial day; month names; day-first dates).
+pub const NORMALISER_VERSION: &str = "2";
 
 /// Marks a character that was lost (外字, undecodable byte).
 pub const WILDCARD: char = '\u{FFFD}';

@@ -37,6 +37,10 @@ pub struct FieldCounts {
     pub wildcard: u64,
     /// Values that could not be read as their type (an impossible date, a non-number).
     pub invalid: u64,
+    /// Dates known only in part (a year alone, a year and month, day and month ambiguous):
+    /// their known parts still compare.
+    #[serde(default)]
+    pub partial: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,6 +17,7 @@ use crate::encode::{BloomEncoder, Hardening, LinkageKey, TOKEN_BYTES, Tokeniser,
 use crate::extract::{self, ExtractError, Wanted};
 use crate::mapping::{AttributeType, Compare, Format, Mapping, Sensitivity};
 use crate::normalise::NORMALISER_VERSION;
+use crate::normalise::era_date::DayOrder;
 use manifest::{ColumnInfo, ColumnSensitivity, EncodingInfo, FieldCounts, MANIFEST_FORMAT, Manifest, SourceInfo};
 use output::Output;
 
@@ -121,6 +122,8 @@ pub(crate) struct Plan {
     pub attributes: Vec<Attribute>,
     pub fields: Vec<Field>,
     pub columns: Vec<ColumnInfo>,
+    /// Day order of numeric dates ending with the year.
+    pub date_order: DayOrder,
 }
 
 fn role_name(r: Role, plan_extras: &[Extra], attrs: &[Attribute]) -> String {
@@ -284,7 +287,7 @@ impl Plan {
             .into_iter()
             .map(|(name, ty, sensitivity, source)| ColumnInfo { name, data_type: format!("{ty}"), sensitivity, source })
             .collect();
-        Plan { roles, wanted, extras, attributes, fields, columns }
+        Plan { roles, wanted, extras, attributes, fields, columns, date_order: m.source.date_order }
     }
 
     pub(crate) fn role_label(&self, r: Role) -> String {
@@ -375,6 +378,7 @@ pub fn run(
                 total.blank += c.blank;
                 total.wildcard += c.wildcard;
                 total.invalid += c.invalid;
+                total.partial += c.partial;
             }
             for (line, column, role, expected) in chunk_problems {
                 let p = Problem { file: file_name.clone(), line, column, role, expected };

@@ -90,6 +90,20 @@ fn date_of(v: &Value) -> Result<Option<NaiveDate>, String> {
     }
 }
 
+/// A birth date, perhaps partial (a year alone, a year and month).
+fn birth_date_of(v: &Value, order: era_date::DayOrder) -> Result<Option<era_date::PartialDate>, String> {
+    match v {
+        Value::Empty => Ok(None),
+        Value::Date(d) => {
+            Ok(Some(era_date::PartialDate { year: d.year(), month: Some(d.month()), day: Some(d.day()) }))
+        }
+        Value::Int(i) => era_date::from_number(*i as f64).map(Some).map_err(|e| e.to_string()),
+        Value::Float(f) => era_date::from_number(*f).map(Some).map_err(|e| e.to_string()),
+        Value::Text(s) => era_date::parse_partial(s, order).map_err(|e| e.to_string()),
+        Value::Bool(_) => Err("expected a date, found a true/false cell".into()),
+    }
+}
+
 fn bool_of(v: &Value) -> Result<Option<bool>, String> {
     match v {
         Value::Empty => Ok(None),
@@ -232,20 +246,31 @@ pub(crate) fn encode(
     // birth date
     if let Some(v) = value(Role::BirthDate) {
         let wild = matches!(v, Value::Text(s) if width::has_lost(s));
-        match (wild, date_of(v)) {
+        match (wild, birth_date_of(v, plan.date_order)) {
             (true, _) => ctx.count("birth_date").wildcard += 1,
             (false, Ok(None)) => ctx.count("birth_date").blank += 1,
             (false, Err(e)) => ctx.invalid(Role::BirthDate, e),
-            (false, Ok(Some(d))) => {
-                let (y, m, dd) = (d.year(), d.month(), d.day());
-                put(&mut out, "tok_birth_date", tok.token("birth_date", &format!("{y:04}-{m:02}-{dd:02}")));
-                if m != dd && NaiveDate::from_ymd_opt(y, dd, m).is_some() {
-                    put(&mut out, "tok_birth_swapped", tok.token("birth_date", &format!("{y:04}-{dd:02}-{m:02}")));
-                }
+            (false, Ok(Some(p))) => {
+                let y = p.year;
                 put(&mut out, "tok_birth_year", tok.token("birth_year", &format!("{y:04}")));
-                put(&mut out, "tok_birth_ym", tok.token("birth_ym", &format!("{y:04}-{m:02}")));
-                put(&mut out, "tok_birth_md", tok.token("birth_md", &format!("{m:02}-{dd:02}")));
-                put(&mut out, "tok_birth_yd", tok.token("birth_yd", &format!("{y:04}-{dd:02}")));
+                if let Some(m) = p.month {
+                    put(&mut out, "tok_birth_ym", tok.token("birth_ym", &format!("{y:04}-{m:02}")));
+                }
+                match (p.month, p.day, p.date()) {
+                    (Some(m), Some(dd), Some(_)) => {
+                        put(&mut out, "tok_birth_date", tok.token("birth_date", &format!("{y:04}-{m:02}-{dd:02}")));
+                        if m != dd && NaiveDate::from_ymd_opt(y, dd, m).is_some() {
+                            put(
+                                &mut out,
+                                "tok_birth_swapped",
+                                tok.token("birth_date", &format!("{y:04}-{dd:02}-{m:02}")),
+                            );
+                        }
+                        put(&mut out, "tok_birth_md", tok.token("birth_md", &format!("{m:02}-{dd:02}")));
+                        put(&mut out, "tok_birth_yd", tok.token("birth_yd", &format!("{y:04}-{dd:02}")));
+                    }
+                    _ => ctx.count("birth_date").partial += 1,
+                }
             }
         }
     }
