@@ -64,7 +64,7 @@ enum Kind<'a> {
     /// household, or the whole name of two namesakes, would count twice or three times.
     Fuzzy { exact: Option<Col<'a>>, loose: Option<Col<'a>>, bloom: Option<Sim<'a>>, parts: [Option<Col<'a>>; 2] },
     /// A name part (given or family): 2 same (written or read); 1 same loose reading; 0 otherwise.
-    Given { written: Option<Col<'a>>, reading: Option<Col<'a>>, loose: Option<Col<'a>> },
+    Given { written: Option<Col<'a>>, reading: Option<Col<'a>>, loose: Option<Col<'a>>, first: Option<Col<'a>> },
     /// 3 equal; 2 day and month transposed; 1 one component off; 0 otherwise.
     Date { full: Col<'a>, swapped: Option<Col<'a>>, ym: Option<Col<'a>>, md: Option<Col<'a>>, yd: Option<Col<'a>> },
     /// Birth years and months of pairs where either birth date is known only in part (the
@@ -195,12 +195,16 @@ impl<'a> Comparator<'a> {
             push(kind, "kana", &["tok_kana", "tok_kana_loose", "bf_kana"], &fuzzy, t("tok_kana").map(|_| "tok_kana"));
         }
         if t("tok_given").is_some() || t("tok_given_kana").is_some() {
-            let kind =
-                Kind::Given { written: t("tok_given"), reading: t("tok_given_kana"), loose: t("tok_given_kana_loose") };
+            let kind = Kind::Given {
+                written: t("tok_given"),
+                reading: t("tok_given_kana"),
+                loose: t("tok_given_kana_loose"),
+                first: t("tok_given_first"),
+            };
             push(
                 kind,
                 "given_name",
-                &["tok_given", "tok_given_kana", "tok_given_kana_loose", "key_bf_name"],
+                &["tok_given", "tok_given_first", "tok_given_kana", "tok_given_kana_loose", "key_bf_name"],
                 &["different", "loose reading equal", "equal"],
                 Some(if t("tok_given").is_some() { "tok_given" } else { "tok_given_kana" }),
             );
@@ -210,6 +214,7 @@ impl<'a> Comparator<'a> {
                 written: t("tok_family"),
                 reading: t("tok_family_kana"),
                 loose: t("tok_family_kana_loose"),
+                first: None,
             };
             push(
                 kind,
@@ -380,9 +385,9 @@ fn level(k: &Kind, a: u32, b: u32) -> Option<u8> {
                 None => e.map(|_| 0),
             }
         }
-        Kind::Given { written, reading, loose } => {
+        Kind::Given { written, reading, loose, first } => {
             let (w, r, l) = (eq(written, x, y), eq(reading, x, y), eq(loose, x, y));
-            if w == Some(true) || r == Some(true) {
+            if w == Some(true) || r == Some(true) || eq(first, x, y) == Some(true) {
                 Some(2)
             } else if l == Some(true) {
                 Some(1)

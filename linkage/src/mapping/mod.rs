@@ -74,6 +74,11 @@ pub struct Source {
     /// year alone is kept).
     #[serde(default)]
     pub date_order: crate::normalise::era_date::DayOrder,
+    /// Order of a name held in one column (`identity.name`): `family_first` (the default, as
+    /// Japanese registers write names) or `given_first` ("John Smith"). "Smith, John" is read
+    /// as family, given in either.
+    #[serde(default)]
+    pub name_order: crate::normalise::name::NameOrder,
 }
 
 /// How an extra quasi-identifier is encoded and compared.

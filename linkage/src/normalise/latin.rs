@@ -22,6 +22,84 @@ pub fn text(s: &str) -> Option<String> {
     (!t.is_empty()).then_some(t)
 }
 
+/// Whether a name is written in Latin letters (no kana, kanji or other East Asian script).
+pub fn is_latin(s: &str) -> bool {
+    s.chars().all(|c| (c as u32) < 0x2E80)
+}
+
+/// A Latin name as words: lower case, letters and digits only, so that O'Brien, O Brien,
+/// O.Brien and OBRIEN give the same letters.
+fn words(s: &str) -> Vec<String> {
+    width::fold(&width::fold(s).to_lowercase())
+        .split(|c: char| c.is_whitespace() || matches!(c, '.' | '-' | '\'' | '’' | ',' | '/' | '(' | ')'))
+        .map(|w| w.chars().filter(|c| c.is_alphanumeric() || *c == super::WILDCARD).nfc().collect::<String>())
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Abbreviations of forenames that English registers, censuses and parish books write
+/// (Wm, Thos, Jas, Geo, …), each standing for one name only. Nicknames (Bill, Peggy) are
+/// not folded: they are names of their own too.
+const FORENAME_ABBREVIATIONS: &[(&str, &str)] = &[
+    ("abm", "abraham"),
+    ("abrm", "abraham"),
+    ("alexr", "alexander"),
+    ("andw", "andrew"),
+    ("benj", "benjamin"),
+    ("benjn", "benjamin"),
+    ("chas", "charles"),
+    ("chs", "charles"),
+    ("danl", "daniel"),
+    ("edwd", "edward"),
+    ("eliz", "elizabeth"),
+    ("elizth", "elizabeth"),
+    ("elizh", "elizabeth"),
+    ("fredk", "frederick"),
+    ("geo", "george"),
+    ("hy", "henry"),
+    ("jas", "james"),
+    ("jno", "john"),
+    ("jos", "joseph"),
+    ("margt", "margaret"),
+    ("mgt", "margaret"),
+    ("matw", "matthew"),
+    ("nathl", "nathaniel"),
+    ("patk", "patrick"),
+    ("richd", "richard"),
+    ("robt", "robert"),
+    ("saml", "samuel"),
+    ("thos", "thomas"),
+    ("wm", "william"),
+    ("willm", "william"),
+    ("xpher", "christopher"),
+    ("xtopher", "christopher"),
+];
+
+/// A Latin family name: its letters, lower case, words joined (McDonald, Mc Donald and
+/// MCDONALD agree). None when empty.
+pub fn family_name(s: &str) -> Option<String> {
+    let w = words(s);
+    // joining words can put combining marks side by side out of canonical order
+    (!w.is_empty()).then(|| w.concat().nfc().collect())
+}
+
+/// A Latin given name: (the first forename, every forename joined), lower case, letters only,
+/// with a written abbreviation of the first forename spelled out (Wm. → william, Thos →
+/// thomas). Records of one person often share only the first forename (Mary Ann and Mary), or
+/// only the joined letters (Maryann and Mary Ann; a space typed into a name). None when empty.
+pub fn given_name(s: &str) -> Option<(String, String)> {
+    let w = words(s);
+    let first = w.first()?;
+    let first = match FORENAME_ABBREVIATIONS.iter().find(|(a, _)| a == first) {
+        Some((_, full)) => full.to_string(),
+        None => first.clone(),
+    };
+    // the joined letters spell out a lone abbreviation, but not one that may be the start of a
+    // name a space was typed into ("Geo rge")
+    let all = if w.len() == 1 { first.clone() } else { w.concat().nfc().collect() };
+    Some((first, all))
+}
+
 /// Digits (and letters, for alphanumeric codes) only; None when empty.
 pub fn code(s: &str) -> Option<String> {
     let upper = width::fold(&width::fold(s).to_uppercase());
@@ -40,7 +118,34 @@ mod tests {
         assert_eq!(code(" "), None);
     }
 
+    #[test]
+    fn latin_names() {
+        assert_eq!(family_name("O'Brien").as_deref(), Some("obrien"));
+        assert_eq!(family_name("O Brien"), family_name("OBRIEN"));
+        assert_eq!(family_name("Smith-Jones").as_deref(), Some("smithjones"));
+        assert_eq!(family_name(" .- "), None);
+        assert_eq!(given_name("Wm."), Some(("william".into(), "william".into())));
+        assert_eq!(given_name("THOS"), Some(("thomas".into(), "thomas".into())));
+        assert_eq!(given_name("Mary Ann"), Some(("mary".into(), "maryann".into())));
+        assert_eq!(given_name("Mary-Ann"), given_name("mary ann"));
+        // only the first forename, and only abbreviations: a nickname stays itself
+        assert_eq!(given_name("John Wm"), Some(("john".into(), "johnwm".into())));
+        assert_eq!(given_name("Geo rge"), Some(("george".into(), "george".into())));
+        assert_eq!(given_name("Wm Henry"), Some(("william".into(), "wmhenry".into())));
+        assert_eq!(given_name("Bill"), Some(("bill".into(), "bill".into())));
+        assert!(is_latin("Zoë O'Brien") && !is_latin("山田") && !is_latin("ヤマダ"));
+    }
+
     proptest::proptest! {
+        #[test]
+        fn latin_names_are_idempotent(s in "\\PC{0,16}") {
+            if let Some(f) = family_name(&s) { proptest::prop_assert_eq!(family_name(&f), Some(f.clone())); }
+            if let Some((first, all)) = given_name(&s) {
+                proptest::prop_assert_eq!(given_name(&first).map(|g| g.0), Some(first.clone()));
+                proptest::prop_assert_eq!(family_name(&all), Some(all.clone()));
+            }
+        }
+
         #[test]
         fn idempotent(s in "\\PC{0,16}") {
             if let Some(t) = text(&s) { proptest::prop_assert_eq!(text(&t), Some(t.clone())); }

@@ -44,6 +44,29 @@ pub fn split(s: &str) -> Name {
     }
 }
 
+/// Order of the parts of a name held in one column: family name first (as Japanese registers
+/// write names, also in Latin letters: "SMITH JOHN"), or given names first ("John Smith": the
+/// last word is the family name). A comma always ends the family name ("Smith, John").
+#[derive(Clone, Copy, Debug, Default, serde::Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum NameOrder {
+    #[default]
+    FamilyFirst,
+    GivenFirst,
+}
+
+/// Splits a one-column name by `order`; "family, given" whatever the order.
+pub fn split_ordered(s: &str, order: NameOrder) -> Name {
+    let folded = width::fold(s);
+    if let Some((f, g)) = folded.split_once([',', '、']) {
+        return Name { family: part(f), given: part(g) };
+    }
+    match (order, folded.trim().rsplit_once(' ')) {
+        (NameOrder::GivenFirst, Some((g, f))) => Name { family: part(f), given: part(g) },
+        _ => split(&folded),
+    }
+}
+
 /// Family and given name from two columns.
 pub fn from_parts(family: &str, given: &str) -> Name {
     Name { family: part(family), given: part(given) }
@@ -63,6 +86,23 @@ mod tests {
         assert_eq!(split("高橋太郎").full(), n.full());
         assert_eq!(split("高橋太郎").given, None);
         assert_eq!(split("  ").full(), None);
+    }
+
+    #[test]
+    fn one_column_names_in_either_order() {
+        let smith = |s: &str, o: NameOrder| {
+            let n = split_ordered(s, o);
+            (n.family, n.given)
+        };
+        let expected = (Some("Smith".to_string()), Some("Johnhenry".to_string()));
+        assert_eq!(smith("Johnhenry Smith", NameOrder::GivenFirst), expected);
+        assert_eq!(smith("Smith Johnhenry", NameOrder::FamilyFirst), expected);
+        assert_eq!(smith("Smith, Johnhenry", NameOrder::GivenFirst), expected);
+        assert_eq!(smith("Smith，Johnhenry", NameOrder::FamilyFirst), expected);
+        // every given name before the family name
+        assert_eq!(smith("Mary Ann Smith", NameOrder::GivenFirst), (Some("Smith".into()), Some("MaryAnn".into())));
+        assert_eq!(split_ordered("高橋　太郎", NameOrder::FamilyFirst), split("高橋 太郎"));
+        assert_eq!(smith("Smith", NameOrder::GivenFirst), (Some("Smith".into()), None));
     }
 
     proptest::proptest! {

@@ -124,6 +124,8 @@ pub(crate) struct Plan {
     pub columns: Vec<ColumnInfo>,
     /// Day order of numeric dates ending with the year.
     pub date_order: DayOrder,
+    /// Order of a name held in one column.
+    pub name_order: crate::normalise::name::NameOrder,
 }
 
 fn role_name(r: Role, plan_extras: &[Extra], attrs: &[Attribute]) -> String {
@@ -204,7 +206,7 @@ impl Plan {
         };
         push("record_ref", &tok, "record_id");
         if has_name {
-            for c in ["tok_family", "tok_given", "tok_name"] {
+            for c in ["tok_family", "tok_given", "tok_given_first", "tok_name"] {
                 push(c, &tok, "name");
             }
             push("bf_name", &bf, "name");
@@ -287,7 +289,16 @@ impl Plan {
             .into_iter()
             .map(|(name, ty, sensitivity, source)| ColumnInfo { name, data_type: format!("{ty}"), sensitivity, source })
             .collect();
-        Plan { roles, wanted, extras, attributes, fields, columns, date_order: m.source.date_order }
+        Plan {
+            roles,
+            wanted,
+            extras,
+            attributes,
+            fields,
+            columns,
+            date_order: m.source.date_order,
+            name_order: m.source.name_order,
+        }
     }
 
     pub(crate) fn role_label(&self, r: Role) -> String {

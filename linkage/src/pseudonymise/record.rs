@@ -194,17 +194,28 @@ pub(crate) fn encode(
     // names and readings: one column split on its space, or two columns as they are
     if let Some((family, given)) =
         name_parts(ctx, "name", &text, [Role::Name, Role::FamilyName, Role::GivenName], |s| {
-            let n = name::split(s);
+            let n = name::split_ordered(s, plan.name_order);
             (n.family, n.given)
         })
     {
-        let family = family.as_deref().and_then(name_part);
-        let given = given.as_deref().and_then(name_part);
+        let latin = [&family, &given].into_iter().flatten().all(|s| latin::is_latin(s));
+        let (family, given, first_given) = if latin {
+            let (first, all) = given.as_deref().and_then(latin::given_name).unzip();
+            (family.as_deref().and_then(latin::family_name), all, first)
+        } else {
+            let given = given.as_deref().and_then(name_part);
+            (family.as_deref().and_then(name_part), given.clone(), given)
+        };
         if let Some(f) = &family {
             put(&mut out, "tok_family", tok.token("family", f));
         }
         if let Some(g) = &given {
             put(&mut out, "tok_given", tok.token("given", g));
+        }
+        // the first forename of a Latin name (Mary Ann and Mary agree), under the same field
+        // key as the whole: a one-forename name's two tokens are equal
+        if let Some(g) = first_given.as_ref().filter(|_| latin) {
+            put(&mut out, "tok_given_first", tok.token("given", g));
         }
         let parts: Vec<&str> = [family.as_deref(), given.as_deref()].into_iter().flatten().collect();
         if !parts.is_empty() {
