@@ -64,7 +64,14 @@ enum Kind<'a> {
     /// household, or the whole name of two namesakes, would count twice or three times.
     Fuzzy { exact: Option<Col<'a>>, loose: Option<Col<'a>>, bloom: Option<Sim<'a>>, parts: [Option<Col<'a>>; 2] },
     /// A name part (given or family): 2 same (written or read); 1 same loose reading; 0 otherwise.
-    Given { written: Option<Col<'a>>, reading: Option<Col<'a>>, loose: Option<Col<'a>>, first: Option<Col<'a>> },
+    /// A name part: written or read equal; loose reading (kana) or sound (Latin) equal.
+    Given {
+        written: Option<Col<'a>>,
+        reading: Option<Col<'a>>,
+        loose: Option<Col<'a>>,
+        sound: Option<Col<'a>>,
+        first: Option<Col<'a>>,
+    },
     /// 3 equal; 2 day and month transposed; 1 one component off; 0 otherwise.
     Date { full: Col<'a>, swapped: Option<Col<'a>>, ym: Option<Col<'a>>, md: Option<Col<'a>>, yd: Option<Col<'a>> },
     /// Birth years and months of pairs where either birth date is known only in part (the
@@ -199,13 +206,21 @@ impl<'a> Comparator<'a> {
                 written: t("tok_given"),
                 reading: t("tok_given_kana"),
                 loose: t("tok_given_kana_loose"),
+                sound: t("tok_given_sound"),
                 first: t("tok_given_first"),
             };
             push(
                 kind,
                 "given_name",
-                &["tok_given", "tok_given_first", "tok_given_kana", "tok_given_kana_loose", "key_bf_name"],
-                &["different", "loose reading equal", "equal"],
+                &[
+                    "tok_given",
+                    "tok_given_first",
+                    "tok_given_kana",
+                    "tok_given_kana_loose",
+                    "tok_given_sound",
+                    "key_bf_name",
+                ],
+                &["different", "loose reading or sound equal", "equal"],
                 Some(if t("tok_given").is_some() { "tok_given" } else { "tok_given_kana" }),
             );
         }
@@ -214,13 +229,14 @@ impl<'a> Comparator<'a> {
                 written: t("tok_family"),
                 reading: t("tok_family_kana"),
                 loose: t("tok_family_kana_loose"),
+                sound: t("tok_family_sound"),
                 first: None,
             };
             push(
                 kind,
                 "family_name",
-                &["tok_family", "tok_family_kana", "tok_family_kana_loose", "key_bf_name"],
-                &["different", "loose reading equal", "equal"],
+                &["tok_family", "tok_family_kana", "tok_family_kana_loose", "tok_family_sound", "key_bf_name"],
+                &["different", "loose reading or sound equal", "equal"],
                 Some(if t("tok_family").is_some() { "tok_family" } else { "tok_family_kana" }),
             );
         }
@@ -385,13 +401,13 @@ fn level(k: &Kind, a: u32, b: u32) -> Option<u8> {
                 None => e.map(|_| 0),
             }
         }
-        Kind::Given { written, reading, loose, first } => {
-            let (w, r, l) = (eq(written, x, y), eq(reading, x, y), eq(loose, x, y));
+        Kind::Given { written, reading, loose, sound, first } => {
+            let (w, r, l, s) = (eq(written, x, y), eq(reading, x, y), eq(loose, x, y), eq(sound, x, y));
             if w == Some(true) || r == Some(true) || eq(first, x, y) == Some(true) {
                 Some(2)
-            } else if l == Some(true) {
+            } else if l == Some(true) || s == Some(true) {
                 Some(1)
-            } else if w.is_some() || r.is_some() || l.is_some() {
+            } else if w.is_some() || r.is_some() || l.is_some() || s.is_some() {
                 Some(0)
             } else {
                 None

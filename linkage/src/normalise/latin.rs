@@ -100,6 +100,43 @@ pub fn given_name(s: &str) -> Option<(String, String)> {
     Some((first, all))
 }
 
+/// The Soundex code of a Latin name (Russell and Odell, 1918; the form of the U.S. National
+/// Archives): its first letter and the codes of the next three consonant sounds, so that
+/// misspellings that keep the sound agree (emily, emiily; charlotte, charlotye). Accents are
+/// dropped first; None when the name holds no letter a–z.
+pub fn soundex(s: &str) -> Option<String> {
+    let letters: Vec<char> = s.nfkd().filter(char::is_ascii_alphabetic).map(|c| c.to_ascii_lowercase()).collect();
+    let code = |c: char| match c {
+        'b' | 'f' | 'p' | 'v' => Some(b'1'),
+        'c' | 'g' | 'j' | 'k' | 'q' | 's' | 'x' | 'z' => Some(b'2'),
+        'd' | 't' => Some(b'3'),
+        'l' => Some(b'4'),
+        'm' | 'n' => Some(b'5'),
+        'r' => Some(b'6'),
+        _ => None,
+    };
+    let (&first, rest) = letters.split_first()?;
+    let mut out = vec![first.to_ascii_uppercase() as u8];
+    let mut last = code(first);
+    for &c in rest {
+        if out.len() == 4 {
+            break;
+        }
+        match code(c) {
+            Some(d) if Some(d) != last => {
+                out.push(d);
+                last = Some(d);
+            }
+            Some(_) => {}
+            // h and w do not separate letters of one code; vowels do
+            None if c == 'h' || c == 'w' => {}
+            None => last = None,
+        }
+    }
+    out.resize(4, b'0');
+    String::from_utf8(out).ok()
+}
+
 /// Digits (and letters, for alphanumeric codes) only; None when empty.
 pub fn code(s: &str) -> Option<String> {
     let upper = width::fold(&width::fold(s).to_uppercase());
@@ -134,6 +171,22 @@ mod tests {
         assert_eq!(given_name("Wm Henry"), Some(("william".into(), "wmhenry".into())));
         assert_eq!(given_name("Bill"), Some(("bill".into(), "bill".into())));
         assert!(is_latin("Zoë O'Brien") && !is_latin("山田") && !is_latin("ヤマダ"));
+        // the National Archives' examples
+        for (name, code) in [
+            ("Robert", "R163"),
+            ("Rupert", "R163"),
+            ("Rubin", "R150"),
+            ("Ashcraft", "A261"),
+            ("Ashcroft", "A261"),
+            ("Tymczak", "T522"),
+            ("Pfister", "P236"),
+            ("Honeyman", "H555"),
+        ] {
+            assert_eq!(soundex(name).as_deref(), Some(code), "{name}");
+        }
+        assert_eq!(soundex("emiily"), soundex("emily"));
+        assert_eq!(soundex("Zoë"), soundex("zoe"));
+        assert_eq!(soundex("山田"), None);
     }
 
     proptest::proptest! {

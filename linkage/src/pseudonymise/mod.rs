@@ -206,7 +206,7 @@ impl Plan {
         };
         push("record_ref", &tok, "record_id");
         if has_name {
-            for c in ["tok_family", "tok_given", "tok_given_first", "tok_name"] {
+            for c in ["tok_family", "tok_given", "tok_given_first", "tok_family_sound", "tok_given_sound", "tok_name"] {
                 push(c, &tok, "name");
             }
             push("bf_name", &bf, "name");

@@ -217,6 +217,15 @@ pub(crate) fn encode(
         if let Some(g) = first_given.as_ref().filter(|_| latin) {
             put(&mut out, "tok_given_first", tok.token("given", g));
         }
+        // how a Latin name sounds (Soundex), for misspellings: the loose key of Latin names
+        if latin {
+            if let Some(code) = family.as_deref().and_then(latin::soundex) {
+                put(&mut out, "tok_family_sound", tok.token("family_sound", &code));
+            }
+            if let Some(code) = first_given.as_deref().and_then(latin::soundex) {
+                put(&mut out, "tok_given_sound", tok.token("given_sound", &code));
+            }
+        }
         let parts: Vec<&str> = [family.as_deref(), given.as_deref()].into_iter().flatten().collect();
         if !parts.is_empty() {
             put(&mut out, "tok_name", tok.token("name", &parts.concat()));
