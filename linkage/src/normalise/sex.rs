@@ -21,9 +21,9 @@ impl Sex {
 /// export ("1:男", "2（女）") are read by their label.
 pub fn parse(s: &str) -> Option<Sex> {
     let folded = width::fold(s).to_lowercase();
-    match folded.as_str() {
-        "1" | "男" | "男性" | "m" | "male" => return Some(Sex::Male),
-        "2" | "女" | "女性" | "f" | "female" => return Some(Sex::Female),
+    match folded.trim().trim_end_matches('.') {
+        "1" | "男" | "男性" | "m" | "male" | "man" | "boy" => return Some(Sex::Male),
+        "2" | "女" | "女性" | "f" | "female" | "woman" | "girl" => return Some(Sex::Female),
         _ => {}
     }
     match (folded.contains('男'), folded.contains('女')) {
@@ -31,6 +31,13 @@ pub fn parse(s: &str) -> Option<Sex> {
         (false, true) => Some(Sex::Female),
         _ => None,
     }
+}
+
+/// Whether a sex value says it is not known (ISO/IEC 5218: 0 not known, 9 not applicable;
+/// 不明, unknown, u, ?, -): blank rather than unreadable.
+pub fn is_unknown(s: &str) -> bool {
+    let folded = width::fold(s).to_lowercase();
+    matches!(folded.trim().trim_end_matches('.'), "" | "0" | "9" | "不明" | "unknown" | "u" | "?" | "-" | "n/a")
 }
 
 #[cfg(test)]
@@ -47,5 +54,10 @@ mod tests {
         for s in ["", "0", "9", "不明", "x"] {
             assert_eq!(parse(s), None, "{s}");
         }
+        for (s, e) in [("Male", Some(Sex::Male)), (" F. ", Some(Sex::Female)), ("girl", Some(Sex::Female))] {
+            assert_eq!(parse(s), e, "{s}");
+        }
+        assert!(is_unknown("0") && is_unknown("不明") && is_unknown("Unknown") && is_unknown(" "));
+        assert!(!is_unknown("x") && !is_unknown("M"));
     }
 }

@@ -299,7 +299,7 @@ pub(crate) fn encode(
     if let Some(v) = text(Role::Sex) {
         match sex::parse(&v) {
             Some(s) => put(&mut out, "tok_sex", tok.token("sex", s.code())),
-            None if width::fold(&v).is_empty() => ctx.count("sex").blank += 1,
+            None if sex::is_unknown(&v) => ctx.count("sex").blank += 1,
             None => ctx.invalid(Role::Sex, "expected a sex code (1/2, 男/女, M/F)".into()),
         }
     } else if plan.roles.contains(&Role::Sex) {
