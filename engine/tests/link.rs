@@ -656,3 +656,32 @@ fn census_years_and_abbreviated_names_still_tell_fathers_from_sons() {
     // sons, the forenames (abbreviated in the census) sons from their twins
     assert!(right >= 440, "{right} of 450 census records linked to their own register record");
 }
+
+#[test]
+fn a_default_rule_that_would_explode_is_left_out_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    register_and_census(d);
+    run_ok(&["init", "--workspace", "ws"], d);
+    let config = d.join("ws/mimamori.toml");
+    let base = fs::read_to_string(&config).unwrap();
+    // the default rules, on data where exact names repeat: the name rule is over the limit
+    fs::write(&config, format!("{base}\n[linkage]\nmax_pairs_per_rule = 1500\n")).unwrap();
+    let out = run_ok(&["link", "--workspace", "ws"], d);
+    let quality: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(d.join("ws/linked/quality.json")).unwrap()).unwrap();
+    let rows = quality["blocking"].as_array().unwrap();
+    let left_out: Vec<&serde_json::Value> =
+        rows.iter().filter(|r| r["skipped"].as_str().is_some_and(|s| s.contains("max_pairs_per_rule"))).collect();
+    assert!(!left_out.is_empty(), "{rows:?}");
+    assert!(left_out.iter().all(|r| r["pairs"].as_u64().unwrap() > 1500 && r["new_pairs"].as_u64() == Some(0)));
+    assert!(rows.iter().any(|r| r["skipped"].is_null() && r["new_pairs"].as_u64().unwrap() > 0), "{rows:?}");
+    assert!(out.contains("left out of the default rules"), "{out}");
+
+    // rules someone named are refused whole, with advice
+    fs::write(&config, format!("{base}\n[linkage]\nmax_pairs_per_rule = 1500\nblocking = [[\"key_bf_name\"]]\n"))
+        .unwrap();
+    let out = mimamori().args(["link", "--workspace", "ws"]).current_dir(d).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("max_pairs_per_rule"), "{}", stderr_of(&out));
+}

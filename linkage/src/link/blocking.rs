@@ -89,11 +89,15 @@ impl Candidates {
 
 /// Resolves the rules, counts their pairs, refuses an exploding one, then runs the joins.
 /// Pairs within one department of `distinct_departments` (bit per department) are never
-/// produced: the join itself leaves them out.
+/// produced: the join itself leaves them out. With `leave_out_exploding` (the default rules,
+/// which no one chose for this data) an exploding rule is left out and reported instead, unless
+/// every rule explodes.
+#[allow(clippy::too_many_arguments)]
 pub fn block(
     records: &Records,
     rules: &[Vec<String>],
     max_pairs_per_rule: u64,
+    leave_out_exploding: bool,
     memory_limit_mib: u64,
     distinct_departments: u64,
     notify: &mut dyn FnMut(&RuleReport),
@@ -175,6 +179,7 @@ pub fn block(
 
             // 1. pair counts per rule, from the key-group sizes (less the pairs within one
             //    distinct-persons department, which are never compared)
+            let mut exploded: Option<LinkError> = None;
             for (j, &ri) in active.iter().enumerate() {
                 let sql = format!(
                     "SELECT k{j} AS k, d, count(*) AS n FROM blocking_keys WHERE k{j} IS NOT NULL GROUP BY k{j}, d"
@@ -204,21 +209,40 @@ pub fn block(
                 let report = &mut reports[ri];
                 report.pairs = pairs;
                 report.largest_groups = sizes.iter().take(5).copied().collect();
+                let explodes = pairs > max_pairs_per_rule;
+                if explodes && leave_out_exploding {
+                    report.skipped = Some(format!(
+                        "would yield {pairs} candidate pairs, more than max_pairs_per_rule = {max_pairs_per_rule}: \
+                         left out of the default rules (name rules in [linkage] blocking to choose)"
+                    ));
+                }
                 notify(report);
-                if pairs > max_pairs_per_rule {
-                    return Err(LinkError::RuleExplodes {
+                if explodes {
+                    let error = LinkError::RuleExplodes {
                         rule: report.columns.join(" + "),
                         pairs,
                         limit: max_pairs_per_rule,
                         largest: report.largest_groups.clone(),
-                    });
+                    };
+                    if !leave_out_exploding {
+                        return Err(error);
+                    }
+                    exploded.get_or_insert(error);
                 }
+            }
+            if active.iter().all(|&ri| reports[ri].skipped.is_some())
+                && let Some(error) = exploded
+            {
+                return Err(error);
             }
 
             // 2. the joins; a pair an earlier rule has is skipped
             let mut pairs: Vec<u64> = Vec::new();
             let mut rule_of: Vec<u8> = Vec::new();
             for (j, &ri) in active.iter().enumerate() {
+                if reports[ri].skipped.is_some() {
+                    continue;
+                }
                 let sql = format!(
                     "SELECT l.rid AS a, r.rid AS b FROM blocking_keys l JOIN blocking_keys r ON l.k{j} = r.k{j} \
                  WHERE l.rid < r.rid AND (l.d IS NULL OR r.d IS NULL OR l.d <> r.d)"

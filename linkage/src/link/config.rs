@@ -96,6 +96,13 @@ impl Default for LinkConfig {
 }
 
 impl LinkConfig {
+    /// Whether the blocking rules are the defaults: then a rule that would explode on this data
+    /// is left out (and reported) rather than refused, since no one chose it for this data.
+    pub fn blocking_is_default(&self) -> bool {
+        self.blocking.len() == DEFAULT_RULES.len()
+            && self.blocking.iter().zip(DEFAULT_RULES).all(|(r, d)| r.iter().map(String::as_str).eq(d.iter().copied()))
+    }
+
     /// Checks values a TOML type cannot: returns what is wrong, in words.
     pub fn validate(&self) -> Result<(), String> {
         if self.blocking.is_empty() {

@@ -158,6 +158,7 @@ pub fn link(
         &records,
         &config.blocking,
         config.max_pairs_per_rule,
+        config.blocking_is_default(),
         config.memory_limit_mib,
         distinct_mask,
         &mut notify,
