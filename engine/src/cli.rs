@@ -140,7 +140,10 @@ pub enum Command {
     /// and manifest.json into --out (WS/extracts/<department>/). The record_ref → record_id
     /// vault is encrypted to --vault, which must be outside the workspace. Values that cannot
     /// be read are treated as unknown and reported by file, line and column (never by value);
-    /// --strict stops at the first.
+    /// --strict stops at the first. Birth dates known in part (1851, abt 1850, March 1848) keep
+    /// their known parts; the mapping's [source] date_order ("dmy"/"mdy", for 3/4/1849) and
+    /// name_order ("given_first", for a one-column "John Smith") say how the extract writes
+    /// them (docs/pseudonymise.md).
     Pseudonymise {
         /// The extract's mapping TOML.
         #[arg(long, value_name = "M.toml")]
