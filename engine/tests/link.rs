@@ -445,39 +445,41 @@ fn typo_ridden_pair_of_departments(d: &Path) {
         b.push_str(&format!("rec-{i}-dup-0,{g2},{f2},{no},{s2},{sub},{post2},{dob2}\n"));
     }
     run_ok(&["keygen", "--out", "link.key"], d);
-    for (dept, text) in [("a", a), ("b", b)] {
-        fs::write(d.join(format!("{dept}.csv")), text).unwrap();
-        fs::write(
-            d.join(format!("{dept}.toml")),
-            format!(
-                "department = \"{dept}\"\n[source]\npath = \"{dept}.csv\"\n[identity]\nrecord_id = \"rec_id\"\n\
-                 given_name = \"given_name\"\nfamily_name = \"surname\"\nstreet = \"address_1\"\n\
-                 locality = \"suburb\"\npostcode = \"postcode\"\nbirth_date = \"date_of_birth\"\n"
-            ),
-        )
-        .unwrap();
-        let key = format!("vaults/{dept}.vault.key");
-        fs::create_dir_all(d.join("vaults")).unwrap();
-        run_ok(&["keygen", "--vault", "--out", &key], d);
-        let (mapping, out, vault) =
-            (format!("{dept}.toml"), format!("ws/extracts/{dept}"), format!("vaults/{dept}.vault"));
-        run_ok(
-            &[
-                "pseudonymise",
-                "--mapping",
-                &mapping,
-                "--key",
-                "link.key",
-                "--vault-key",
-                &key,
-                "--out",
-                &out,
-                "--vault",
-                &vault,
-            ],
-            d,
-        );
-    }
+    let identity = "record_id = \"rec_id\"\ngiven_name = \"given_name\"\nfamily_name = \"surname\"\n\
+                    street = \"address_1\"\nlocality = \"suburb\"\npostcode = \"postcode\"\n\
+                    birth_date = \"date_of_birth\"\n";
+    pseudonymise_department(d, "a", &a, "", identity);
+    pseudonymise_department(d, "b", &b, "", identity);
+}
+
+/// Writes `<dept>.csv` and its mapping (`source` lines after `path`, the `[identity]` lines),
+/// and pseudonymises it with `link.key` into `ws/extracts/<dept>`, its vault and vault key in
+/// `vaults/`.
+fn pseudonymise_department(d: &Path, dept: &str, csv: &str, source: &str, identity: &str) {
+    fs::write(d.join(format!("{dept}.csv")), csv).unwrap();
+    fs::write(
+        d.join(format!("{dept}.toml")),
+        format!("department = \"{dept}\"\n[source]\npath = \"{dept}.csv\"\n{source}[identity]\n{identity}"),
+    )
+    .unwrap();
+    fs::create_dir_all(d.join("vaults")).unwrap();
+    let key = format!("vaults/{dept}.vault.key");
+    run_ok(&["keygen", "--vault", "--out", &key], d);
+    let (mapping, out, vault) = (format!("{dept}.toml"), format!("ws/extracts/{dept}"), format!("vaults/{dept}.vault"));
+    let args = [
+        "pseudonymise",
+        "--mapping",
+        &mapping,
+        "--key",
+        "link.key",
+        "--vault-key",
+        &key,
+        "--out",
+        &out,
+        "--vault",
+        &vault,
+    ];
+    run_ok(&args, d);
 }
 
 /// Person ids of `(department, record_id)` from export-links.
@@ -580,42 +582,12 @@ fn register_and_census(d: &Path) {
         }
     }
     run_ok(&["keygen", "--out", "link.key"], d);
-    fs::create_dir_all(d.join("vaults")).unwrap();
-    let names = [
-        "given_name = \"forename\"\nfamily_name = \"surname\"",
-        // one column, "Wm Smith" or "SMITH, Wm."
-        "name = \"name\"",
-    ];
-    for ((dept, text), names) in [("register", register), ("census", census)].into_iter().zip(names) {
-        fs::write(d.join(format!("{dept}.csv")), text).unwrap();
-        let order = if dept == "census" { "name_order = \"given_first\"\n" } else { "" };
-        fs::write(
-            d.join(format!("{dept}.toml")),
-            format!(
-                "department = \"{dept}\"\n[source]\npath = \"{dept}.csv\"\n{order}[identity]\nrecord_id = \"id\"\n\
-                 {names}\nstreet = \"street\"\nbirth_date = \"born\"\n"
-            ),
-        )
-        .unwrap();
-        let key = format!("vaults/{dept}.vault.key");
-        run_ok(&["keygen", "--vault", "--out", &key], d);
-        let (mapping, out, vault) =
-            (format!("{dept}.toml"), format!("ws/extracts/{dept}"), format!("vaults/{dept}.vault"));
-        let args = [
-            "pseudonymise",
-            "--mapping",
-            &mapping,
-            "--key",
-            "link.key",
-            "--vault-key",
-            &key,
-            "--out",
-            &out,
-            "--vault",
-            &vault,
-        ];
-        run_ok(&args, d);
-    }
+    let rest = "street = \"street\"\nbirth_date = \"born\"\n";
+    let register_identity = format!("record_id = \"id\"\ngiven_name = \"forename\"\nfamily_name = \"surname\"\n{rest}");
+    pseudonymise_department(d, "register", &register, "", &register_identity);
+    // one name column, "Wm Smith" or "SMITH, Wm."
+    let census_identity = format!("record_id = \"id\"\nname = \"name\"\n{rest}");
+    pseudonymise_department(d, "census", &census, "name_order = \"given_first\"\n", &census_identity);
 }
 
 #[test]

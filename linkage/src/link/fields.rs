@@ -63,8 +63,8 @@ enum Kind<'a> {
     /// to those fields (unknown here): otherwise the shared surname of two members of one
     /// household, or the whole name of two namesakes, would count twice or three times.
     Fuzzy { exact: Option<Col<'a>>, loose: Option<Col<'a>>, bloom: Option<Sim<'a>>, parts: [Option<Col<'a>>; 2] },
-    /// A name part (given or family): 2 same (written or read); 1 same loose reading; 0 otherwise.
-    /// A name part: written or read equal; loose reading (kana) or sound (Latin) equal.
+    /// A name part (given or family): 2 same (written or read, or a Latin given name's first
+    /// forename); 1 same loose reading (kana) or sound (Latin); 0 otherwise.
     Given {
         written: Option<Col<'a>>,
         reading: Option<Col<'a>>,

@@ -358,7 +358,11 @@ fn order_for_locality(records: &mut Records) {
         for r in &perm {
             data.extend_from_slice(&col.data[*r as usize * w..(*r as usize + 1) * w]);
         }
-        *col = BloomColumn::new(w, data);
+        col.data = data;
+        // bit counts move with their filters (while reading, they are counted after ordering)
+        if !col.ones.is_empty() {
+            col.ones = perm.iter().map(|r| col.ones[*r as usize]).collect();
+        }
     }
 }
 
@@ -400,6 +404,7 @@ mod tests {
             assert_eq!(records.tokens["tok_birth_date"][rid], dates[o]);
             assert_eq!(records.tokens["tok_other"][rid], 100 + o as u64);
             assert_eq!(records.blooms["bf_name"].data[rid * 2..rid * 2 + 2], [o as u64, o as u64]);
+            assert_eq!(records.blooms["bf_name"].ones[rid], 2 * (o as u64).count_ones());
         }
     }
 }

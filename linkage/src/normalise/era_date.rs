@@ -37,7 +37,8 @@ pub struct PartialDate {
 }
 
 impl PartialDate {
-    fn full(d: NaiveDate) -> Self {
+    /// A whole calendar day.
+    pub fn full(d: NaiveDate) -> Self {
         PartialDate { year: d.year(), month: Some(d.month()), day: Some(d.day()) }
     }
 
@@ -85,16 +86,20 @@ pub fn from_excel_serial(serial: f64) -> Result<NaiveDate, DateError> {
     epoch.checked_add_days(Days::new(serial.floor() as u64)).ok_or(DateError::Impossible)
 }
 
+/// The date before a time of day, if any (exports of date cells as text: "2016-04-01
+/// 00:00:00", "2016-04-01T00:00").
+fn without_time(folded: &str) -> &str {
+    match folded.rfind([' ', 'T', 't']) {
+        Some(i) if folded[i + 1..].contains(':') => &folded[..i],
+        _ => folded,
+    }
+}
+
 /// Parses a date; blank input is `Ok(None)`.
 pub fn parse(s: &str) -> Result<Option<NaiveDate>, DateError> {
     let folded = width::fold(s);
-    // a time of day after the date (exports of date cells as text: "2016-04-01 00:00:00",
-    // "2016-04-01T00:00") is dropped; spaces inside the date ("平成28年 4月 1日") are not kept
-    let date_part = match folded.rfind([' ', 'T']) {
-        Some(i) if folded[i + 1..].contains(':') => &folded[..i],
-        _ => folded.as_str(),
-    };
-    let t: String = date_part.chars().filter(|c| *c != ' ').collect();
+    // spaces inside the date ("平成28年 4月 1日") are not kept
+    let t: String = without_time(&folded).chars().filter(|c| *c != ' ').collect();
     if t.is_empty() {
         return Ok(None);
     }
@@ -108,11 +113,7 @@ pub fn parse(s: &str) -> Result<Option<NaiveDate>, DateError> {
 /// 12th of March 1848) and numeric dates ending with the year (3/4/1849, by `order`).
 pub fn parse_partial(s: &str, order: DayOrder) -> Result<Option<PartialDate>, DateError> {
     let folded = width::fold(s).to_lowercase();
-    let date_part = match folded.rfind([' ', 'T', 't']) {
-        Some(i) if folded[i + 1..].contains(':') => &folded[..i],
-        _ => folded.as_str(),
-    };
-    let t = date_part.trim();
+    let t = without_time(&folded).trim();
     if t.is_empty() {
         return Ok(None);
     }
@@ -121,7 +122,6 @@ pub fn parse_partial(s: &str, order: DayOrder) -> Result<Option<PartialDate>, Da
         if let Some(rest) = t.strip_prefix(prefix) {
             let rest = rest.trim_start_matches(['.', ' ']);
             if rest.starts_with(|c: char| c.is_ascii_digit() || c.is_alphabetic())
-                && rest != t
                 && let Ok(Some(p)) = parse_partial(rest, order)
             {
                 return Ok(Some(PartialDate::year(p.year)));

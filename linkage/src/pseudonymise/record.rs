@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 /// A fast hash map for the few short column names of one record.
 type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
 use super::manifest::FieldCounts;
 use super::output::Out;
@@ -94,9 +94,7 @@ fn date_of(v: &Value) -> Result<Option<NaiveDate>, String> {
 fn birth_date_of(v: &Value, order: era_date::DayOrder) -> Result<Option<era_date::PartialDate>, String> {
     match v {
         Value::Empty => Ok(None),
-        Value::Date(d) => {
-            Ok(Some(era_date::PartialDate { year: d.year(), month: Some(d.month()), day: Some(d.day()) }))
-        }
+        Value::Date(d) => Ok(Some(era_date::PartialDate::full(*d))),
         Value::Int(i) => era_date::from_number(*i as f64).map(Some).map_err(|e| e.to_string()),
         Value::Float(f) => era_date::from_number(*f).map(Some).map_err(|e| e.to_string()),
         Value::Text(s) => era_date::parse_partial(s, order).map_err(|e| e.to_string()),
@@ -203,8 +201,7 @@ pub(crate) fn encode(
             let (first, all) = given.as_deref().and_then(latin::given_name).unzip();
             (family.as_deref().and_then(latin::family_name), all, first)
         } else {
-            let given = given.as_deref().and_then(name_part);
-            (family.as_deref().and_then(name_part), given.clone(), given)
+            (family.as_deref().and_then(name_part), given.as_deref().and_then(name_part), None)
         };
         if let Some(f) = &family {
             put(&mut out, "tok_family", tok.token("family", f));
@@ -214,17 +211,16 @@ pub(crate) fn encode(
         }
         // the first forename of a Latin name (Mary Ann and Mary agree), under the same field
         // key as the whole: a one-forename name's two tokens are equal
-        if let Some(g) = first_given.as_ref().filter(|_| latin) {
+        // (only a Latin name has a first forename apart)
+        if let Some(g) = &first_given {
             put(&mut out, "tok_given_first", tok.token("given", g));
         }
         // how a Latin name sounds (Soundex), for misspellings: the loose key of Latin names
-        if latin {
-            if let Some(code) = family.as_deref().and_then(latin::soundex) {
-                put(&mut out, "tok_family_sound", tok.token("family_sound", &code));
-            }
-            if let Some(code) = first_given.as_deref().and_then(latin::soundex) {
-                put(&mut out, "tok_given_sound", tok.token("given_sound", &code));
-            }
+        if latin && let Some(code) = family.as_deref().and_then(latin::soundex) {
+            put(&mut out, "tok_family_sound", tok.token("family_sound", &code));
+        }
+        if let Some(code) = first_given.as_deref().and_then(latin::soundex) {
+            put(&mut out, "tok_given_sound", tok.token("given_sound", &code));
         }
         let parts: Vec<&str> = [family.as_deref(), given.as_deref()].into_iter().flatten().collect();
         if !parts.is_empty() {
