@@ -43,7 +43,7 @@ fn pseudonymise_dept(
         &key,
         &vault_key,
         &dir,
-        &Options { hardening, strict: false },
+        &Options { hardening, ..Options::default() },
         &mut |_, _| {},
         &mut |r, id| {
             refs.insert(*r, id.to_string());

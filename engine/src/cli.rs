@@ -33,6 +33,19 @@ pub enum HardeningArg {
     XorFold,
 }
 
+/// Whether the tokens of name parts are bound to the birth year (see the linkage crate's
+/// threat model).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TokenSaltArg {
+    /// Every token stands for its value alone: a surname token is as frequent as the surname,
+    /// which tells the common surnames apart by their counts (the frequency attack).
+    None,
+    /// Surnames, given names and their readings are tokenised together with the birth year;
+    /// a record without a birth year carries no name-part tokens (its whole name still
+    /// compares).
+    BirthYear,
+}
+
 /// How `query` returns its result.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum QueryFormat {
@@ -163,6 +176,10 @@ pub enum Command {
         /// Bloom-filter hardening; every department of a workspace must use the same.
         #[arg(long, value_enum, default_value_t = HardeningArg::Balance)]
         hardening: HardeningArg,
+        /// Binding of name-part tokens to the birth year; every department of a workspace must
+        /// use the same. `none` for extracts whose birth dates are mostly missing or wrong.
+        #[arg(long, value_enum, default_value_t = TokenSaltArg::BirthYear)]
+        token_salt: TokenSaltArg,
         /// Stop at the first value that cannot be read.
         #[arg(long)]
         strict: bool,

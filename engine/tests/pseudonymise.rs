@@ -346,7 +346,7 @@ fn febrl_style_extract_pseudonymises() {
          rec-0-org,michaela,neumann,8,stanley street,miami,winston hills,4223,nsw,19151111,5304218\n\
          rec-0-dup-0,michaela,neuman,8,stanley st,miami,winston hills,4223,nsw,19151111,5304218\n\
          rec-1-org,courtney,painter,12,pinkerton circuit,bega flats,richlands,4560,vic,19161214,4066625\n\
-         rec-2-org,courtney,,3,main road,,richlands,4560,vic,19170101,4066626\n",
+         rec-2-org,courtney,,3,main road,,richlands,4560,vic,19160101,4066626\n",
     )
     .unwrap();
     fs::write(
@@ -375,6 +375,7 @@ fn febrl_style_extract_pseudonymises() {
     let given = b[0].column_by_name("tok_given").unwrap().as_any().downcast_ref::<FixedSizeBinaryArray>().unwrap();
     let family = b[0].column_by_name("tok_family").unwrap().as_any().downcast_ref::<FixedSizeBinaryArray>().unwrap();
     assert!(family.is_null(3));
+    // (born in the same year: name-part tokens are bound to the birth year)
     assert_eq!(given.value(3), given.value(2), "the same given name, with or without a surname");
     for col in [
         "tok_family",
@@ -529,4 +530,72 @@ fn missing_columns_bad_keys_and_a_vault_in_the_workspace_are_refused_cleanly() {
     let out = mimamori().args(base).current_dir(d).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr_of(&out).contains("--force"));
+}
+
+#[test]
+fn name_part_tokens_are_bound_to_the_birth_year_unless_told_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_key_files(d);
+    fs::write(
+        d.join("people.csv"),
+        "id,family,given,birth\n\
+         1,sato,hana,2015-04-01\n\
+         2,sato,hana,2015-09-30\n\
+         3,sato,hana,2016-04-01\n\
+         4,sato,hana,\n",
+    )
+    .unwrap();
+    fs::write(
+        d.join("people.toml"),
+        "department = \"people\"\n[source]\npath = \"people.csv\"\n[identity]\nrecord_id = \"id\"\nfamily_name = \"family\"\ngiven_name = \"given\"\nbirth_date = \"birth\"\n",
+    )
+    .unwrap();
+    let column = |b: &[RecordBatch], name: &str| -> Vec<Option<Vec<u8>>> {
+        let c = b[0].column_by_name(name).unwrap().as_any().downcast_ref::<FixedSizeBinaryArray>().unwrap();
+        (0..c.len()).map(|i| (!c.is_null(i)).then(|| c.value(i).to_vec())).collect()
+    };
+    let mut written = Vec::new();
+    for (salt, out) in [(None, "default"), (Some("none"), "plain")] {
+        let out_dir = format!("ws_{out}/extracts/people");
+        let mut args = vec![
+            "pseudonymise",
+            "--mapping",
+            "people.toml",
+            "--key",
+            "link.key",
+            "--vault-key",
+            "v.key",
+            "--out",
+            &out_dir,
+            "--vault",
+            "people.vault",
+            "--force",
+        ];
+        if let Some(s) = salt {
+            args.extend(["--token-salt", s]);
+        }
+        run_ok(&args, d);
+        let manifest: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(d.join(&out_dir).join("manifest.json")).unwrap()).unwrap();
+        written.push((
+            manifest["encoding"]["token_salt"].as_str().unwrap().to_string(),
+            batches(&d.join(&out_dir).join("records.parquet")),
+        ));
+    }
+    let (salt, b) = &written[0];
+    assert_eq!(salt, "birth_year", "the default binds name parts to the birth year");
+    for name in ["tok_family", "tok_given"] {
+        let t = column(b, name);
+        assert!(t[0].is_some() && t[0] == t[1], "{name}: same name, same year: equal");
+        assert_ne!(t[0], t[2], "{name}: same name, another year: a different token");
+        assert!(t[3].is_none(), "{name}: no birth year, no name-part token");
+    }
+    let whole = column(b, "tok_name");
+    assert!(whole[3].is_some() && whole[0] == whole[3], "the whole name is not bound to the year");
+    let (salt, b) = &written[1];
+    assert_eq!(salt, "none");
+    let family = column(b, "tok_family");
+    assert!(family.iter().all(|t| t.is_some() && *t == family[0]), "--token-salt none: one surname, one token");
+    assert_ne!(column(&written[0].1, "tok_family")[0], family[0], "salted and plain tokens never agree");
 }

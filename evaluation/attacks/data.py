@@ -24,6 +24,11 @@ MIMAMORI = os.environ.get("MIMAMORI", str(ROOT / "target" / "release" / "mimamor
 
 # hardenings `mimamori pseudonymise --hardening` ships (the first is the default)
 HARDENINGS = ["balance", "none", "xor-fold"]
+# token salts `mimamori pseudonymise --token-salt` ships (the first is the default)
+TOKEN_SALTS = ["birth-year", "none"]
+# token fields the default token salt must keep from the frequency attack (at most 1% at full
+# overlap); towns and birth year-months are written as they are (see docs/pseudonymise.md)
+GUARDED_TOKENS = ("name", "kana", "family", "family_kana", "birth_year")
 
 
 def nfkc(s: str) -> str:
@@ -103,9 +108,27 @@ def town(address: str) -> str:
     return re.split(r"\d", nfkc(address), maxsplit=1)[0]
 
 
+def birth_ym(s: str) -> str:
+    """The Gregorian year and month of a registry birth date, as tok_birth_ym encodes it."""
+    s = nfkc(s)
+    m = re.match(r"(明治|大正|昭和|平成|令和)(元|\d+)年(\d+)月", s)
+    if m:
+        return f"{ERAS[m.group(1)] + (1 if m.group(2) == '元' else int(m.group(2)))}-{int(m.group(3)):02}"
+    m = re.match(r"(\d{4})\D?(\d{1,2})", s)
+    return f"{m.group(1)}-{int(m.group(2)):02}" if m else ""
+
+
+# token fields the frequency attack is run on: what each deterministic token column encodes
+TOKEN_FIELDS = ("name", "kana", "family", "family_kana", "town", "birth_year", "birth_ym")
+# under `--token-salt birth-year` the name-part tokens stand for (part, birth year): the
+# attacker, whose population list has both, attacks those pairs, and learns the part when right
+SALTED_FIELDS = {"family": "family_year", "family_kana": "family_kana_year"}
+
+
 def field_values(row: dict) -> dict[str, tuple[str, frozenset]]:
     fam, giv = nfkc(row["氏"]), nfkc(row["名"])
     lf, lg = kana_loose(row["氏カナ"]), kana_loose(row["名カナ"])
+    year = birth_year(row["生年月日"])
     return {
         "name": (f"{fam} {giv}", bigrams([fam, giv], True)),
         "kana": (f"{lf} {lg}", bigrams([lf, lg], False)),
@@ -114,7 +137,10 @@ def field_values(row: dict) -> dict[str, tuple[str, frozenset]]:
         "family_kana": (lf, bigrams([lf], False)),
         # quasi-identifiers that deterministic tokens carry too
         "town": (town(row["住所"]), frozenset()),
-        "birth_year": (birth_year(row["生年月日"]), frozenset()),
+        "birth_year": (year, frozenset()),
+        "birth_ym": (birth_ym(row["生年月日"]), frozenset()),
+        "family_year": (f"{fam}|{year}", frozenset()),
+        "family_kana_year": (f"{lf}|{year}", frozenset()),
     }
 
 
@@ -131,7 +157,7 @@ def make_target(work: Path, households: int, seed: int) -> Target:
     a = [rows[i] for i in order[:half]]
     b = [rows[i] for i in order[half:]]
     t = Target(rows_a=a, rows_b=b)
-    for name in ("name", "kana", "family", "family_kana", "town", "birth_year"):
+    for name in TOKEN_FIELDS + tuple(SALTED_FIELDS.values()):
         values, qgrams = [], {}
         by_part = {}
         for r in a + b:
@@ -177,9 +203,10 @@ def write_linkage_key(path: Path, seed: int) -> None:
         f.write(f"mimamori-linkage-key-v1 {key}\n")
 
 
-def encode_mimamori(t: Target, work: Path, hardening: str, seed: int) -> dict[str, np.ndarray]:
-    """`mimamori pseudonymise --hardening H` on the encoded half: each Bloom column as an
-    (n, bytes) uint8 array in row order, and the deterministic name tokens."""
+def encode_mimamori(t: Target, work: Path, hardening: str, seed: int, token_salt: str = "none") -> dict[str, np.ndarray]:
+    """`mimamori pseudonymise --hardening H --token-salt S` on the encoded half: each Bloom
+    column as an (n, bytes) uint8 array in row order, and the deterministic tokens (a record
+    without a token: a row of zeros)."""
     keys = work / "keys"
     keys.mkdir(mode=0o700, exist_ok=True)
     link, vault_key = keys / "link.key", keys / f"{hardening}.vault.key"
@@ -187,10 +214,11 @@ def encode_mimamori(t: Target, work: Path, hardening: str, seed: int) -> dict[st
         write_linkage_key(link, seed)
     if not vault_key.exists():
         subprocess.run([MIMAMORI, "keygen", "--vault", "--out", str(vault_key)], check=True, capture_output=True)
-    out = work / f"ws_{hardening}" / "extracts" / "registry"
+    out = work / f"ws_{hardening}_{token_salt}" / "extracts" / "registry"
     subprocess.run([MIMAMORI, "pseudonymise", "--mapping", str(work / "extract" / "registry.toml"),
                     "--key", str(link), "--vault-key", str(vault_key), "--out", str(out),
-                    "--vault", str(keys / f"{hardening}.vault"), "--hardening", hardening, "--force"],
+                    "--vault", str(keys / f"{hardening}_{token_salt}.vault"), "--hardening", hardening,
+                    "--token-salt", token_salt, "--force"],
                    check=True, capture_output=True)
     table = pq.read_table(out / "records.parquet")
     if table.num_rows != len(t.rows_a):
@@ -199,9 +227,9 @@ def encode_mimamori(t: Target, work: Path, hardening: str, seed: int) -> dict[st
     for col, fname in (("bf_name", "name"), ("bf_kana", "kana"), ("tok_name", "name_token"),
                        ("tok_kana_loose", "kana_token"), ("tok_family", "family_token"),
                        ("tok_family_kana_loose", "family_kana_token"), ("tok_town", "town_token"),
-                       ("tok_birth_year", "birth_year_token")):
+                       ("tok_birth_year", "birth_year_token"), ("tok_birth_ym", "birth_ym_token")):
         arr = table.column(col).to_pylist()
-        width = max(len(x) for x in arr if x is not None)
+        width = max((len(x) for x in arr if x is not None), default=16)
         enc[fname] = np.array([np.frombuffer(x, dtype=np.uint8) if x else np.zeros(width, np.uint8) for x in arr])
     return enc
 

@@ -11,8 +11,9 @@ import numpy as np
 
 
 def attack(encodings: np.ndarray, plain: list[str]) -> dict[bytes, str]:
-    """`encodings`: (n, bytes) uint8, one row per encoded record. Returns encoding → value."""
-    enc = Counter(row.tobytes() for row in encodings)
+    """`encodings`: (n, bytes) uint8, one row per encoded record (all zeros: the record has
+    no such encoding, which tells the attacker nothing). Returns encoding → value."""
+    enc = Counter(row.tobytes() for row in encodings if row.any())
     e = enc.most_common()
     p = Counter(plain).most_common()
 

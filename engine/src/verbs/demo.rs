@@ -8,7 +8,7 @@ use serde::Serialize;
 use synthetic_data::SynthConfig;
 
 use super::{demo_report, init, link, link_report, outreach, pseudonymise, score, synth};
-use crate::cli::{HardeningArg, OutputFormat};
+use crate::cli::{HardeningArg, OutputFormat, TokenSaltArg};
 use crate::config::{self, Config};
 use crate::keys::{self, KeyKind};
 use crate::staging::{StagedDir, is_absent_or_empty, write_new_file};
@@ -72,6 +72,7 @@ pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFo
             out: workspace.join("extracts").join(dept),
             vault: Some(vault_dir.join(format!("{dept}.vault"))),
             hardening: HardeningArg::Balance,
+            token_salt: TokenSaltArg::BirthYear,
             strict: false,
             force: false,
             format,

@@ -134,7 +134,7 @@ pub fn run(command: Command) -> Result<()> {
             eprintln!("wrote {}", written.display());
             Ok(())
         }
-        Command::Pseudonymise { mapping, key, vault_key, out, vault, hardening, strict, force, format } => {
+        Command::Pseudonymise { mapping, key, vault_key, out, vault, hardening, token_salt, strict, force, format } => {
             pseudonymise::run(&pseudonymise::Args {
                 mapping,
                 key,
@@ -142,6 +142,7 @@ pub fn run(command: Command) -> Result<()> {
                 out,
                 vault,
                 hardening,
+                token_salt,
                 strict,
                 force,
                 format,

@@ -4,12 +4,12 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use linkage::encode::Hardening;
+use linkage::encode::{Hardening, TokenSalt};
 use linkage::mapping::Mapping;
 use linkage::pseudonymise::{self, Options, Outcome};
 
 use super::count;
-use crate::cli::{HardeningArg, OutputFormat};
+use crate::cli::{HardeningArg, OutputFormat, TokenSaltArg};
 use crate::progress::Progress;
 use crate::staging::{StagedDir, is_absent_or_empty};
 use crate::vault::VaultWriter;
@@ -22,6 +22,7 @@ pub struct Args {
     pub out: PathBuf,
     pub vault: Option<PathBuf>,
     pub hardening: HardeningArg,
+    pub token_salt: TokenSaltArg,
     pub strict: bool,
     pub force: bool,
     pub format: OutputFormat,
@@ -116,6 +117,10 @@ pub fn pseudonymise(a: &Args) -> Result<(Outcome, PathBuf, PathBuf)> {
             HardeningArg::None => Hardening::None,
             HardeningArg::Balance => Hardening::Balance,
             HardeningArg::XorFold => Hardening::XorFold,
+        },
+        token_salt: match a.token_salt {
+            TokenSaltArg::None => TokenSalt::None,
+            TokenSaltArg::BirthYear => TokenSalt::BirthYear,
         },
         strict: a.strict,
     };

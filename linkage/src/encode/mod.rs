@@ -33,4 +33,4 @@ pub mod token;
 
 pub use bloom::{BloomEncoder, BloomSpec, Hardening};
 pub use key::{KEY_BYTES, LinkageKey, VaultKey};
-pub use token::{TOKEN_BYTES, Tokeniser};
+pub use token::{SALTED_TOKENS, TOKEN_BYTES, TokenSalt, Tokeniser};

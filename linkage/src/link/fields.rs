@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::records::{BloomColumn, Col, Records};
 use crate::compare::dice::intersection_words;
+use crate::encode::{SALTED_TOKENS, TokenSalt};
 
 /// Unknown level in a packed γ.
 pub const UNKNOWN: u64 = 15;
@@ -49,10 +50,12 @@ pub fn calibrate(col: &BloomColumn, n: u32, seed: u64) -> ([f32; 3], String) {
     }
     d.sort_unstable_by(|a, b| b.total_cmp(a));
     let at = |share: f64| d[((d.len() as f64 * share) as usize).min(d.len() - 1)];
-    // strictly above the tail's edge, and strictly increasing
-    let c1 = at(1e-2) + 1e-6;
-    let c2 = at(1e-3).max(c1) + 1e-6;
-    let c3 = at(1e-4).max(c2) + 1e-6;
+    // strictly above the tail's edge, and strictly increasing; but never above 1: where more
+    // random pairs than the tail share a value exactly (a guardian's name, common among
+    // siblings), identical filters must still reach the top level
+    let c1 = (at(1e-2) + 1e-6).min(1.0);
+    let c2 = (at(1e-3).max(c1) + 1e-6).min(1.0);
+    let c3 = (at(1e-4).max(c2) + 1e-6).min(1.0);
     ([c1, c2, c3], format!("random-pair tails 1e-2, 1e-3, 1e-4 of {} sampled pairs", d.len()))
 }
 
@@ -62,7 +65,17 @@ enum Kind<'a> {
     /// When the name's parts are also fields (family, given), a pair with a part equal is left
     /// to those fields (unknown here): otherwise the shared surname of two members of one
     /// household, or the whole name of two namesakes, would count twice or three times.
-    Fuzzy { exact: Option<Col<'a>>, loose: Option<Col<'a>>, bloom: Option<Sim<'a>>, parts: [Option<Col<'a>>; 2] },
+    /// When the parts are bound to the birth year (`salted_parts`), an exact whole name is
+    /// placed at level 3: it is then seen mostly where the parts cannot compare (birth years
+    /// that differ or are missing), which EM's sessions, whose pairs share a birth date or a
+    /// name part, hardly meet, so that they could not learn a level of its own for it.
+    Fuzzy {
+        exact: Option<Col<'a>>,
+        loose: Option<Col<'a>>,
+        bloom: Option<Sim<'a>>,
+        parts: [Option<Col<'a>>; 2],
+        salted_parts: bool,
+    },
     /// A name part (given or family): 2 same (written or read, or a Latin given name's first
     /// forename); 1 same loose reading (kana) or sound (Latin); 0 otherwise.
     Given {
@@ -112,6 +125,12 @@ pub struct FieldInfo {
 
 pub struct Comparator<'a> {
     kinds: Vec<Kind<'a>>,
+    /// Per field: whether it reads tokens bound to the birth year, so that its disagreement
+    /// may only mean a different birth year.
+    salted: Vec<bool>,
+    /// Birth-year and whole birth-date tokens.
+    year: Option<Col<'a>>,
+    date: Option<Col<'a>>,
     pub fields: Vec<FieldInfo>,
 }
 
@@ -189,6 +208,7 @@ impl<'a> Comparator<'a> {
                 loose: None,
                 bloom: sim("bf_name"),
                 parts: [t("tok_family"), t("tok_given")],
+                salted_parts: r.token_salt.salts("tok_family"),
             };
             push(kind, "name", &["tok_name", "bf_name", "key_bf_name"], &fuzzy, t("tok_name").map(|_| "tok_name"));
         }
@@ -198,6 +218,7 @@ impl<'a> Comparator<'a> {
                 loose: t("tok_kana_loose"),
                 bloom: sim("bf_kana"),
                 parts: [t("tok_family_kana_loose"), t("tok_given_kana_loose")],
+                salted_parts: r.token_salt.salts("tok_family_kana_loose"),
             };
             push(kind, "kana", &["tok_kana", "tok_kana_loose", "bf_kana"], &fuzzy, t("tok_kana").map(|_| "tok_kana"));
         }
@@ -342,7 +363,31 @@ impl<'a> Comparator<'a> {
         fields.retain(|_| k.next().copied().unwrap_or(true));
         kinds.truncate(MAX_FIELDS);
         fields.truncate(MAX_FIELDS);
-        Comparator { kinds, fields }
+        let salt = r.token_salt;
+        let salted: Vec<bool> = fields.iter().map(|f| f.columns.iter().any(|c| salt.salts(c))).collect();
+        // a blocking rule on a salted token fixes the birth year too
+        if salt != TokenSalt::None {
+            for f in fields.iter_mut().filter(|f| f.name == "birth_date" || f.name == "birth_year") {
+                f.related.extend(SALTED_TOKENS.iter().filter(|c| r.tokens.contains_key(**c)).map(|c| c.to_string()));
+            }
+        }
+        Comparator { kinds, salted, year: t("tok_birth_year"), date: t("tok_birth_date"), fields }
+    }
+
+    /// Whether field `f` reads tokens bound to the birth year.
+    pub fn is_salted(&self, f: usize) -> bool {
+        self.salted.get(f).copied().unwrap_or(false)
+    }
+
+    /// Whether records `a` and `b` have the same whole birth date.
+    pub fn same_birth_date(&self, a: usize, b: usize) -> bool {
+        eq(self.date, a, b) == Some(true)
+    }
+
+    /// Whether records `a` and `b` have the same birth year.
+    #[inline]
+    fn same_year(&self, a: usize, b: usize) -> bool {
+        eq(self.year, a, b) == Some(true)
     }
 
     pub fn levels(&self) -> Vec<usize> {
@@ -352,9 +397,17 @@ impl<'a> Comparator<'a> {
     /// The packed comparison vector of records `a` and `b`.
     pub fn gamma(&self, a: u32, b: u32) -> u64 {
         let mut g = 0u64;
+        let mut year = None;
         for (i, k) in self.kinds.iter().enumerate() {
-            let level = level(k, a, b).map_or(UNKNOWN, u64::from);
-            g |= level << (4 * i);
+            // a salted token differs when the value or the birth year does: such a field is
+            // compared only where the years are seen to agree, whatever its level, so that
+            // its u (from random pairs) and m mean the same thing
+            let level = if self.salted[i] && !*year.get_or_insert_with(|| self.same_year(a as usize, b as usize)) {
+                None
+            } else {
+                level(k, a, b)
+            };
+            g |= level.map_or(UNKNOWN, u64::from) << (4 * i);
         }
         g
     }
@@ -385,13 +438,13 @@ fn fuzzy_cut((d, cuts): (f32, [f32; 3])) -> u8 {
 fn level(k: &Kind, a: u32, b: u32) -> Option<u8> {
     let (x, y) = (a as usize, b as usize);
     match *k {
-        Kind::Fuzzy { exact, loose, bloom, parts } => {
+        Kind::Fuzzy { exact, loose, bloom, parts, salted_parts } => {
             if parts.iter().any(|p| eq(*p, x, y) == Some(true)) {
                 return None;
             }
             let e = eq(exact, x, y);
             if e == Some(true) {
-                return Some(4);
+                return Some(if salted_parts { 3 } else { 4 });
             }
             if eq(loose, x, y) == Some(true) {
                 return Some(3);
@@ -502,6 +555,64 @@ mod tests {
         let sparse = calibrate(&random_column(2_000, 0.05, 7), 2_000, 11).0;
         let dense = calibrate(&random_column(2_000, 0.5, 7), 2_000, 11).0;
         assert!(dense[0] > sparse[2], "{dense:?} vs {sparse:?}");
+    }
+
+    /// Records with a surname, given name and birth year token each, and a whole date.
+    fn people(salt: TokenSalt) -> Records {
+        // (family, given, year, date) per record; 0 = no token
+        let people: [(u64, u64, u64, u64); 5] = [
+            (7, 1, 2015, 20150401),
+            (7, 1, 2015, 20150401),
+            (7, 2, 2016, 20160101),
+            (8, 3, 2015, 20150930),
+            (7, 1, 0, 0),
+        ];
+        let col = |f: fn(&(u64, u64, u64, u64)) -> u64| people.iter().map(f).collect::<Vec<u64>>();
+        let tokens = [
+            ("tok_family", col(|p| p.0)),
+            ("tok_given", col(|p| p.1)),
+            ("tok_birth_year", col(|p| p.2)),
+            ("tok_birth_date", col(|p| p.3)),
+        ];
+        Records::from_tokens(tokens.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), salt)
+    }
+
+    #[test]
+    fn salted_name_parts_compare_only_within_a_birth_year() {
+        let r = people(TokenSalt::BirthYear);
+        let c = Comparator::new(&r, 1, &[]);
+        let f = |name: &str| c.fields.iter().position(|x| x.name == name).unwrap();
+        let (family, given, date) = (f("family_name"), f("given_name"), f("birth_date"));
+        assert!(c.is_salted(family) && c.is_salted(given) && !c.is_salted(date));
+        // same year: compared as usual, disagreement included
+        assert_eq!(level_of(c.gamma(0, 1), family), Some(2));
+        assert_eq!(level_of(c.gamma(0, 3), family), Some(0));
+        assert_eq!(level_of(c.gamma(0, 3), given), Some(0));
+        // another year (a sibling, or a mistyped year): the salted tokens differ whatever the
+        // names, so the fields are unknown, not different; the date still compares
+        assert_eq!(level_of(c.gamma(0, 2), family), None);
+        assert_eq!(level_of(c.gamma(0, 2), given), None);
+        assert_eq!(level_of(c.gamma(0, 2), date), Some(0));
+        // no birth year: unknown
+        assert_eq!(level_of(c.gamma(0, 4), family), None);
+        // the same tokens unsalted: a different given name is evidence
+        let r = people(TokenSalt::None);
+        let c = Comparator::new(&r, 1, &[]);
+        assert!(!c.is_salted(family));
+        assert_eq!(level_of(c.gamma(0, 2), given), Some(0));
+        assert_eq!(level_of(c.gamma(0, 4), family), Some(2));
+    }
+
+    #[test]
+    fn identical_filters_reach_the_top_cut_even_when_many_random_pairs_are_identical() {
+        // 2,000 records sharing 20 values: one random pair in 20 is identical, far more than
+        // the tails the cuts sit at
+        let distinct = random_column(20, 0.2, 5);
+        let data: Vec<u64> = (0..2_000).flat_map(|i| distinct.get((i % 20) as u32).unwrap().0.to_vec()).collect();
+        let col = BloomColumn::new(16, data);
+        let (cuts, _) = calibrate(&col, 2_000, 3);
+        assert!(cuts.iter().all(|c| *c <= 1.0), "{cuts:?}");
+        assert!(dice(Some(&col), 0, 20).unwrap() >= cuts[2], "identical filters: {cuts:?}");
     }
 
     #[test]

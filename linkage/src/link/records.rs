@@ -11,6 +11,7 @@ use arrow_array::{Array, FixedSizeBinaryArray};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::LinkError;
+use crate::encode::TokenSalt;
 use crate::pseudonymise::manifest::{MANIFEST_FORMAT, Manifest};
 use crate::pseudonymise::{MANIFEST_FILE, RECORDS_FILE};
 
@@ -76,6 +77,9 @@ pub struct Records {
     pub record_ref: Vec<[u8; 16]>,
     pub tokens: BTreeMap<String, TokenColumn>,
     pub blooms: BTreeMap<String, BloomColumn>,
+    /// Whether name-part tokens are bound to the birth year (the same in every
+    /// extract).
+    pub token_salt: TokenSalt,
 }
 
 impl Records {
@@ -94,6 +98,7 @@ impl Records {
             department_of,
             tokens: BTreeMap::new(),
             blooms,
+            token_salt: TokenSalt::None,
         }
     }
 
@@ -110,6 +115,29 @@ impl Records {
     }
 
     /// A token column in the row-major copy.
+    /// Records of one department made only of token columns, for tests of comparisons.
+    #[cfg(test)]
+    pub(crate) fn from_tokens(tokens: BTreeMap<String, TokenColumn>, token_salt: TokenSalt) -> Records {
+        let n = tokens.values().next().map_or(0, |c| c.len());
+        let stride = tokens.len();
+        let mut rows = vec![0u64; n * stride];
+        for (c, col) in tokens.values().enumerate() {
+            for (r, t) in col.iter().enumerate() {
+                rows[r * stride + c] = *t;
+            }
+        }
+        Records {
+            rows,
+            row_index: tokens.keys().enumerate().map(|(i, k)| (k.clone(), i)).collect(),
+            departments: vec![Department { name: "d".into(), start: 0, rows: n as u32 }],
+            department_of: vec![0; n],
+            record_ref: vec![[0; 16]; n],
+            tokens,
+            blooms: BTreeMap::new(),
+            token_salt,
+        }
+    }
+
     pub fn col(&self, name: &str) -> Option<Col<'_>> {
         let offset = *self.row_index.get(name)?;
         Some(Col { data: &self.rows, stride: self.row_index.len(), offset })
@@ -188,6 +216,13 @@ pub fn manifests(workspace: &Path) -> Result<Vec<(PathBuf, Manifest)>, LinkError
         if m.encoding.token_bytes != first.encoding.token_bytes || m.encoding.token_hash != first.encoding.token_hash {
             return Err(mismatch("token encoding"));
         }
+        if m.encoding.token_salt != first.encoding.token_salt {
+            return Err(mismatch(&format!(
+                "token salt ({} vs {}; every custodian must pass the same --token-salt)",
+                first.encoding.token_salt.name(),
+                m.encoding.token_salt.name()
+            )));
+        }
         for spec in &m.encoding.bloom {
             if let Some(other) = first.encoding.bloom.iter().find(|s| s.field == spec.field)
                 && other != spec
@@ -206,6 +241,7 @@ pub fn load(found: Vec<(PathBuf, Manifest)>) -> Result<Records, LinkError> {
         return Err(LinkError::TooLarge { records: total });
     }
     let total = total as usize;
+    let token_salt = found.first().map_or(TokenSalt::None, |(_, m)| m.encoding.token_salt);
     let mut records = Records {
         rows: Vec::new(),
         row_index: BTreeMap::new(),
@@ -214,6 +250,7 @@ pub fn load(found: Vec<(PathBuf, Manifest)>) -> Result<Records, LinkError> {
         record_ref: Vec::with_capacity(total),
         tokens: BTreeMap::new(),
         blooms: BTreeMap::new(),
+        token_salt,
     };
     for (index, (dir, manifest)) in found.into_iter().enumerate() {
         let path = dir.join(RECORDS_FILE);

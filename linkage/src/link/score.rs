@@ -45,7 +45,14 @@ pub fn estimate_u(
                         }
                         drawn += 1;
                         let g = comparator.gamma(a, b);
+                        // fields bound to the birth year compare only pairs born in the same
+                        // year, among which a person's own records are no longer rare; most of
+                        // those share the whole birth date, so such pairs tell nothing of u
+                        let same_date = comparator.same_birth_date(a as usize, b as usize);
                         for (f, cf) in c.iter_mut().enumerate() {
+                            if same_date && comparator.is_salted(f) {
+                                continue;
+                            }
                             if let Some(l) = level_of(g, f) {
                                 cf[l as usize] += 1;
                             }
@@ -91,9 +98,15 @@ pub fn household_level(comparator: &Comparator, gammas: &[u64], u: &[Vec<f64>]) 
         }
         let (mut known, mut agree) = (0u64, 0u64);
         for g in gammas {
+            // (a surname or given name bound to the birth year is unknown between members
+            // born in different years, not different)
+            let is = |f: usize, want: u8| match level_of(*g, f) {
+                Some(l) => l == want,
+                None => comparator.is_salted(f),
+            };
             if level_of(*g, ad) == Some(top(ad))
-                && level_of(*g, fa) == Some(top(fa))
-                && level_of(*g, gi) == Some(0)
+                && is(fa, top(fa))
+                && is(gi, 0)
                 && level_of(*g, bd) == Some(0)
                 && let Some(l) = level_of(*g, f)
             {
@@ -131,15 +144,18 @@ pub struct TermFrequency {
     pub column: String,
     counts: HashMap<u64, u32, ahash::RandomState>,
     total: f64,
-    /// u of the field's top level: the adjustment is log₂(u_top / frequency of the value).
-    u_top: f64,
+    /// Chance that a random pair agrees: the adjustment is log₂(reference / frequency of the
+    /// value). The u of the field's top level; for a token bound to the birth year, whose
+    /// frequencies are those of (value, year) pairs, the agreement chance of the tokens
+    /// themselves (Σ frequency²), so that the ratio is that of the value within its year.
+    reference: f64,
 }
 
 impl TermFrequency {
     fn adjustment(&self, token: u64) -> f64 {
         let c = self.counts.get(&token).copied().unwrap_or(1).max(1) as f64;
         let tf = c / self.total;
-        (self.u_top / tf.max(self.u_top * 1e-3)).log2()
+        (self.reference / tf.max(self.reference * 1e-3)).log2()
     }
 }
 
@@ -255,6 +271,30 @@ fn person_level(rule: &[String]) -> bool {
     rule.iter().any(|c| PERSON.iter().any(|p| c.starts_with(p)))
 }
 
+/// m at or under this after EM: no session saw a pair at the level.
+const UNSEEN_M: f64 = 2e-6;
+
+/// m of the levels that no EM session saw. EM gives such a level m ≈ 0, which would make it
+/// strong evidence *against* a match although it is agreement above the level below it: an
+/// exact whole name that the sessions never meet because their pairs compare the name's parts
+/// instead, a transposed birth date. Levels are ordered from disagreement up, so an unseen
+/// level takes the Bayes factor of the nearest level below it (it is at least that close);
+/// m is then normalised again.
+fn fill_unseen_levels(mut m: Vec<Vec<f64>>, u: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    for (mf, uf) in m.iter_mut().zip(u) {
+        for l in 1..mf.len() {
+            if mf[l] <= UNSEEN_M && mf[l - 1] > 0.0 && uf[l - 1] > 0.0 {
+                mf[l] = uf[l] * mf[l - 1] / uf[l - 1];
+            }
+        }
+        let total: f64 = mf.iter().sum();
+        if total > 0.0 {
+            mf.iter_mut().for_each(|x| *x /= total);
+        }
+    }
+    m
+}
+
 /// One EM session: the pairs of one blocking rule, with the fields that rule constrains left out.
 #[derive(Clone, Debug, Serialize)]
 pub struct Session {
@@ -336,6 +376,8 @@ pub fn fit(
         })
         .collect();
 
+    let m = fill_unseen_levels(m, &u);
+
     // λ over all comparable pairs, m and u fixed
     let all = patterns(&joint, |_| true, 0, nf);
     let mut params = Parameters { m, u, lambda: 1e-4 };
@@ -369,13 +411,13 @@ pub fn fit(
             total += 1;
         }
         let top = levels[f] - 1;
-        tf.push(TermFrequency {
-            field: f,
-            column: column.clone(),
-            counts,
-            total: total.max(1) as f64,
-            u_top: params.u[f][top],
-        });
+        let total = total.max(1) as f64;
+        let reference = if records.token_salt.salts(column) {
+            counts.values().map(|c| (*c as f64 / total).powi(2)).sum()
+        } else {
+            params.u[f][top]
+        };
+        tf.push(TermFrequency { field: f, column: column.clone(), counts, total, reference });
     }
     Ok(Model {
         parameters: params,
@@ -549,6 +591,26 @@ impl From<crate::model::fellegi_sunter::ModelError> for LinkError {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_level_no_session_saw_weighs_as_the_level_below_it() {
+        // exact (level 3) never seen: m at the EM floor
+        let m = vec![vec![0.2, 0.1, 0.7 - 1e-6, 1e-6]];
+        let u = vec![vec![0.98, 0.015, 0.004, 0.001]];
+        let filled = fill_unseen_levels(m.clone(), &u);
+        let bf = |m: &[f64], l: usize| (m[l] / u[0][l]).log2();
+        assert!((filled[0].iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!((bf(&filled[0], 3) - bf(&filled[0], 2)).abs() < 1e-9, "{filled:?}");
+        // the seen levels keep their order and ratios (one common factor)
+        let shift = bf(&filled[0], 0) - bf(&m[0], 0);
+        for l in 0..3 {
+            assert!((bf(&filled[0], l) - bf(&m[0], l) - shift).abs() < 1e-9);
+        }
+        // nothing unseen: unchanged
+        let seen = vec![vec![0.2, 0.1, 0.3, 0.4]];
+        let same = fill_unseen_levels(seen.clone(), &u);
+        assert!(same[0].iter().zip(&seen[0]).all(|(a, b)| (a - b).abs() < 1e-12), "{same:?}");
+    }
+
     use super::*;
 
     #[test]

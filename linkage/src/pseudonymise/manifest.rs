@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::encode::BloomSpec;
+use crate::encode::{BloomSpec, TokenSalt};
 
 pub const MANIFEST_FORMAT: &str = "mimamori-extract-v1";
 
@@ -56,6 +56,10 @@ pub struct SourceInfo {
 pub struct EncodingInfo {
     pub token_bytes: usize,
     pub token_hash: String,
+    /// Whether name-part tokens are bound to the birth year (`none` in
+    /// manifests written before the setting existed).
+    #[serde(default)]
+    pub token_salt: TokenSalt,
     pub bloom: Vec<BloomSpec>,
 }
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use arrow_schema::{DataType, Field};
 
-use crate::encode::{BloomEncoder, Hardening, LinkageKey, TOKEN_BYTES, Tokeniser, VaultKey};
+use crate::encode::{BloomEncoder, Hardening, LinkageKey, TOKEN_BYTES, TokenSalt, Tokeniser, VaultKey};
 use crate::extract::{self, ExtractError, Wanted};
 use crate::mapping::{AttributeType, Compare, Format, Mapping, Sensitivity};
 use crate::normalise::NORMALISER_VERSION;
@@ -36,11 +36,21 @@ const BLOOM_K_NAME: u32 = 16;
 const BLOOM_K_KANA: u32 = 16;
 const BLOOM_K_ADDRESS: u32 = 12;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Options {
     pub hardening: Hardening,
+    /// Whether name-part tokens are bound to the birth year.
+    pub token_salt: TokenSalt,
     /// Stop at the first value that cannot be read instead of treating it as unknown.
     pub strict: bool,
+}
+
+/// The defaults of `mimamori pseudonymise`: balanced filters, name parts bound to the birth
+/// year (the settings the attack lab measures as the default).
+impl Default for Options {
+    fn default() -> Self {
+        Options { hardening: Hardening::default(), token_salt: TokenSalt::BirthYear, strict: false }
+    }
 }
 
 /// A value that could not be read; the location, never the value.
@@ -126,6 +136,8 @@ pub(crate) struct Plan {
     pub date_order: DayOrder,
     /// Order of a name held in one column.
     pub name_order: crate::normalise::name::NameOrder,
+    /// Whether name-part tokens are bound to the birth year.
+    pub token_salt: TokenSalt,
 }
 
 fn role_name(r: Role, plan_extras: &[Extra], attrs: &[Attribute]) -> String {
@@ -298,6 +310,7 @@ impl Plan {
             columns,
             date_order: m.source.date_order,
             name_order: m.source.name_order,
+            token_salt: TokenSalt::None,
         }
     }
 
@@ -330,7 +343,8 @@ pub fn run(
             .map(|(k, _)| (k.clone(), BloomEncoder::new(key, &format!("x_{k}"), BLOOM_K_NAME, options.hardening)))
             .collect(),
     };
-    let plan = Plan::new(mapping, encoders.name.bytes());
+    let mut plan = Plan::new(mapping, encoders.name.bytes());
+    plan.token_salt = options.token_salt;
     let mut source = extract::open(mapping, &plan.wanted)?;
     let total = source.total_rows();
     let file_name = source_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -443,6 +457,7 @@ pub fn run(
         encoding: EncodingInfo {
             token_bytes: TOKEN_BYTES,
             token_hash: "blake3-keyed-128".into(),
+            token_salt: options.token_salt,
             bloom: {
                 let mut specs =
                     vec![encoders.name.spec().clone(), encoders.kana.spec().clone(), encoders.address.spec().clone()];

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use super::manifest::FieldCounts;
 use super::output::Out;
 use super::{Plan, Role};
-use crate::encode::{BloomEncoder, Tokeniser, VaultKey};
+use crate::encode::{BloomEncoder, SALTED_TOKENS, TokenSalt, Tokeniser, VaultKey};
 use crate::extract::{Row, Value};
 use crate::mapping::{AttributeType, Compare};
 use crate::normalise::{address, era_date, kana, latin, name, sex, width};
@@ -260,6 +260,7 @@ pub(crate) fn encode(
     }
 
     // birth date
+    let mut birth_year = None;
     if let Some(v) = value(Role::BirthDate) {
         let wild = matches!(v, Value::Text(s) if width::has_lost(s));
         match (wild, birth_date_of(v, plan.date_order)) {
@@ -268,6 +269,7 @@ pub(crate) fn encode(
             (false, Err(e)) => ctx.invalid(Role::BirthDate, e),
             (false, Ok(Some(p))) => {
                 let y = p.year;
+                birth_year = Some(y);
                 put(&mut out, "tok_birth_year", tok.token("birth_year", &format!("{y:04}")));
                 if let Some(m) = p.month {
                     put(&mut out, "tok_birth_ym", tok.token("birth_ym", &format!("{y:04}-{m:02}")));
@@ -402,6 +404,15 @@ pub(crate) fn encode(
             }
         });
         dyn_out.insert(a.name.clone(), cell);
+    }
+
+    // widely shared values: bound to the birth year, or left out when there is none
+    if plan.token_salt == TokenSalt::BirthYear {
+        for column in SALTED_TOKENS {
+            if let (Some(t), Some(y)) = (out.remove(column), birth_year) {
+                out.insert(column, tok.salted(column, &t, y));
+            }
+        }
     }
 
     let values = plan
