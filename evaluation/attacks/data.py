@@ -27,8 +27,8 @@ HARDENINGS = ["balance", "none", "xor-fold"]
 # token salts `mimamori pseudonymise --token-salt` ships (the first is the default)
 TOKEN_SALTS = ["birth-year", "none"]
 # token fields the default token salt must keep from the frequency attack (at most 1% at full
-# overlap); towns and birth year-months are written as they are (see docs/pseudonymise.md)
-GUARDED_TOKENS = ("name", "kana", "family", "family_kana", "birth_year")
+# overlap); towns and birth years are written as they are (see docs/pseudonymise.md)
+GUARDED_TOKENS = ("name", "kana", "family", "given", "family_kana")
 
 
 def nfkc(s: str) -> str:
@@ -119,10 +119,10 @@ def birth_ym(s: str) -> str:
 
 
 # token fields the frequency attack is run on: what each deterministic token column encodes
-TOKEN_FIELDS = ("name", "kana", "family", "family_kana", "town", "birth_year", "birth_ym")
+TOKEN_FIELDS = ("name", "kana", "family", "given", "family_kana", "town", "birth_year", "birth_ym")
 # under `--token-salt birth-year` the name-part tokens stand for (part, birth year): the
 # attacker, whose population list has both, attacks those pairs, and learns the part when right
-SALTED_FIELDS = {"family": "family_year", "family_kana": "family_kana_year"}
+SALTED_FIELDS = {"family": "family_year", "given": "given_year", "family_kana": "family_kana_year"}
 
 
 def field_values(row: dict) -> dict[str, tuple[str, frozenset]]:
@@ -139,7 +139,9 @@ def field_values(row: dict) -> dict[str, tuple[str, frozenset]]:
         "town": (town(row["住所"]), frozenset()),
         "birth_year": (year, frozenset()),
         "birth_ym": (birth_ym(row["生年月日"]), frozenset()),
+        "given": (giv, frozenset()),
         "family_year": (f"{fam}|{year}", frozenset()),
+        "given_year": (f"{giv}|{year}", frozenset()),
         "family_kana_year": (f"{lf}|{year}", frozenset()),
     }
 
@@ -226,7 +228,7 @@ def encode_mimamori(t: Target, work: Path, hardening: str, seed: int, token_salt
     enc = {}
     for col, fname in (("bf_name", "name"), ("bf_kana", "kana"), ("tok_name", "name_token"),
                        ("tok_kana_loose", "kana_token"), ("tok_family", "family_token"),
-                       ("tok_family_kana_loose", "family_kana_token"), ("tok_town", "town_token"),
+                       ("tok_given", "given_token"), ("tok_family_kana_loose", "family_kana_token"), ("tok_town", "town_token"),
                        ("tok_birth_year", "birth_year_token"), ("tok_birth_ym", "birth_ym_token")):
         arr = table.column(col).to_pylist()
         width = max((len(x) for x in arr if x is not None), default=16)
