@@ -177,8 +177,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = HardeningArg::Balance)]
         hardening: HardeningArg,
         /// Binding of name-part tokens to the birth year; every department of a workspace must
-        /// use the same. `none` for extracts whose birth dates are mostly missing or wrong.
-        #[arg(long, value_enum, default_value_t = TokenSaltArg::BirthYear)]
+        /// use the same. birth-year shrinks the surname leak about tenfold but costs pair F1
+        /// where siblings share an address (docs/pseudonymise.md).
+        #[arg(long, value_enum, default_value_t = TokenSaltArg::None)]
         token_salt: TokenSaltArg,
         /// Stop at the first value that cannot be read.
         #[arg(long)]

@@ -188,8 +188,8 @@ fn refusals_are_clear_and_leave_the_previous_result_in_place() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr_of(&out).contains("linkage key fingerprint"), "{}", stderr_of(&out));
     // ... and so are extracts whose name parts were tokenised under another --token-salt
-    assert!(text.contains("\"token_salt\": \"birth_year\""), "{text}");
-    fs::write(&m, text.replace("\"token_salt\": \"birth_year\"", "\"token_salt\": \"none\"")).unwrap();
+    assert!(text.contains("\"token_salt\": \"none\""), "{text}");
+    fs::write(&m, text.replace("\"token_salt\": \"none\"", "\"token_salt\": \"birth_year\"")).unwrap();
     let out = mimamori().args(["link", "--workspace", "ws"]).current_dir(dir.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr_of(&out).contains("--token-salt"), "{}", stderr_of(&out));

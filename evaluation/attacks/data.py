@@ -25,10 +25,10 @@ MIMAMORI = os.environ.get("MIMAMORI", str(ROOT / "target" / "release" / "mimamor
 # hardenings `mimamori pseudonymise --hardening` ships (the first is the default)
 HARDENINGS = ["balance", "none", "xor-fold"]
 # token salts `mimamori pseudonymise --token-salt` ships (the first is the default)
-TOKEN_SALTS = ["birth-year", "none"]
+TOKEN_SALTS = ["none", "birth-year"]
 # token fields the default token salt must keep from the frequency attack (at most 1% at full
-# overlap); towns and birth years are written as they are (see docs/pseudonymise.md)
-GUARDED_TOKENS = ("name", "kana", "family", "given", "family_kana")
+# overlap): the whole names; name parts, towns and birth years leak (see docs/pseudonymise.md)
+GUARDED_TOKENS = ("name", "kana")
 
 
 def nfkc(s: str) -> str:

@@ -72,7 +72,7 @@ pub fn run(out: &Path, households: u64, seed: u64, force: bool, format: OutputFo
             out: workspace.join("extracts").join(dept),
             vault: Some(vault_dir.join(format!("{dept}.vault"))),
             hardening: HardeningArg::Balance,
-            token_salt: TokenSaltArg::BirthYear,
+            token_salt: TokenSaltArg::None,
             strict: false,
             force: false,
             format,

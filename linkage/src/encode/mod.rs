@@ -18,7 +18,11 @@
 //!   frequent surname token or filter is probably 佐藤. Exact tokens are needed for blocking and
 //!   term-frequency adjustment, so the workspace treats every token column as a quasi-identifier
 //!   that the policy gateway never releases row-level. Low-cardinality tokens (sex, birth year)
-//!   are recoverable by frequency alone and are classed the same way. Bloom filters can be
+//!   are recoverable by frequency alone and are classed the same way. Name-part tokens can be
+//!   bound to the birth year ([`TokenSalt::BirthYear`]), which splits each surname's count over
+//!   the years: the attack lab measured the surname leak down from 11.9% to 1.1% of records
+//!   (the attack run within each birth year), at a cost in linkage between siblings that keeps
+//!   it from being the default. Bloom filters can be
 //!   hardened ([`Hardening`]): balancing gives every filter the same number of set bits, removing
 //!   the Hamming-weight signal; XOR-folding halves the filter so no bit maps to one q-gram.
 //!   The attack lab (evaluation) measures re-identification for each setting.

@@ -29,7 +29,8 @@ pub const SALTED_TOKENS: &[&str] = &[
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenSalt {
-    /// Every token stands for its value alone (extracts made before salting existed).
+    /// Every token stands for its value alone (the default, and extracts made before salting
+    /// existed).
     #[default]
     None,
     /// Name-part tokens stand for the part together with the birth year; a record without a

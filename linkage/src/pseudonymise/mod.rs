@@ -45,11 +45,11 @@ pub struct Options {
     pub strict: bool,
 }
 
-/// The defaults of `mimamori pseudonymise`: balanced filters, name parts bound to the birth
-/// year (the settings the attack lab measures as the default).
+/// The defaults of `mimamori pseudonymise`: balanced filters, name parts not bound to the
+/// birth year (the settings the attack lab measures as the default).
 impl Default for Options {
     fn default() -> Self {
-        Options { hardening: Hardening::default(), token_salt: TokenSalt::BirthYear, strict: false }
+        Options { hardening: Hardening::default(), token_salt: TokenSalt::None, strict: false }
     }
 }
 
