@@ -87,21 +87,30 @@ impl Candidates {
     }
 }
 
-/// Resolves the rules, counts their pairs, refuses an exploding one, then runs the joins.
-/// Pairs within one department of `distinct_departments` (bit per department) are never
-/// produced: the join itself leaves them out. With `leave_out_exploding` (the default rules,
-/// which no one chose for this data) an exploding rule is left out and reported instead, unless
-/// every rule explodes.
-#[allow(clippy::too_many_arguments)]
+/// How blocking treats the rules it is given.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// A rule with more candidate pairs explodes.
+    pub max_pairs_per_rule: u64,
+    /// Leave an exploding rule out and report it, unless every rule explodes (the default
+    /// rules, which no one chose for this data), rather than refuse the run.
+    pub leave_out_exploding: bool,
+    /// Memory of the joins (DataFusion's pool), MiB.
+    pub memory_limit_mib: u64,
+    /// Bit per department holding one record per person: pairs within such a department are
+    /// never produced (the join itself leaves them out).
+    pub distinct_departments: u64,
+}
+
+/// Resolves the rules, counts their pairs, refuses (or leaves out, see [`Limits`]) an
+/// exploding one, then runs the joins.
 pub fn block(
     records: &Records,
     rules: &[Vec<String>],
-    max_pairs_per_rule: u64,
-    leave_out_exploding: bool,
-    memory_limit_mib: u64,
-    distinct_departments: u64,
+    limits: Limits,
     notify: &mut dyn FnMut(&RuleReport),
 ) -> Result<Candidates, LinkError> {
+    let Limits { max_pairs_per_rule, leave_out_exploding, memory_limit_mib, distinct_departments } = limits;
     let mut reports = Vec::new();
     let mut keys: Vec<Vec<u64>> = Vec::new();
     for rule in rules {

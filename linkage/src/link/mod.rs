@@ -154,15 +154,13 @@ pub fn link(
 
     observe(Event::Stage("blocking".into()));
     let mut notify = |r: &RuleReport| observe(Event::Rule(r.clone()));
-    let candidates = blocking::block(
-        &records,
-        &config.blocking,
-        config.max_pairs_per_rule,
-        config.blocking_is_default(),
-        config.memory_limit_mib,
-        distinct_mask,
-        &mut notify,
-    )?;
+    let limits = blocking::Limits {
+        max_pairs_per_rule: config.max_pairs_per_rule,
+        leave_out_exploding: config.blocking_is_default(),
+        memory_limit_mib: config.memory_limit_mib,
+        distinct_departments: distinct_mask,
+    };
+    let candidates = blocking::block(&records, &config.blocking, limits, &mut notify)?;
     if candidates.pairs.is_empty() {
         return Err(LinkError::NoPairs);
     }
