@@ -156,6 +156,15 @@ pub fn residual_pairs(
     (pairs, report)
 }
 
+/// Adds one to `counts[d]` for every department bit `d` set in `mask`.
+#[inline]
+fn count_departments(mut mask: u64, counts: &mut [u64; 64]) {
+    while mask != 0 {
+        counts[mask.trailing_zeros() as usize] += 1;
+        mask &= mask - 1;
+    }
+}
+
 /// How many residual records can still find a partner, at most: a residual record of a
 /// department that may hold a person twice can pair with anyone; those of a distinct-persons
 /// department D only with the records open to D, each at most once, so no more of them than
@@ -182,11 +191,7 @@ fn seekers(residual: &[bool], eligible: &[bool], closed: &Closed) -> u64 {
     }
     if departments != 0 {
         for rid in (0..residual.len()).filter(|&r| eligible[r]) {
-            let mut open = departments & !closed.closed[rid];
-            while open != 0 {
-                open_to[open.trailing_zeros() as usize] += 1;
-                open &= open - 1;
-            }
+            count_departments(departments & !closed.closed[rid], &mut open_to);
         }
     }
     free + (0..64).map(|d| residual_in[d].min(open_to[d])).sum::<u64>()
@@ -227,11 +232,7 @@ fn band(
     let bucket_pairs = |start: usize, end: usize| -> u64 {
         let mut closed_in = [0u64; 64];
         for &c in &closed_of[start..end] {
-            let mut m = c;
-            while m != 0 {
-                closed_in[m.trailing_zeros() as usize] += 1;
-                m &= m - 1;
-            }
+            count_departments(c, &mut closed_in);
         }
         let n = (end - start) as u64;
         (start..end)
