@@ -67,18 +67,7 @@ impl<'k> Tokeniser<'k> {
 
     /// The token of `value` in `field`.
     pub fn token(&mut self, field: &str, value: &str) -> [u8; TOKEN_BYTES] {
-        let h = match self.keys.get(field) {
-            Some(key) => blake3::keyed_hash(key, value.as_bytes()),
-            None => {
-                let key = self.key.field_key("token", field);
-                let h = blake3::keyed_hash(&key, value.as_bytes());
-                self.keys.insert(field.to_string(), key);
-                h
-            }
-        };
-        let mut t = [0u8; TOKEN_BYTES];
-        t.copy_from_slice(&h.as_bytes()[..TOKEN_BYTES]);
-        t
+        keyed(self.key, &mut self.keys, "token", field, value.as_bytes())
     }
 
     /// `token` (of column `column`) bound to a birth year, under a key of its own: equal iff
@@ -87,19 +76,31 @@ impl<'k> Tokeniser<'k> {
         let mut message = [0u8; TOKEN_BYTES + 4];
         message[..TOKEN_BYTES].copy_from_slice(token);
         message[TOKEN_BYTES..].copy_from_slice(&year.to_le_bytes());
-        let h = match self.salt_keys.get(column) {
-            Some(key) => blake3::keyed_hash(key, &message),
-            None => {
-                let key = self.key.field_key("salted_token", column);
-                let h = blake3::keyed_hash(&key, &message);
-                self.salt_keys.insert(column.to_string(), key);
-                h
-            }
-        };
-        let mut t = [0u8; TOKEN_BYTES];
-        t.copy_from_slice(&h.as_bytes()[..TOKEN_BYTES]);
-        t
+        keyed(self.key, &mut self.salt_keys, "salted_token", column, &message)
     }
+}
+
+/// The first TOKEN_BYTES of the keyed BLAKE3 hash of `message` under the key of (`purpose`,
+/// `field`), derived from the linkage key on first use and kept in `cache`.
+fn keyed(
+    key: &LinkageKey,
+    cache: &mut std::collections::HashMap<String, Zeroizing<[u8; KEY_BYTES]>, ahash::RandomState>,
+    purpose: &str,
+    field: &str,
+    message: &[u8],
+) -> [u8; TOKEN_BYTES] {
+    let h = match cache.get(field) {
+        Some(k) => blake3::keyed_hash(k, message),
+        None => {
+            let k = key.field_key(purpose, field);
+            let h = blake3::keyed_hash(&k, message);
+            cache.insert(field.to_string(), k);
+            h
+        }
+    };
+    let mut t = [0u8; TOKEN_BYTES];
+    t.copy_from_slice(&h.as_bytes()[..TOKEN_BYTES]);
+    t
 }
 
 #[cfg(test)]

@@ -114,21 +114,14 @@ impl Records {
         self.blooms.get(name)
     }
 
-    /// A token column in the row-major copy.
     /// Records of one department made only of token columns, for tests of comparisons.
     #[cfg(test)]
     pub(crate) fn from_tokens(tokens: BTreeMap<String, TokenColumn>, token_salt: TokenSalt) -> Records {
         let n = tokens.values().next().map_or(0, |c| c.len());
-        let stride = tokens.len();
-        let mut rows = vec![0u64; n * stride];
-        for (c, col) in tokens.values().enumerate() {
-            for (r, t) in col.iter().enumerate() {
-                rows[r * stride + c] = *t;
-            }
-        }
+        let (rows, row_index) = row_major(&tokens, n);
         Records {
             rows,
-            row_index: tokens.keys().enumerate().map(|(i, k)| (k.clone(), i)).collect(),
+            row_index,
             departments: vec![Department { name: "d".into(), start: 0, rows: n as u32 }],
             department_of: vec![0; n],
             record_ref: vec![[0; 16]; n],
@@ -138,10 +131,24 @@ impl Records {
         }
     }
 
+    /// A token column in the row-major copy.
     pub fn col(&self, name: &str) -> Option<Col<'_>> {
         let offset = *self.row_index.get(name)?;
         Some(Col { data: &self.rows, stride: self.row_index.len(), offset })
     }
+}
+
+/// The token columns of `n` records row by row (`rows[rid * stride + column]`), and each
+/// column's index in a row.
+fn row_major(tokens: &BTreeMap<String, TokenColumn>, n: usize) -> (Vec<u64>, BTreeMap<String, usize>) {
+    let stride = tokens.len();
+    let mut rows = vec![0u64; n * stride];
+    for (c, col) in tokens.values().enumerate() {
+        for (r, t) in col.iter().enumerate() {
+            rows[r * stride + c] = *t;
+        }
+    }
+    (rows, tokens.keys().enumerate().map(|(i, k)| (k.clone(), i)).collect())
 }
 
 fn token_u64(b: &[u8]) -> u64 {
@@ -355,15 +362,7 @@ pub fn load(found: Vec<(PathBuf, Manifest)>) -> Result<Records, LinkError> {
         })
         .collect();
     records.tokens.extend(keys);
-    let stride = records.tokens.len();
-    records.row_index = records.tokens.keys().enumerate().map(|(i, k)| (k.clone(), i)).collect();
-    let mut rows = vec![0u64; total * stride];
-    for (c, col) in records.tokens.values().enumerate() {
-        for (r, t) in col.iter().enumerate() {
-            rows[r * stride + c] = *t;
-        }
-    }
-    records.rows = rows;
+    (records.rows, records.row_index) = row_major(&records.tokens, total);
     for col in records.blooms.values_mut() {
         let data = std::mem::take(&mut col.data);
         *col = BloomColumn::new(col.words, data);

@@ -48,9 +48,11 @@ pub fn estimate_u(
                         // fields bound to the birth year compare only pairs born in the same
                         // year, among which a person's own records are no longer rare; most of
                         // those share the whole birth date, so such pairs tell nothing of u
-                        let same_date = comparator.same_birth_date(a as usize, b as usize);
+                        let mut same_date = None;
                         for (f, cf) in c.iter_mut().enumerate() {
-                            if same_date && comparator.is_salted(f) {
+                            if comparator.is_salted(f)
+                                && *same_date.get_or_insert_with(|| comparator.same_birth_date(a as usize, b as usize))
+                            {
                                 continue;
                             }
                             if let Some(l) = level_of(g, f) {

@@ -164,7 +164,7 @@ fn role_name(r: Role, plan_extras: &[Extra], attrs: &[Attribute]) -> String {
 }
 
 impl Plan {
-    pub(crate) fn new(m: &Mapping, bloom_bytes: usize) -> Plan {
+    pub(crate) fn new(m: &Mapping, bloom_bytes: usize, token_salt: TokenSalt) -> Plan {
         let id = &m.identity;
         let mut roles = Vec::new();
         let mut wanted = Vec::new();
@@ -310,7 +310,7 @@ impl Plan {
             columns,
             date_order: m.source.date_order,
             name_order: m.source.name_order,
-            token_salt: TokenSalt::None,
+            token_salt,
         }
     }
 
@@ -343,8 +343,7 @@ pub fn run(
             .map(|(k, _)| (k.clone(), BloomEncoder::new(key, &format!("x_{k}"), BLOOM_K_NAME, options.hardening)))
             .collect(),
     };
-    let mut plan = Plan::new(mapping, encoders.name.bytes());
-    plan.token_salt = options.token_salt;
+    let plan = Plan::new(mapping, encoders.name.bytes(), options.token_salt);
     let mut source = extract::open(mapping, &plan.wanted)?;
     let total = source.total_rows();
     let file_name = source_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
