@@ -156,7 +156,8 @@ pub enum Command {
     /// --strict stops at the first. Birth dates known in part (1851, abt 1850, March 1848) keep
     /// their known parts; the mapping's [source] date_order ("dmy"/"mdy", for 3/4/1849) and
     /// name_order ("given_first", for a one-column "John Smith") say how the extract writes
-    /// them (docs/pseudonymise.md).
+    /// them; an age (identity.age, a census's "34" or "3/12") is read as an estimated birth
+    /// year on the day [source] age_on says (docs/pseudonymise.md).
     Pseudonymise {
         /// The extract's mapping TOML.
         #[arg(long, value_name = "M.toml")]

@@ -599,3 +599,89 @@ fn name_part_tokens_are_bound_to_the_birth_year_when_asked() {
     assert!(family.iter().all(|t| t.is_some() && *t == family[0]), "unbound: one surname, one token");
     assert_ne!(column(&written[0].1, "tok_family")[0], family[0], "salted and plain tokens never agree");
 }
+
+#[test]
+fn an_age_on_a_census_day_gives_an_estimated_birth_year_with_its_neighbours() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_key_files(d);
+    // a census with ages on census night, and a register with birth dates
+    fs::write(
+        d.join("census.csv"),
+        "id,name,age\n1,John Smith,34\n2,Mary Smith,3/12\n3,Ann Smith,old\n4,Tom Smith,\n5,Jane Smith,abt 12\n",
+    )
+    .unwrap();
+    fs::write(
+        d.join("census.toml"),
+        "department = \"census\"\n[source]\npath = \"census.csv\"\nage_on = \"1851-03-30\"\n[identity]\nrecord_id = \"id\"\nname = \"name\"\nage = \"age\"\n",
+    )
+    .unwrap();
+    fs::write(
+        d.join("register.csv"),
+        "id,name,born\n1,John Smith,1815-06-01\n2,John Smith,1816-06-01\n3,John Smith,1817-06-01\n",
+    )
+    .unwrap();
+    fs::write(
+        d.join("register.toml"),
+        "department = \"register\"\n[source]\npath = \"register.csv\"\n[identity]\nrecord_id = \"id\"\nname = \"name\"\nbirth_date = \"born\"\n",
+    )
+    .unwrap();
+    let out = mimamori()
+        .args(["pseudonymise", "--mapping", "census.toml", "--key", "link.key", "--vault-key", "v.key"])
+        .args(["--out", "ws/extracts/census", "--vault", "census.vault"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("census.csv:4: column age (age)"), "the bad age is located: {err}");
+    assert!(!err.contains("old"), "never quoted: {err}");
+    run_ok(
+        &[
+            "pseudonymise",
+            "--mapping",
+            "register.toml",
+            "--key",
+            "link.key",
+            "--vault-key",
+            "v.key",
+            "--out",
+            "ws/extracts/register",
+            "--vault",
+            "register.vault",
+        ],
+        d,
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("ws/extracts/census/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["counts"]["age"]["partial"], 3, "{}", manifest["counts"]);
+    assert_eq!(manifest["counts"]["age"]["invalid"], 1);
+    assert_eq!(manifest["counts"]["age"]["blank"], 1);
+    let column = |dept: &str, name: &str| -> Vec<Option<Vec<u8>>> {
+        let b = batches(&d.join(format!("ws/extracts/{dept}/records.parquet")));
+        let c = b[0].column_by_name(name).unwrap().as_any().downcast_ref::<FixedSizeBinaryArray>().unwrap();
+        (0..c.len()).map(|i| (!c.is_null(i)).then(|| c.value(i).to_vec())).collect()
+    };
+    let registered = column("register", "tok_birth_year");
+    let (year, lo, hi) = (
+        column("census", "tok_birth_year"),
+        column("census", "tok_birth_year_lo"),
+        column("census", "tok_birth_year_hi"),
+    );
+    // 34 on 30 March 1851: born April 1816 to March 1817, mostly in 1816
+    assert_eq!(year[0], registered[1], "the estimated year is the register's 1816");
+    assert_eq!(lo[0], registered[0], "the year below is the register's 1815");
+    assert_eq!(hi[0], registered[2], "the year above is the register's 1817");
+    assert!(year[1].is_some() && year[4].is_some(), "months and approximate ages are read");
+    assert!(year[2].is_none() && year[3].is_none(), "an unreadable or blank age gives no year");
+    // a birth date that is a whole date is no estimate: no neighbours
+    assert!(column("register", "tok_birth_year_lo").iter().all(Option::is_none));
+    for f in files_under(&d.join("ws")) {
+        let text = if f.extension().is_some_and(|e| e == "parquet") {
+            cells(&f).join("\n")
+        } else {
+            fs::read_to_string(&f).unwrap()
+        };
+        assert!(!text.contains("Smith") && !text.contains("1816"), "{} holds an identifier", f.display());
+    }
+}

@@ -179,7 +179,16 @@ fn describe(o: &Outcome, out: &Path, vault: &Path) -> String {
         count(wild),
         count(invalid)
     );
-    let partial: u64 = m.counts.values().map(|c| c.partial).sum();
+    let from_age = m.counts.get("age").map_or(0, |c| c.partial);
+    if from_age > 0 {
+        let _ = writeln!(
+            t,
+            "  birth years estimated from ages on {}: {}; a year either side still agrees in part",
+            m.age_on.map_or_else(String::new, |d| d.to_string()),
+            count(from_age)
+        );
+    }
+    let partial: u64 = m.counts.iter().filter(|(k, _)| k.as_str() != "age").map(|(_, c)| c.partial).sum();
     if partial > 0 {
         let _ = writeln!(
             t,

@@ -88,8 +88,10 @@ enum Kind<'a> {
     /// 3 equal; 2 day and month transposed; 1 one component off; 0 otherwise.
     Date { full: Col<'a>, swapped: Option<Col<'a>>, ym: Option<Col<'a>>, md: Option<Col<'a>>, yd: Option<Col<'a>> },
     /// Birth years and months of pairs where either birth date is known only in part (the
-    /// date field compares pairs whose dates are both whole, so nothing counts twice).
-    Year { full: Option<Col<'a>>, year: Col<'a>, ym: Option<Col<'a>> },
+    /// date field compares pairs whose dates are both whole, so nothing counts twice). When some
+    /// years are estimates (from an age, "abt 1850": `near`), a year one off from an estimate
+    /// has a level of its own below the same year.
+    Year { full: Option<Col<'a>>, year: Col<'a>, ym: Option<Col<'a>>, near: Option<[Col<'a>; 2]> },
     /// 4 same address (or street); 3 same block or Dice ≥ cut 3; 2 same 丁目 or Dice ≥ cut 2;
     /// 1 same town (or locality); 0 otherwise.
     Address {
@@ -283,11 +285,19 @@ impl<'a> Comparator<'a> {
             let full = t("tok_birth_date");
             let partial = (0..r.len()).any(|i| year.get(i) != 0 && full.is_none_or(|f| f.get(i) == 0));
             if partial {
+                // estimated years, when some record has one
+                let some = |c: Option<Col<'a>>| c.filter(|c| (0..r.len()).any(|i| c.get(i) != 0));
+                let near = some(t("tok_birth_year_lo")).zip(t("tok_birth_year_hi")).map(|(lo, hi)| [lo, hi]);
+                let levels: &[&str] = if near.is_some() {
+                    &["different year", "a year apart, one an estimate", "same year", "same year and month"]
+                } else {
+                    &["different year", "same year", "same year and month"]
+                };
                 push(
-                    Kind::Year { full, year, ym: t("tok_birth_ym") },
+                    Kind::Year { full, year, ym: t("tok_birth_ym"), near },
                     "birth_year",
-                    &["tok_birth_year", "tok_birth_ym"],
-                    &["different year", "same year", "same year and month"],
+                    &["tok_birth_year", "tok_birth_ym", "tok_birth_year_lo", "tok_birth_year_hi"],
+                    levels,
                     None,
                 );
             }
@@ -480,14 +490,20 @@ fn level(k: &Kind, a: u32, b: u32) -> Option<u8> {
             }
             Some(u8::from([eq(ym, x, y), eq(md, x, y), eq(yd, x, y)].contains(&Some(true))))
         }
-        Kind::Year { full, year, ym } => {
+        Kind::Year { full, year, ym, near } => {
             if full.is_some_and(|f| f.get(x) != 0 && f.get(y) != 0) {
                 return None;
             }
+            let same = u8::from(near.is_some());
             if !eq(Some(year), x, y)? {
-                return Some(0);
+                // one year an estimate, and the other's year one of its neighbours
+                let one_off = near.is_some_and(|[lo, hi]| {
+                    let (yx, yy) = (year.get(x), year.get(y));
+                    [lo.get(y), hi.get(y)].contains(&yx) || [lo.get(x), hi.get(x)].contains(&yy)
+                });
+                return Some(u8::from(one_off));
             }
-            Some(if eq(ym, x, y) == Some(true) { 2 } else { 1 })
+            Some(same + if eq(ym, x, y) == Some(true) { 2 } else { 1 })
         }
         Kind::Address { address, block, chome, town, street, locality, bloom } => {
             let (ad, st) = (eq(address, x, y), eq(street, x, y));
@@ -601,6 +617,40 @@ mod tests {
         assert!(!c.is_salted(family));
         assert_eq!(level_of(c.gamma(0, 2), given), Some(0));
         assert_eq!(level_of(c.gamma(0, 4), family), Some(2));
+    }
+
+    #[test]
+    fn a_year_one_off_an_estimate_has_a_level_between_different_and_same() {
+        // years as tokens (the year itself stands for its keyed hash); 0 = no token.
+        // 0: born 1816 exactly (a date); 1: aged, estimated 1817 (1816–1818); 2: aged, estimated
+        // 1816; 3: aged, estimated 1814; 4: a year alone, 1817, not an estimate
+        let year = vec![1816, 1817, 1816, 1814, 1817];
+        let lo = vec![0, 1816, 1815, 1813, 0];
+        let hi = vec![0, 1818, 1817, 1815, 0];
+        let date = vec![18160401, 0, 0, 0, 0];
+        let tokens =
+            [("tok_birth_year", year), ("tok_birth_year_lo", lo), ("tok_birth_year_hi", hi), ("tok_birth_date", date)];
+        let r = Records::from_tokens(tokens.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), TokenSalt::None);
+        let c = Comparator::new(&r, 1, &[]);
+        let f = c.fields.iter().position(|x| x.name == "birth_year").unwrap();
+        assert_eq!(c.fields[f].levels.len(), 4);
+        assert_eq!(level_of(c.gamma(0, 2), f), Some(2), "same year");
+        assert_eq!(level_of(c.gamma(0, 1), f), Some(1), "an exact year one below an estimate");
+        assert_eq!(level_of(c.gamma(1, 0), f), Some(1), "either way round");
+        assert_eq!(level_of(c.gamma(1, 2), f), Some(1), "two estimates a year apart");
+        assert_eq!(level_of(c.gamma(0, 3), f), Some(0), "two years off an estimate");
+        assert_eq!(level_of(c.gamma(1, 3), f), Some(0), "estimates three years apart");
+        // two years that are not estimates agree only when equal
+        assert_eq!(level_of(c.gamma(0, 4), f), Some(0));
+
+        // without estimates the field keeps its three levels
+        let tokens = [("tok_birth_year", vec![1816, 1817, 1816]), ("tok_birth_date", vec![18160401, 0, 0])];
+        let r = Records::from_tokens(tokens.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), TokenSalt::None);
+        let c = Comparator::new(&r, 1, &[]);
+        let f = c.fields.iter().position(|x| x.name == "birth_year").unwrap();
+        assert_eq!(c.fields[f].levels.len(), 3);
+        assert_eq!(level_of(c.gamma(0, 2), f), Some(1));
+        assert_eq!(level_of(c.gamma(0, 1), f), Some(0));
     }
 
     #[test]

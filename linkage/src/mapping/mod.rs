@@ -79,6 +79,10 @@ pub struct Source {
     /// as family, given in either.
     #[serde(default)]
     pub name_order: crate::normalise::name::NameOrder,
+    /// The day the ages of `identity.age` were taken (a census day: "1851-03-30"); required when
+    /// an age is mapped.
+    #[serde(default)]
+    pub age_on: Option<Spanned<String>>,
 }
 
 /// How an extra quasi-identifier is encoded and compared.
@@ -110,6 +114,9 @@ pub struct Identity {
     pub family_kana: Option<Spanned<String>>,
     pub given_kana: Option<Spanned<String>>,
     pub birth_date: Option<Spanned<String>>,
+    /// An age on `[source] age_on`, read as an approximate birth year where the birth date is
+    /// blank or not mapped (censuses).
+    pub age: Option<Spanned<String>>,
     pub sex: Option<Spanned<String>>,
     pub address: Option<Spanned<String>>,
     pub street: Option<Spanned<String>>,
@@ -134,6 +141,7 @@ impl Identity {
             ("family_kana", &self.family_kana),
             ("given_kana", &self.given_kana),
             ("birth_date", &self.birth_date),
+            ("age", &self.age),
             ("sex", &self.sex),
             ("address", &self.address),
             ("street", &self.street),
@@ -198,6 +206,8 @@ pub struct Mapping {
     pub source: Source,
     pub identity: Identity,
     pub attributes: BTreeMap<String, Attribute>,
+    /// The day ages were taken (`[source] age_on`), when an age is mapped.
+    pub age_on: Option<chrono::NaiveDate>,
     /// The mapping file, for resolving the source path and for messages.
     pub file: PathBuf,
 }
@@ -276,6 +286,28 @@ impl Mapping {
             }
         }
 
+        let age_on = match (&id.age, &raw.source.age_on) {
+            (None, None) => None,
+            (Some(age), None) => {
+                return Err(invalid(
+                    age.span().start,
+                    "`age` needs the day the ages were taken: set `age_on` in [source] (e.g. age_on = \"1851-03-30\", the census day)".into(),
+                ));
+            }
+            (None, Some(on)) => {
+                return Err(invalid(on.span().start, "`age_on` applies only when `identity.age` is mapped".into()));
+            }
+            (Some(_), Some(on)) => match crate::normalise::era_date::parse(on.get_ref()) {
+                Ok(Some(d)) => Some(d),
+                Ok(None) | Err(_) => {
+                    return Err(invalid(
+                        on.span().start,
+                        "`age_on` must be a whole date (e.g. \"1851-03-30\" or \"令和7年4月1日\")".into(),
+                    ));
+                }
+            },
+        };
+
         // attributes must not carry an identity column into the workspace in the clear
         let identity_columns: Vec<&str> = id.columns().iter().map(|(_, c)| c.get_ref().as_str()).collect();
         let mut attributes = BTreeMap::new();
@@ -304,7 +336,14 @@ impl Mapping {
             attributes.insert(name.into_inner(), attr);
         }
 
-        Ok(Mapping { department, source: raw.source, identity: raw.identity, attributes, file: path.to_path_buf() })
+        Ok(Mapping {
+            department,
+            source: raw.source,
+            identity: raw.identity,
+            attributes,
+            age_on,
+            file: path.to_path_buf(),
+        })
     }
 
     /// The source file, resolved relative to the mapping file.

@@ -91,3 +91,23 @@ fn missing_record_id_is_refused() {
     let (_, _, message) = invalid_at(&GOOD.replace("record_id = \"受給者番号\"\n", ""));
     assert!(message.contains("record_id"), "{message}");
 }
+
+#[test]
+fn an_age_needs_the_day_it_was_taken_and_that_day_must_be_a_date() {
+    let census = |source_extra: &str| {
+        format!(
+            "department = \"census_1851\"\n[source]\npath = \"c.csv\"\n{source_extra}[identity]\nrecord_id = \"id\"\nname = \"name\"\nage = \"age\"\n"
+        )
+    };
+    let m = parse(&census("age_on = \"1851-03-30\"\n")).unwrap();
+    assert_eq!(m.age_on, chrono::NaiveDate::from_ymd_opt(1851, 3, 30));
+    let (line, _, message) = invalid_at(&census(""));
+    assert_eq!(line, 7);
+    assert!(message.contains("age_on"), "{message}");
+    let (line, _, message) = invalid_at(&census("age_on = \"spring\"\n"));
+    assert_eq!(line, 4);
+    assert!(message.contains("whole date"), "{message}");
+    let (line, _, message) = invalid_at(&GOOD.replace("encoding = \"cp932\"", "age_on = \"1851-03-30\""));
+    assert_eq!(line, 4);
+    assert!(message.contains("identity.age"), "{message}");
+}

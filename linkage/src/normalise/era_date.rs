@@ -34,16 +34,25 @@ pub struct PartialDate {
     pub year: i32,
     pub month: Option<u32>,
     pub day: Option<u32>,
+    /// The year is an estimate (abt 1850, or derived from an age): the true year may be one
+    /// either side.
+    pub approximate: bool,
 }
 
 impl PartialDate {
     /// A whole calendar day.
     pub fn full(d: NaiveDate) -> Self {
-        PartialDate { year: d.year(), month: Some(d.month()), day: Some(d.day()) }
+        PartialDate { year: d.year(), month: Some(d.month()), day: Some(d.day()), approximate: false }
     }
 
-    fn year(year: i32) -> Self {
-        PartialDate { year, month: None, day: None }
+    /// A year alone.
+    pub fn year(year: i32) -> Self {
+        PartialDate { year, month: None, day: None, approximate: false }
+    }
+
+    /// A year that is an estimate: the true year may be one either side.
+    pub fn about(year: i32) -> Self {
+        PartialDate { approximate: true, ..PartialDate::year(year) }
     }
 
     /// The calendar day, when year, month and day are all known.
@@ -124,7 +133,7 @@ pub fn parse_partial(s: &str, order: DayOrder) -> Result<Option<PartialDate>, Da
             if rest.starts_with(|c: char| c.is_ascii_digit() || c.is_alphabetic())
                 && let Ok(Some(p)) = parse_partial(rest, order)
             {
-                return Ok(Some(PartialDate::year(p.year)));
+                return Ok(Some(PartialDate::about(p.year)));
             }
         }
     }
@@ -185,7 +194,7 @@ fn era_partial(t: &str) -> Option<Result<PartialDate, DateError>> {
     let year = start + era_year as i32 - 1;
     match parts.as_slice() {
         [] => Some(Ok(PartialDate::year(year))),
-        [m] if (1..=12).contains(m) => Some(Ok(PartialDate { year, month: Some(*m), day: None })),
+        [m] if (1..=12).contains(m) => Some(Ok(PartialDate { month: Some(*m), ..PartialDate::year(year) })),
         [_] => Some(Err(DateError::Impossible)),
         _ => None,
     }
@@ -258,7 +267,7 @@ fn western_partial(t: &str, order: DayOrder) -> Option<Result<PartialDate, DateE
         |year: u32, m: u32, d: u32| -> Result<PartialDate, DateError> { ymd(year as i32, m, d).map(PartialDate::full) };
     let year_month = |year: u32, m: u32| -> Result<PartialDate, DateError> {
         if (1..=12).contains(&m) {
-            Ok(PartialDate { year: year as i32, month: Some(m), day: None })
+            Ok(PartialDate { month: Some(m), ..PartialDate::year(year as i32) })
         } else {
             Err(DateError::Impossible)
         }
@@ -400,7 +409,7 @@ mod tests {
     }
 
     fn p(year: i32, month: Option<u32>, day: Option<u32>) -> Option<PartialDate> {
-        Some(PartialDate { year, month, day })
+        Some(PartialDate { year, month, day, approximate: false })
     }
 
     #[test]
@@ -413,11 +422,11 @@ mod tests {
             ("19560409", p(1956, Some(4), Some(9))),
             // a lone year is a year, not Excel's day 1851
             ("1851", p(1851, None, None)),
-            ("abt 1850", p(1850, None, None)),
-            ("c. 1850", p(1850, None, None)),
-            ("Circa 1850", p(1850, None, None)),
-            ("~1850", p(1850, None, None)),
-            ("abt Mar 1850", p(1850, None, None)),
+            ("abt 1850", Some(PartialDate::about(1850))),
+            ("c. 1850", Some(PartialDate::about(1850))),
+            ("Circa 1850", Some(PartialDate::about(1850))),
+            ("~1850", Some(PartialDate::about(1850))),
+            ("abt Mar 1850", Some(PartialDate::about(1850))),
             ("1848-03", p(1848, Some(3), None)),
             ("3/1848", p(1848, Some(3), None)),
             ("March 1848", p(1848, Some(3), None)),
@@ -443,7 +452,7 @@ mod tests {
         assert_eq!(parse_partial("3/4/1849", DayOrder::Mdy), Ok(p(1849, Some(3), Some(4))));
         assert_eq!(p(1849, Some(4), Some(3)).and_then(|d| d.date()), d(1849, 4, 3));
         assert_eq!(p(1849, None, None).and_then(|d| d.date()), None);
-        assert_eq!(from_number(1851.0), Ok(PartialDate { year: 1851, month: None, day: None }));
+        assert_eq!(from_number(1851.0), Ok(PartialDate::year(1851)));
         assert_eq!(from_number(42461.0).map(|p| p.date()), Ok(d(2016, 4, 1)));
     }
 

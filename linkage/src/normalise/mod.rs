@@ -7,6 +7,7 @@
 //! unknown, not different.
 
 pub mod address;
+pub mod age;
 pub mod era_date;
 pub mod kana;
 pub mod kanji;

@@ -37,8 +37,8 @@ pub struct FieldCounts {
     pub wildcard: u64,
     /// Values that could not be read as their type (an impossible date, a non-number).
     pub invalid: u64,
-    /// Dates known only in part (a year alone, a year and month, day and month ambiguous):
-    /// their known parts still compare.
+    /// Dates known only in part (a year alone, a year and month, day and month ambiguous, or a
+    /// birth year read from an age): their known parts still compare.
     #[serde(default)]
     pub partial: u64,
 }
@@ -79,6 +79,9 @@ pub struct Manifest {
     pub columns: Vec<ColumnInfo>,
     /// Per identity role or attribute.
     pub counts: BTreeMap<String, FieldCounts>,
+    /// The day the extract's ages were taken (`[source] age_on`), when it maps an age.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_on: Option<chrono::NaiveDate>,
     /// Data files of the extract, relative to its folder.
     pub files: Vec<String>,
 }

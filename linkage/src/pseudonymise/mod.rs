@@ -101,6 +101,7 @@ pub(crate) enum Role {
     FamilyKana,
     GivenKana,
     BirthDate,
+    Age,
     Sex,
     Address,
     Street,
@@ -138,6 +139,8 @@ pub(crate) struct Plan {
     pub name_order: crate::normalise::name::NameOrder,
     /// Whether name-part tokens are bound to the birth year.
     pub token_salt: TokenSalt,
+    /// The day the ages were taken, when an age is mapped.
+    pub age_on: Option<chrono::NaiveDate>,
 }
 
 fn role_name(r: Role, plan_extras: &[Extra], attrs: &[Attribute]) -> String {
@@ -150,6 +153,7 @@ fn role_name(r: Role, plan_extras: &[Extra], attrs: &[Attribute]) -> String {
         Role::FamilyKana => "family_kana".into(),
         Role::GivenKana => "given_kana".into(),
         Role::BirthDate => "birth_date".into(),
+        Role::Age => "age".into(),
         Role::Sex => "sex".into(),
         Role::Address => "address".into(),
         Role::Street => "street".into(),
@@ -182,6 +186,7 @@ impl Plan {
         add(Role::FamilyKana, "family_kana", &id.family_kana);
         add(Role::GivenKana, "given_kana", &id.given_kana);
         add(Role::BirthDate, "birth_date", &id.birth_date);
+        add(Role::Age, "age", &id.age);
         add(Role::Sex, "sex", &id.sex);
         add(Role::Address, "address", &id.address);
         add(Role::Street, "street", &id.street);
@@ -244,8 +249,14 @@ impl Plan {
                 "tok_birth_ym",
                 "tok_birth_md",
                 "tok_birth_yd",
+                "tok_birth_year_lo",
+                "tok_birth_year_hi",
             ] {
                 push(c, &tok, "birth_date");
+            }
+        } else if has(Role::Age) {
+            for c in ["tok_birth_year", "tok_birth_year_lo", "tok_birth_year_hi"] {
+                push(c, &tok, "age");
             }
         }
         if has(Role::Sex) {
@@ -311,6 +322,7 @@ impl Plan {
             date_order: m.source.date_order,
             name_order: m.source.name_order,
             token_salt,
+            age_on: m.age_on,
         }
     }
 
@@ -466,6 +478,7 @@ pub fn run(
         },
         columns: plan.columns.clone(),
         counts,
+        age_on: plan.age_on,
         files: vec![RECORDS_FILE.into()],
     };
     let path = out_dir.join(MANIFEST_FILE);

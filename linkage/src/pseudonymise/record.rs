@@ -13,7 +13,7 @@ use super::{Plan, Role};
 use crate::encode::{BloomEncoder, SALTED_TOKENS, TokenSalt, Tokeniser, VaultKey};
 use crate::extract::{Row, Value};
 use crate::mapping::{AttributeType, Compare};
-use crate::normalise::{address, era_date, kana, latin, name, sex, width};
+use crate::normalise::{address, age, era_date, kana, latin, name, sex, width};
 
 pub(crate) struct Encoders {
     pub name: BloomEncoder,
@@ -99,6 +99,19 @@ fn birth_date_of(v: &Value, order: era_date::DayOrder) -> Result<Option<era_date
         Value::Float(f) => era_date::from_number(*f).map(Some).map_err(|e| e.to_string()),
         Value::Text(s) => era_date::parse_partial(s, order).map_err(|e| e.to_string()),
         Value::Bool(_) => Err("expected a date, found a true/false cell".into()),
+    }
+}
+
+/// An age, from a number cell or a text.
+fn age_of(v: &Value) -> Result<Option<age::Age>, String> {
+    match v {
+        Value::Empty => Ok(None),
+        Value::Int(i) => age::from_number(*i as f64).map(Some).map_err(|e| e.to_string()),
+        Value::Float(f) => age::from_number(*f).map(Some).map_err(|e| e.to_string()),
+        Value::Text(s) => age::parse(s).map_err(|e| e.to_string()),
+        Value::Date(_) | Value::Bool(_) => {
+            Err("expected an age (34, 3 months, 3/12), found a date or yes/no cell".into())
+        }
     }
 }
 
@@ -259,37 +272,58 @@ pub(crate) fn encode(
         }
     }
 
-    // birth date
-    let mut birth_year = None;
+    // birth date, or else an age on the day it was taken (a birth year, approximate)
+    let mut birth = None;
+    let mut from_age = false;
     if let Some(v) = value(Role::BirthDate) {
         let wild = matches!(v, Value::Text(s) if width::has_lost(s));
         match (wild, birth_date_of(v, plan.date_order)) {
             (true, _) => ctx.count("birth_date").wildcard += 1,
             (false, Ok(None)) => ctx.count("birth_date").blank += 1,
             (false, Err(e)) => ctx.invalid(Role::BirthDate, e),
-            (false, Ok(Some(p))) => {
-                let y = p.year;
-                birth_year = Some(y);
-                put(&mut out, "tok_birth_year", tok.token("birth_year", &format!("{y:04}")));
-                if let Some(m) = p.month {
-                    put(&mut out, "tok_birth_ym", tok.token("birth_ym", &format!("{y:04}-{m:02}")));
-                }
-                match (p.month, p.day, p.date()) {
-                    (Some(m), Some(dd), Some(_)) => {
-                        put(&mut out, "tok_birth_date", tok.token("birth_date", &format!("{y:04}-{m:02}-{dd:02}")));
-                        if m != dd && NaiveDate::from_ymd_opt(y, dd, m).is_some() {
-                            put(
-                                &mut out,
-                                "tok_birth_swapped",
-                                tok.token("birth_date", &format!("{y:04}-{dd:02}-{m:02}")),
-                            );
-                        }
-                        put(&mut out, "tok_birth_md", tok.token("birth_md", &format!("{m:02}-{dd:02}")));
-                        put(&mut out, "tok_birth_yd", tok.token("birth_yd", &format!("{y:04}-{dd:02}")));
-                    }
-                    _ => ctx.count("birth_date").partial += 1,
-                }
+            (false, Ok(Some(p))) => birth = Some(p),
+        }
+    }
+    if birth.is_none()
+        && let (Some(v), Some(on)) = (value(Role::Age), plan.age_on)
+    {
+        let wild = matches!(v, Value::Text(s) if width::has_lost(s));
+        match (wild, age_of(v)) {
+            (true, _) => ctx.count("age").wildcard += 1,
+            (false, Ok(None)) => ctx.count("age").blank += 1,
+            (false, Err(e)) => ctx.invalid(Role::Age, e),
+            (false, Ok(Some(a))) => {
+                ctx.count("age").partial += 1;
+                birth = Some(a.birth_year(on));
+                from_age = true;
             }
+        }
+    }
+    let birth_year = birth.map(|p| p.year);
+    if let Some(p) = birth {
+        let y = p.year;
+        put(&mut out, "tok_birth_year", tok.token("birth_year", &format!("{y:04}")));
+        // an estimated year also carries the years either side, under the same field key, so
+        // that a year one off still agrees in part
+        if p.approximate {
+            put(&mut out, "tok_birth_year_lo", tok.token("birth_year", &format!("{:04}", y - 1)));
+            put(&mut out, "tok_birth_year_hi", tok.token("birth_year", &format!("{:04}", y + 1)));
+        }
+        if let Some(m) = p.month {
+            put(&mut out, "tok_birth_ym", tok.token("birth_ym", &format!("{y:04}-{m:02}")));
+        }
+        match (p.month, p.day, p.date()) {
+            (Some(m), Some(dd), Some(_)) => {
+                put(&mut out, "tok_birth_date", tok.token("birth_date", &format!("{y:04}-{m:02}-{dd:02}")));
+                if m != dd && NaiveDate::from_ymd_opt(y, dd, m).is_some() {
+                    put(&mut out, "tok_birth_swapped", tok.token("birth_date", &format!("{y:04}-{dd:02}-{m:02}")));
+                }
+                put(&mut out, "tok_birth_md", tok.token("birth_md", &format!("{m:02}-{dd:02}")));
+                put(&mut out, "tok_birth_yd", tok.token("birth_yd", &format!("{y:04}-{dd:02}")));
+            }
+            // a year read from an age is counted under the age
+            _ if from_age => {}
+            _ => ctx.count("birth_date").partial += 1,
         }
     }
 
