@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # mimamori link vs Splink (on plaintext), side by side on identical inputs, one after the other
-# on this machine: FEBRL4 (link two files), FEBRL3 (deduplicate), and the synthetic
+# on this machine: FEBRL4 (link two files), FEBRL3 (deduplicate), FEBRL4 as two censuses
+# (ages on two census days instead of birth dates: splink_febrl.py), and the synthetic
 # municipality at 10k, 100k and 1M records. mimamori sees only pseudonyms (custodians
 # pseudonymise each extract first; that step is timed separately in bench_pseudonymise.py).
 #
@@ -84,6 +85,11 @@ pseudonymise_all data/febrl3 "$WORK/febrl3"
 mimamori_run febrl3 "$WORK/febrl3" "$RESULTS/truth_febrl3.csv"
 "$PY" splink_febrl.py febrl3 > /dev/null
 splink_run febrl3 "$RESULTS/splink_febrl3.json"
+# FEBRL4 as two censuses ten years apart: ages instead of birth dates
+pseudonymise_all data/febrl4_census "$WORK/febrl4_census"
+mimamori_run febrl4_census "$WORK/febrl4_census" "$RESULTS/truth_febrl4_census.csv" '["a", "b"]'
+"$PY" splink_febrl.py febrl4_census > /dev/null
+splink_run febrl4_census "$RESULTS/splink_febrl4_census.json"
 
 # the synthetic municipality (about 5.9 records per household)
 sizes="1700"
