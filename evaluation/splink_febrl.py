@@ -15,6 +15,9 @@ FEBRL examples (minus the national id), its wall time and its peak memory:
   ``[source] age_on``); Splink gets the same estimate of the birth year mimamori makes (the
   year the middle of the birth span falls in) and compares it exactly, within 1 and within 2.
 
+Both see the same fields: mimamori's mapping holds the names, street, suburb, postcode, birth
+date and, as an extra token, the street number that Splink compares exactly.
+
 Truth is the person number in ``rec_id`` (``rec-123-org``, ``rec-123-dup-0`` -> 123). The
 social security number (``soc_sec_id``) is neither compared nor blocked on, because mimamori
 links without a national id.
@@ -89,6 +92,8 @@ street = "address_1"
 locality = "suburb"
 postcode = "postcode"
 birth_date = "date_of_birth"
+[identity.extra]
+street_number = {{ column = "street_number", compare = "token" }}
 """
 # the census variant: census days, and the share of the later census's ages off by one
 CENSUS_DAYS = {"a": date(2005, 3, 30), "b": date(2015, 4, 2)}
