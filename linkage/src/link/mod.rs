@@ -178,84 +178,24 @@ pub fn link(
     let gammas: Vec<u64> = if mask == 0 { gammas } else { gammas.into_iter().map(|g| g | mask).collect() };
     let comparable = comparable_pairs(&records, &distinct);
     let model = score::fit(&comparator, &records, &candidates, &gammas, u, comparable, config.em_max_iterations)?;
-    let mut base = model.weights(&comparator, &records, &candidates.pairs, &gammas);
-    let (mut one_to_one, mut weights, mut probabilities, mut expected) =
+    let base = model.weights(&comparator, &records, &candidates.pairs, &gammas);
+    let (one_to_one, weights, probabilities, expected) =
         finish_weights(config, &records, &candidates.pairs, &base, model.parameters.lambda, &distinct);
+    let mut scored = Scored { candidates, gammas, base, one_to_one, weights, probabilities, expected };
     lap("model", &mut seconds);
 
     // residual blocking for the records the rules' pairs left without a partner
-    let mut candidates = candidates;
-    let mut gammas = gammas;
     let fields = lsh::usable_fields(&records, &config.lsh_fields);
     if config.lsh_bands > 0 && !fields.is_empty() {
         observe(Event::Stage("residual blocking (LSH on Bloom encodings) for records without a partner".into()));
-        // per record: its own distinct-persons department and those it has a partner in
-        let distinct_bit: Vec<u64> = records
-            .department_of
-            .iter()
-            .map(|&d| if d < 64 && distinct_mask & (1 << d) != 0 { 1u64 << d } else { 0 })
-            .collect();
-        let mut closed = distinct_bit.clone();
-        let mut linked = vec![false; records.len()];
-        for (p, pr) in candidates.pairs.iter().zip(&probabilities) {
-            if *pr >= expected.threshold {
-                let (a, b) = ((p >> 32) as usize, (*p as u32) as usize);
-                linked[a] = true;
-                linked[b] = true;
-                closed[a] |= distinct_bit[b];
-                closed[b] |= distinct_bit[a];
-            }
-        }
-        let residual: Vec<bool> = linked.iter().map(|l| !l).collect();
-        let (found, lsh_report) = lsh::residual_pairs(
-            &records,
-            &fields,
-            config.lsh_bands,
-            config.lsh_pairs_per_record,
-            &residual,
-            &lsh::Closed { closed: &closed, distinct_bit: &distinct_bit },
-            config.seed,
-        );
-        // the pairs the rules already hold that touch a residual record: the only ones LSH can repeat
-        let mut known: Vec<u64> = candidates
-            .pairs
-            .iter()
-            .filter(|p| residual[(*p >> 32) as usize] || residual[(**p as u32) as usize])
-            .copied()
-            .collect();
-        known.sort_unstable();
-        let added: Vec<u64> = found.iter().filter(|p| known.binary_search(p).is_err()).copied().collect();
-        let report = RuleReport {
-            columns: vec![format!("lsh:{}", fields.join("+"))],
-            records_with_key: lsh_report.residual_records,
-            pairs: found.len() as u64,
-            new_pairs: added.len() as u64,
-            largest_groups: Vec::new(),
-            skipped: None,
-            lsh: Some(lsh_report),
-        };
+        let context =
+            Residual { config, records: &records, comparator: &comparator, model: &model, mask, distinct: &distinct };
+        let report = context.add_pairs(&fields, distinct_mask, &mut scored);
         observe(Event::Rule(report.clone()));
-        if !added.is_empty() {
-            let new_gammas: Vec<u64> = score::gammas(&comparator, &added).into_iter().map(|g| g | mask).collect();
-            base.extend(model.weights(&comparator, &records, &added, &new_gammas));
-            gammas.extend(new_gammas);
-            candidates.rule.extend(std::iter::repeat_n(candidates.reports.len() as u8, added.len()));
-            candidates.pairs.extend(added);
-            if one_to_one.shares.is_empty() {
-                // no one-to-one adjustment applies: the earlier pairs keep their weights
-                let added_base = &base[weights.len()..];
-                probabilities.extend(added_base.iter().map(|w| score::probability(*w)));
-                weights.extend_from_slice(added_base);
-                one_to_one.weights.resize(weights.len(), 0.0);
-                expected = score::choose_threshold(&probabilities, config.threshold);
-            } else {
-                (one_to_one, weights, probabilities, expected) =
-                    finish_weights(config, &records, &candidates.pairs, &base, model.parameters.lambda, &distinct);
-            }
-        }
-        candidates.reports.push(report);
+        scored.candidates.reports.push(report);
         lap("residual blocking", &mut seconds);
     }
+    let Scored { candidates, gammas, one_to_one, weights, probabilities, expected, .. } = scored;
     let basis = if config.threshold.is_some() {
         "set in [linkage] threshold"
     } else {
@@ -339,6 +279,111 @@ pub fn link(
     };
     output::write_json(&out.join(QUALITY_FILE), &quality)?;
     Ok(quality)
+}
+
+/// The candidate pairs as scored so far: comparison vectors, weights before and after the
+/// one-to-one adjustment, probabilities and the threshold.
+struct Scored {
+    candidates: blocking::Candidates,
+    gammas: Vec<u64>,
+    /// Weights before the one-to-one adjustment.
+    base: Vec<f32>,
+    one_to_one: one_to_one::Adjustments,
+    weights: Vec<f32>,
+    probabilities: Vec<f64>,
+    expected: Expected,
+}
+
+/// What the residual step (step 7 of docs/linkage.md) reads: the first model and its fields.
+struct Residual<'a> {
+    config: &'a LinkConfig,
+    records: &'a records::Records,
+    comparator: &'a fields::Comparator<'a>,
+    model: &'a score::Model,
+    /// Household-level fields, unknown in every γ.
+    mask: u64,
+    distinct: &'a [bool],
+}
+
+impl Residual<'_> {
+    /// Looks, by Hamming LSH on the Bloom `fields`, for partners of every record the first
+    /// model left without a pair at or above its threshold; adds the new pairs to `s`, weighed by
+    /// the same model (the threshold is chosen again), and returns the step's blocking report.
+    fn add_pairs(&self, fields: &[String], distinct_mask: u64, s: &mut Scored) -> RuleReport {
+        let (config, records) = (self.config, self.records);
+        // per record: its own distinct-persons department and those it has a partner in
+        let distinct_bit: Vec<u64> = records
+            .department_of
+            .iter()
+            .map(|&d| if d < 64 && distinct_mask & (1 << d) != 0 { 1u64 << d } else { 0 })
+            .collect();
+        let mut closed = distinct_bit.clone();
+        let mut linked = vec![false; records.len()];
+        for (p, pr) in s.candidates.pairs.iter().zip(&s.probabilities) {
+            if *pr >= s.expected.threshold {
+                let (a, b) = ((p >> 32) as usize, (*p as u32) as usize);
+                linked[a] = true;
+                linked[b] = true;
+                closed[a] |= distinct_bit[b];
+                closed[b] |= distinct_bit[a];
+            }
+        }
+        let residual: Vec<bool> = linked.iter().map(|l| !l).collect();
+        let (found, lsh_report) = lsh::residual_pairs(
+            records,
+            fields,
+            config.lsh_bands,
+            config.lsh_pairs_per_record,
+            &residual,
+            &lsh::Closed { closed: &closed, distinct_bit: &distinct_bit },
+            config.seed,
+        );
+        // the pairs the rules already hold that touch a residual record: the only ones LSH can repeat
+        let mut known: Vec<u64> = s
+            .candidates
+            .pairs
+            .iter()
+            .filter(|p| residual[(*p >> 32) as usize] || residual[(**p as u32) as usize])
+            .copied()
+            .collect();
+        known.sort_unstable();
+        let added: Vec<u64> = found.iter().filter(|p| known.binary_search(p).is_err()).copied().collect();
+        let report = RuleReport {
+            columns: vec![format!("lsh:{}", fields.join("+"))],
+            records_with_key: lsh_report.residual_records,
+            pairs: found.len() as u64,
+            new_pairs: added.len() as u64,
+            largest_groups: Vec::new(),
+            skipped: None,
+            lsh: Some(lsh_report),
+        };
+        if added.is_empty() {
+            return report;
+        }
+        let new_gammas: Vec<u64> = score::gammas(self.comparator, &added).into_iter().map(|g| g | self.mask).collect();
+        s.base.extend(self.model.weights(self.comparator, records, &added, &new_gammas));
+        s.gammas.extend(new_gammas);
+        s.candidates.rule.extend(std::iter::repeat_n(s.candidates.reports.len() as u8, added.len()));
+        s.candidates.pairs.extend(added);
+        if s.one_to_one.shares.is_empty() {
+            // no one-to-one adjustment applies: the earlier pairs keep their weights
+            let added_base = &s.base[s.weights.len()..];
+            s.probabilities.extend(added_base.iter().map(|w| score::probability(*w)));
+            s.weights.extend_from_slice(added_base);
+            s.one_to_one.weights.resize(s.weights.len(), 0.0);
+            s.expected = score::choose_threshold(&s.probabilities, config.threshold);
+        } else {
+            (s.one_to_one, s.weights, s.probabilities, s.expected) = finish_weights(
+                config,
+                records,
+                &s.candidates.pairs,
+                &s.base,
+                self.model.parameters.lambda,
+                self.distinct,
+            );
+        }
+        report
+    }
 }
 
 /// Weights with the one-to-one adjustment, their probabilities and the threshold.
