@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 /// the address rules also catch a wrong birth date together with a wrong given name.
 /// `key_bf_name` (the name encoding's exact key) holds the same name, also with given and
 /// family name swapped (FEBRL4: pair F1 0.9932 → 0.9940; the synthetic city unchanged).
+/// Postcode and birth year catch a record whose name parts are both wrong where the birth date
+/// is not whole (a census's ages: FEBRL4 as two censuses 0.9960–0.9967 → 0.9992–0.9993; FEBRL3
+/// and FEBRL4 unchanged within a pair).
 pub const DEFAULT_RULES: &[&[&str]] = &[
     &["tok_birth_date"],
     &["key_bf_name"],
@@ -22,6 +25,7 @@ pub const DEFAULT_RULES: &[&[&str]] = &[
     &["tok_postcode", "tok_family"],
     &["tok_postcode", "tok_street"],
     &["tok_street", "tok_locality"],
+    &["tok_postcode", "tok_birth_year"],
     &["tok_resident_id"],
 ];
 
