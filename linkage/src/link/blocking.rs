@@ -245,11 +245,13 @@ pub fn block(
                 return Err(error);
             }
 
-            // 2. the joins; a pair an earlier rule has is skipped
+            // 2. the joins; a pair an earlier rule has is skipped. A rule counted at no pair is
+            //    not joined: its keys meet only within a distinct-persons department (a
+            //    registry's postcodes), and the join would build those pairs to drop them all
             let mut pairs: Vec<u64> = Vec::new();
             let mut rule_of: Vec<u8> = Vec::new();
             for (j, &ri) in active.iter().enumerate() {
-                if reports[ri].skipped.is_some() {
+                if reports[ri].skipped.is_some() || reports[ri].pairs == 0 {
                     continue;
                 }
                 let sql = format!(
