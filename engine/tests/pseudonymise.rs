@@ -685,3 +685,47 @@ fn an_age_on_a_census_day_gives_an_estimated_birth_year_with_its_neighbours() {
         assert!(!text.contains("Smith") && !text.contains("1816"), "{} holds an identifier", f.display());
     }
 }
+
+#[test]
+fn each_record_may_carry_the_day_its_age_was_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_key_files(d);
+    // one extract of two censuses: the same man at 34 in 1851 and at 44 in 1861, a record
+    // without its day, one whose day is unreadable, and one whose day is a year alone (read as
+    // its middle)
+    fs::write(
+        d.join("censuses.csv"),
+        "id,name,age,taken\n1,John Smith,34,1851-03-30\n2,John Smith,44,1861-04-07\n3,John Smith,34,\n4,John Smith,34,spring\n5,John Smith,44,1861\n",
+    )
+    .unwrap();
+    fs::write(
+        d.join("censuses.toml"),
+        "department = \"censuses\"\n[source]\npath = \"censuses.csv\"\n[identity]\nrecord_id = \"id\"\nname = \"name\"\nage = \"age\"\nage_on = \"taken\"\n",
+    )
+    .unwrap();
+    let out = mimamori()
+        .args(["pseudonymise", "--mapping", "censuses.toml", "--key", "link.key", "--vault-key", "v.key"])
+        .args(["--out", "ws/extracts/censuses", "--vault", "censuses.vault"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("censuses.csv:5: column taken (age_on)"), "{err}");
+    assert!(!err.contains("spring"), "never quoted: {err}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("ws/extracts/censuses/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["counts"]["age_on"]["blank"], 1, "{}", manifest["counts"]);
+    assert_eq!(manifest["counts"]["age_on"]["invalid"], 1);
+    assert!(manifest.get("age_on").is_none(), "no one day for the extract");
+    let b = batches(&d.join("ws/extracts/censuses/records.parquet"));
+    let c = b[0].column_by_name("tok_birth_year").unwrap().as_any().downcast_ref::<FixedSizeBinaryArray>().unwrap();
+    // 34 on 30 March 1851 and 44 on 7 April 1861 both give 1816
+    assert!(!c.is_null(0) && c.value(0) == c.value(1), "the two censuses agree on the year");
+    assert!(c.is_null(2) && c.is_null(3), "no day, no year");
+    // 44 in mid-1861: born mid-1816 to mid-1817, so 1816 or 1817, either of which the first
+    // record's estimate or its neighbour holds
+    let hi = b[0].column_by_name("tok_birth_year_hi").unwrap().as_any().downcast_ref::<FixedSizeBinaryArray>().unwrap();
+    assert!(!c.is_null(4) && (c.value(4) == c.value(0) || c.value(4) == hi.value(0)));
+}

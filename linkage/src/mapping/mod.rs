@@ -114,9 +114,12 @@ pub struct Identity {
     pub family_kana: Option<Spanned<String>>,
     pub given_kana: Option<Spanned<String>>,
     pub birth_date: Option<Spanned<String>>,
-    /// An age on `[source] age_on`, read as an approximate birth year where the birth date is
-    /// blank or not mapped (censuses).
+    /// An age on `[source] age_on` (or on each record's `age_on`), read as an approximate birth
+    /// year where the birth date is blank or not mapped (censuses).
     pub age: Option<Spanned<String>>,
+    /// The column holding the day (or only the year) each record's age was taken, for an extract
+    /// of several censuses; one census names its day in `[source] age_on` instead.
+    pub age_on: Option<Spanned<String>>,
     pub sex: Option<Spanned<String>>,
     pub address: Option<Spanned<String>>,
     pub street: Option<Spanned<String>>,
@@ -142,6 +145,7 @@ impl Identity {
             ("given_kana", &self.given_kana),
             ("birth_date", &self.birth_date),
             ("age", &self.age),
+            ("age_on", &self.age_on),
             ("sex", &self.sex),
             ("address", &self.address),
             ("street", &self.street),
@@ -206,7 +210,8 @@ pub struct Mapping {
     pub source: Source,
     pub identity: Identity,
     pub attributes: BTreeMap<String, Attribute>,
-    /// The day ages were taken (`[source] age_on`), when an age is mapped.
+    /// The day ages were taken (`[source] age_on`), when an age is mapped and the day is the
+    /// same for every record.
     pub age_on: Option<chrono::NaiveDate>,
     /// The mapping file, for resolving the source path and for messages.
     pub file: PathBuf,
@@ -286,18 +291,25 @@ impl Mapping {
             }
         }
 
-        let age_on = match (&id.age, &raw.source.age_on) {
-            (None, None) => None,
-            (Some(age), None) => {
+        let age_on = match (&id.age, &raw.source.age_on, &id.age_on) {
+            (None, None, None) => None,
+            (Some(age), None, None) => {
                 return Err(invalid(
                     age.span().start,
-                    "`age` needs the day the ages were taken: set `age_on` in [source] (e.g. age_on = \"1851-03-30\", the census day)".into(),
+                    "`age` needs the day the ages were taken: set `age_on` in [source] (e.g. age_on = \"1851-03-30\", the census day), or map a column holding each record's day as `age_on` in [identity]".into(),
                 ));
             }
-            (None, Some(on)) => {
+            (None, Some(on), _) | (None, None, Some(on)) => {
                 return Err(invalid(on.span().start, "`age_on` applies only when `identity.age` is mapped".into()));
             }
-            (Some(_), Some(on)) => match crate::normalise::era_date::parse(on.get_ref()) {
+            (Some(_), Some(_), Some(column)) => {
+                return Err(invalid(
+                    column.span().start,
+                    "set the day the ages were taken either in [source] (one day for the extract) or as a column in [identity], not both".into(),
+                ));
+            }
+            (Some(_), None, Some(_)) => None,
+            (Some(_), Some(on), None) => match crate::normalise::era_date::parse(on.get_ref()) {
                 Ok(Some(d)) => Some(d),
                 Ok(None) | Err(_) => {
                     return Err(invalid(

@@ -110,4 +110,12 @@ fn an_age_needs_the_day_it_was_taken_and_that_day_must_be_a_date() {
     let (line, _, message) = invalid_at(&GOOD.replace("encoding = \"cp932\"", "age_on = \"1851-03-30\""));
     assert_eq!(line, 4);
     assert!(message.contains("identity.age"), "{message}");
+    // an extract of several censuses: each record's day in a column
+    let m = parse(&format!("{}age_on = \"census_day\"\n", census(""))).unwrap();
+    assert_eq!(m.age_on, None);
+    let roles: Vec<&str> = m.identity.columns().iter().map(|(r, _)| *r).collect();
+    assert_eq!(roles, ["record_id", "name", "age", "age_on"]);
+    let (line, _, message) = invalid_at(&format!("{}age_on = \"census_day\"\n", census("age_on = \"1851-03-30\"\n")));
+    assert_eq!(line, 9);
+    assert!(message.contains("not both"), "{message}");
 }

@@ -102,6 +102,7 @@ pub(crate) enum Role {
     GivenKana,
     BirthDate,
     Age,
+    AgeOn,
     Sex,
     Address,
     Street,
@@ -139,7 +140,8 @@ pub(crate) struct Plan {
     pub name_order: crate::normalise::name::NameOrder,
     /// Whether name-part tokens are bound to the birth year.
     pub token_salt: TokenSalt,
-    /// The day the ages were taken, when an age is mapped.
+    /// The day the ages were taken, when it is one day for the extract (otherwise each
+    /// record's `age_on` column says it).
     pub age_on: Option<chrono::NaiveDate>,
 }
 
@@ -154,6 +156,7 @@ fn role_name(r: Role, plan_extras: &[Extra], attrs: &[Attribute]) -> String {
         Role::GivenKana => "given_kana".into(),
         Role::BirthDate => "birth_date".into(),
         Role::Age => "age".into(),
+        Role::AgeOn => "age_on".into(),
         Role::Sex => "sex".into(),
         Role::Address => "address".into(),
         Role::Street => "street".into(),
@@ -187,6 +190,7 @@ impl Plan {
         add(Role::GivenKana, "given_kana", &id.given_kana);
         add(Role::BirthDate, "birth_date", &id.birth_date);
         add(Role::Age, "age", &id.age);
+        add(Role::AgeOn, "age_on", &id.age_on);
         add(Role::Sex, "sex", &id.sex);
         add(Role::Address, "address", &id.address);
         add(Role::Street, "street", &id.street);

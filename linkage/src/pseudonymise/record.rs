@@ -102,6 +102,32 @@ fn birth_date_of(v: &Value, order: era_date::DayOrder) -> Result<Option<era_date
     }
 }
 
+/// The day a record's age was taken: the extract's day, or the record's own from its `age_on`
+/// column (a year alone stands for its middle, a year and month for the month's). None, counted,
+/// when the record's day is blank or unreadable, or there is no age to read.
+fn age_day(ctx: &mut RowContext, column: Option<&Value>, age: &Value) -> Option<NaiveDate> {
+    let fixed = ctx.plan.age_on;
+    if fixed.is_some() || *age == Value::Empty {
+        return fixed;
+    }
+    let v = column?;
+    match birth_date_of(v, ctx.plan.date_order) {
+        Ok(Some(p)) => match (p.month, p.date()) {
+            (_, Some(d)) => Some(d),
+            (Some(m), None) => NaiveDate::from_ymd_opt(p.year, m, 15),
+            (None, None) => NaiveDate::from_ymd_opt(p.year, 7, 2),
+        },
+        Ok(None) => {
+            ctx.count("age_on").blank += 1;
+            None
+        }
+        Err(e) => {
+            ctx.invalid(Role::AgeOn, e);
+            None
+        }
+    }
+}
+
 /// An age, from a number cell or a text.
 fn age_of(v: &Value) -> Result<Option<age::Age>, String> {
     match v {
@@ -285,7 +311,8 @@ pub(crate) fn encode(
         }
     }
     if birth.is_none()
-        && let (Some(v), Some(on)) = (value(Role::Age), plan.age_on)
+        && let Some(v) = value(Role::Age)
+        && let Some(on) = age_day(ctx, value(Role::AgeOn), v)
     {
         let wild = matches!(v, Value::Text(s) if width::has_lost(s));
         match (wild, age_of(v)) {
