@@ -696,7 +696,7 @@ fn each_record_may_carry_the_day_its_age_was_taken() {
     // its middle)
     fs::write(
         d.join("censuses.csv"),
-        "id,name,age,taken\n1,John Smith,34,1851-03-30\n2,John Smith,44,1861-04-07\n3,John Smith,34,\n4,John Smith,34,spring\n5,John Smith,44,1861\n",
+        "id,name,age,taken\n1,John Smith,34,1851-03-30\n2,John Smith,44,1861-04-07\n3,John Smith,34,\n4,John Smith,34,spring\n5,John Smith,44,1861\n6,John Smith,,1861-04-07\n",
     )
     .unwrap();
     fs::write(
@@ -718,6 +718,8 @@ fn each_record_may_carry_the_day_its_age_was_taken() {
         serde_json::from_slice(&fs::read(d.join("ws/extracts/censuses/manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["counts"]["age_on"]["blank"], 1, "{}", manifest["counts"]);
     assert_eq!(manifest["counts"]["age_on"]["invalid"], 1);
+    assert_eq!(manifest["counts"]["age"]["blank"], 1, "a blank age is counted whatever its day");
+    assert_eq!(manifest["counts"]["age"]["partial"], 3);
     assert!(manifest.get("age_on").is_none(), "no one day for the extract");
     let b = batches(&d.join("ws/extracts/censuses/records.parquet"));
     let c = b[0].column_by_name("tok_birth_year").unwrap().as_any().downcast_ref::<FixedSizeBinaryArray>().unwrap();

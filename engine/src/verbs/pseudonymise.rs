@@ -184,7 +184,7 @@ fn describe(o: &Outcome, out: &Path, vault: &Path) -> String {
         let _ = writeln!(
             t,
             "  birth years estimated from ages on {}: {}; a year either side still agrees in part",
-            m.age_on.map_or_else(String::new, |d| d.to_string()),
+            m.age_on.map_or_else(|| "each record's day".to_string(), |d| d.to_string()),
             count(from_age)
         );
     }

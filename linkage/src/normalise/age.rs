@@ -96,6 +96,10 @@ pub fn parse(s: &str) -> Result<Option<Age>, AgeError> {
         }
     }
     let t = t.trim_end_matches(['+', '.', ' ']);
+    if t.is_empty() {
+        // a ditto or "unknown" mark ("+", "."), not an age of 0
+        return Err(AgeError::Unrecognised);
+    }
     if matches!(t, "under 1" | "under 1 year" | "<1" | "< 1" | "infant" | "inf" | "0歳未満") {
         return Age::new(0.0, DAYS_PER_YEAR).map(Some);
     }
@@ -183,7 +187,7 @@ mod tests {
     fn bad_ages_are_errors_that_never_hold_the_value() {
         assert_eq!(parse(""), Ok(None));
         assert_eq!(parse("  "), Ok(None));
-        for bad in ["old", "34 score", "3m 1y", "3/7", "-4", "x34"] {
+        for bad in ["old", "34 score", "3m 1y", "3/7", "-4", "x34", "+", ". +"] {
             assert_eq!(parse(bad), Err(AgeError::Unrecognised), "{bad}");
         }
         assert_eq!(parse("150"), Err(AgeError::OutOfRange));

@@ -104,11 +104,10 @@ fn birth_date_of(v: &Value, order: era_date::DayOrder) -> Result<Option<era_date
 
 /// The day a record's age was taken: the extract's day, or the record's own from its `age_on`
 /// column (a year alone stands for its middle, a year and month for the month's). None, counted,
-/// when the record's day is blank or unreadable, or there is no age to read.
-fn age_day(ctx: &mut RowContext, column: Option<&Value>, age: &Value) -> Option<NaiveDate> {
-    let fixed = ctx.plan.age_on;
-    if fixed.is_some() || *age == Value::Empty {
-        return fixed;
+/// when the record's day is blank or unreadable.
+fn age_day(ctx: &mut RowContext, column: Option<&Value>) -> Option<NaiveDate> {
+    if let Some(day) = ctx.plan.age_on {
+        return Some(day);
     }
     let v = column?;
     match birth_date_of(v, ctx.plan.date_order) {
@@ -312,7 +311,6 @@ pub(crate) fn encode(
     }
     if birth.is_none()
         && let Some(v) = value(Role::Age)
-        && let Some(on) = age_day(ctx, value(Role::AgeOn), v)
     {
         let wild = matches!(v, Value::Text(s) if width::has_lost(s));
         match (wild, age_of(v)) {
@@ -320,9 +318,11 @@ pub(crate) fn encode(
             (false, Ok(None)) => ctx.count("age").blank += 1,
             (false, Err(e)) => ctx.invalid(Role::Age, e),
             (false, Ok(Some(a))) => {
-                ctx.count("age").partial += 1;
-                birth = Some(a.birth_year(on));
-                from_age = true;
+                if let Some(on) = age_day(ctx, value(Role::AgeOn)) {
+                    ctx.count("age").partial += 1;
+                    birth = Some(a.birth_year(on));
+                    from_age = true;
+                }
             }
         }
     }
