@@ -335,6 +335,38 @@ fn write_key_files(dir: &Path) {
     run_ok(&["keygen", "--vault", "--out", "v.key"], dir);
 }
 
+/// `mimamori pseudonymise` of `DEPT.toml` in `dir` (keys of `write_key_files`) into
+/// `ws/extracts/DEPT`, its vault beside the mapping.
+fn pseudonymise_in(dir: &Path, dept: &str) -> std::process::Output {
+    mimamori()
+        .args(["pseudonymise", "--mapping", &format!("{dept}.toml"), "--key", "link.key", "--vault-key", "v.key"])
+        .args(["--out", &format!("ws/extracts/{dept}"), "--vault", &format!("{dept}.vault")])
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+/// A token column of the first batch, None where null.
+fn tokens(b: &[RecordBatch], name: &str) -> Vec<Option<Vec<u8>>> {
+    let c = b[0].column_by_name(name).unwrap().as_any().downcast_ref::<FixedSizeBinaryArray>().unwrap();
+    (0..c.len()).map(|i| (!c.is_null(i)).then(|| c.value(i).to_vec())).collect()
+}
+
+/// Every output file under `dir` with its text (Parquet cells as lossy UTF-8), for scans.
+fn texts_under(dir: &Path) -> Vec<(PathBuf, String)> {
+    files_under(dir)
+        .into_iter()
+        .map(|f| {
+            let text = if f.extension().is_some_and(|e| e == "parquet") {
+                cells(&f).join("\n")
+            } else {
+                fs::read_to_string(&f).unwrap()
+            };
+            (f, text)
+        })
+        .collect()
+}
+
 #[test]
 fn febrl_style_extract_pseudonymises() {
     let dir = tempfile::tempdir().unwrap();
@@ -393,12 +425,7 @@ fn febrl_style_extract_pseudonymises() {
     let dob = b[0].column_by_name("tok_birth_date").unwrap().as_any().downcast_ref::<FixedSizeBinaryArray>().unwrap();
     assert_eq!(dob.value(0), dob.value(1), "the same birth date gives the same token");
     assert_ne!(dob.value(0), dob.value(2));
-    for f in files_under(&d.join("ws")) {
-        let text = if f.extension().is_some_and(|e| e == "parquet") {
-            cells(&f).join("\n")
-        } else {
-            fs::read_to_string(&f).unwrap()
-        };
+    for (f, text) in texts_under(&d.join("ws")) {
         for id in ["michaela", "neumann", "stanley", "5304218", "winston"] {
             assert!(!text.contains(id), "{} holds an identifier", f.display());
         }
@@ -551,10 +578,6 @@ fn name_part_tokens_are_bound_to_the_birth_year_when_asked() {
         "department = \"people\"\n[source]\npath = \"people.csv\"\n[identity]\nrecord_id = \"id\"\nfamily_name = \"family\"\ngiven_name = \"given\"\nbirth_date = \"birth\"\n",
     )
     .unwrap();
-    let column = |b: &[RecordBatch], name: &str| -> Vec<Option<Vec<u8>>> {
-        let c = b[0].column_by_name(name).unwrap().as_any().downcast_ref::<FixedSizeBinaryArray>().unwrap();
-        (0..c.len()).map(|i| (!c.is_null(i)).then(|| c.value(i).to_vec())).collect()
-    };
     let mut written = Vec::new();
     for (salt, out) in [(Some("birth-year"), "salted"), (None, "default")] {
         let out_dir = format!("ws_{out}/extracts/people");
@@ -586,18 +609,18 @@ fn name_part_tokens_are_bound_to_the_birth_year_when_asked() {
     let (salt, b) = &written[0];
     assert_eq!(salt, "birth_year");
     for name in ["tok_family", "tok_given"] {
-        let t = column(b, name);
+        let t = tokens(b, name);
         assert!(t[0].is_some() && t[0] == t[1], "{name}: same name, same year: equal");
         assert_ne!(t[0], t[2], "{name}: same name, another year: a different token");
         assert!(t[3].is_none(), "{name}: no birth year, no name-part token");
     }
-    let whole = column(b, "tok_name");
+    let whole = tokens(b, "tok_name");
     assert!(whole[3].is_some() && whole[0] == whole[3], "the whole name is not bound to the year");
     let (salt, b) = &written[1];
     assert_eq!(salt, "none", "the default does not bind name parts");
-    let family = column(b, "tok_family");
+    let family = tokens(b, "tok_family");
     assert!(family.iter().all(|t| t.is_some() && *t == family[0]), "unbound: one surname, one token");
-    assert_ne!(column(&written[0].1, "tok_family")[0], family[0], "salted and plain tokens never agree");
+    assert_ne!(tokens(&written[0].1, "tok_family")[0], family[0], "salted and plain tokens never agree");
 }
 
 #[test]
@@ -626,48 +649,22 @@ fn an_age_on_a_census_day_gives_an_estimated_birth_year_with_its_neighbours() {
         "department = \"register\"\n[source]\npath = \"register.csv\"\n[identity]\nrecord_id = \"id\"\nname = \"name\"\nbirth_date = \"born\"\n",
     )
     .unwrap();
-    let out = mimamori()
-        .args(["pseudonymise", "--mapping", "census.toml", "--key", "link.key", "--vault-key", "v.key"])
-        .args(["--out", "ws/extracts/census", "--vault", "census.vault"])
-        .current_dir(d)
-        .output()
-        .unwrap();
+    let out = pseudonymise_in(d, "census");
     assert!(out.status.success(), "{}", stderr_of(&out));
     let err = stderr_of(&out);
     assert!(err.contains("census.csv:4: column age (age)"), "the bad age is located: {err}");
     assert!(!err.contains("old"), "never quoted: {err}");
-    run_ok(
-        &[
-            "pseudonymise",
-            "--mapping",
-            "register.toml",
-            "--key",
-            "link.key",
-            "--vault-key",
-            "v.key",
-            "--out",
-            "ws/extracts/register",
-            "--vault",
-            "register.vault",
-        ],
-        d,
-    );
+    let out = pseudonymise_in(d, "register");
+    assert!(out.status.success(), "{}", stderr_of(&out));
     let manifest: serde_json::Value =
         serde_json::from_slice(&fs::read(d.join("ws/extracts/census/manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["counts"]["age"]["partial"], 3, "{}", manifest["counts"]);
     assert_eq!(manifest["counts"]["age"]["invalid"], 1);
     assert_eq!(manifest["counts"]["age"]["blank"], 1);
-    let column = |dept: &str, name: &str| -> Vec<Option<Vec<u8>>> {
-        let b = batches(&d.join(format!("ws/extracts/{dept}/records.parquet")));
-        let c = b[0].column_by_name(name).unwrap().as_any().downcast_ref::<FixedSizeBinaryArray>().unwrap();
-        (0..c.len()).map(|i| (!c.is_null(i)).then(|| c.value(i).to_vec())).collect()
-    };
-    let registered = column("register", "tok_birth_year");
-    let (year, lo, hi) = (
-        column("census", "tok_birth_year"),
-        column("census", "tok_birth_year_lo"),
-        column("census", "tok_birth_year_hi"),
-    );
+    let of = |dept: &str, name: &str| tokens(&batches(&d.join(format!("ws/extracts/{dept}/records.parquet"))), name);
+    let registered = of("register", "tok_birth_year");
+    let (year, lo, hi) =
+        (of("census", "tok_birth_year"), of("census", "tok_birth_year_lo"), of("census", "tok_birth_year_hi"));
     // 34 on 30 March 1851: born April 1816 to March 1817, mostly in 1816
     assert_eq!(year[0], registered[1], "the estimated year is the register's 1816");
     assert_eq!(lo[0], registered[0], "the year below is the register's 1815");
@@ -675,13 +672,8 @@ fn an_age_on_a_census_day_gives_an_estimated_birth_year_with_its_neighbours() {
     assert!(year[1].is_some() && year[4].is_some(), "months and approximate ages are read");
     assert!(year[2].is_none() && year[3].is_none(), "an unreadable or blank age gives no year");
     // a birth date that is a whole date is no estimate: no neighbours
-    assert!(column("register", "tok_birth_year_lo").iter().all(Option::is_none));
-    for f in files_under(&d.join("ws")) {
-        let text = if f.extension().is_some_and(|e| e == "parquet") {
-            cells(&f).join("\n")
-        } else {
-            fs::read_to_string(&f).unwrap()
-        };
+    assert!(of("register", "tok_birth_year_lo").iter().all(Option::is_none));
+    for (f, text) in texts_under(&d.join("ws")) {
         assert!(!text.contains("Smith") && !text.contains("1816"), "{} holds an identifier", f.display());
     }
 }
@@ -704,12 +696,7 @@ fn each_record_may_carry_the_day_its_age_was_taken() {
         "department = \"censuses\"\n[source]\npath = \"censuses.csv\"\n[identity]\nrecord_id = \"id\"\nname = \"name\"\nage = \"age\"\nage_on = \"taken\"\n",
     )
     .unwrap();
-    let out = mimamori()
-        .args(["pseudonymise", "--mapping", "censuses.toml", "--key", "link.key", "--vault-key", "v.key"])
-        .args(["--out", "ws/extracts/censuses", "--vault", "censuses.vault"])
-        .current_dir(d)
-        .output()
-        .unwrap();
+    let out = pseudonymise_in(d, "censuses");
     assert!(out.status.success(), "{}", stderr_of(&out));
     let err = stderr_of(&out);
     assert!(err.contains("censuses.csv:5: column taken (age_on)"), "{err}");
@@ -722,12 +709,11 @@ fn each_record_may_carry_the_day_its_age_was_taken() {
     assert_eq!(manifest["counts"]["age"]["partial"], 3);
     assert!(manifest.get("age_on").is_none(), "no one day for the extract");
     let b = batches(&d.join("ws/extracts/censuses/records.parquet"));
-    let c = b[0].column_by_name("tok_birth_year").unwrap().as_any().downcast_ref::<FixedSizeBinaryArray>().unwrap();
+    let (year, hi) = (tokens(&b, "tok_birth_year"), tokens(&b, "tok_birth_year_hi"));
     // 34 on 30 March 1851 and 44 on 7 April 1861 both give 1816
-    assert!(!c.is_null(0) && c.value(0) == c.value(1), "the two censuses agree on the year");
-    assert!(c.is_null(2) && c.is_null(3), "no day, no year");
+    assert!(year[0].is_some() && year[0] == year[1], "the two censuses agree on the year");
+    assert!(year[2].is_none() && year[3].is_none(), "no day, no year");
     // 44 in mid-1861: born mid-1816 to mid-1817, so 1816 or 1817, either of which the first
     // record's estimate or its neighbour holds
-    let hi = b[0].column_by_name("tok_birth_year_hi").unwrap().as_any().downcast_ref::<FixedSizeBinaryArray>().unwrap();
-    assert!(!c.is_null(4) && (c.value(4) == c.value(0) || c.value(4) == hi.value(0)));
+    assert!(year[4].is_some() && (year[4] == year[0] || year[4] == hi[0]));
 }

@@ -127,6 +127,32 @@ fn age_day(ctx: &mut RowContext, column: Option<&Value>) -> Option<NaiveDate> {
     }
 }
 
+/// A typed identity cell read by `parse`; None, counted under `label`, when it holds a lost
+/// character, is blank, or cannot be read (located by line and column, never quoted).
+fn typed<T>(
+    ctx: &mut RowContext,
+    role: Role,
+    label: &str,
+    v: &Value,
+    parse: impl FnOnce(&Value) -> Result<Option<T>, String>,
+) -> Option<T> {
+    if matches!(v, Value::Text(s) if width::has_lost(s)) {
+        ctx.count(label).wildcard += 1;
+        return None;
+    }
+    match parse(v) {
+        Ok(Some(x)) => Some(x),
+        Ok(None) => {
+            ctx.count(label).blank += 1;
+            None
+        }
+        Err(e) => {
+            ctx.invalid(role, e);
+            None
+        }
+    }
+}
+
 /// An age, from a number cell or a text.
 fn age_of(v: &Value) -> Result<Option<age::Age>, String> {
     match v {
@@ -297,34 +323,21 @@ pub(crate) fn encode(
         }
     }
 
-    // birth date, or else an age on the day it was taken (a birth year, approximate)
-    let mut birth = None;
-    let mut from_age = false;
-    if let Some(v) = value(Role::BirthDate) {
-        let wild = matches!(v, Value::Text(s) if width::has_lost(s));
-        match (wild, birth_date_of(v, plan.date_order)) {
-            (true, _) => ctx.count("birth_date").wildcard += 1,
-            (false, Ok(None)) => ctx.count("birth_date").blank += 1,
-            (false, Err(e)) => ctx.invalid(Role::BirthDate, e),
-            (false, Ok(Some(p))) => birth = Some(p),
-        }
+    // birth date, or else an age on the day it was taken (a birth year, approximate); a
+    // partial date is counted under the birth date, a year read from an age under the age
+    let mut birth = value(Role::BirthDate)
+        .and_then(|v| typed(ctx, Role::BirthDate, "birth_date", v, |v| birth_date_of(v, plan.date_order)));
+    if let Some(p) = birth
+        && p.date().is_none()
+    {
+        ctx.count("birth_date").partial += 1;
     }
     if birth.is_none()
-        && let Some(v) = value(Role::Age)
+        && let Some(a) = value(Role::Age).and_then(|v| typed(ctx, Role::Age, "age", v, age_of))
+        && let Some(on) = age_day(ctx, value(Role::AgeOn))
     {
-        let wild = matches!(v, Value::Text(s) if width::has_lost(s));
-        match (wild, age_of(v)) {
-            (true, _) => ctx.count("age").wildcard += 1,
-            (false, Ok(None)) => ctx.count("age").blank += 1,
-            (false, Err(e)) => ctx.invalid(Role::Age, e),
-            (false, Ok(Some(a))) => {
-                if let Some(on) = age_day(ctx, value(Role::AgeOn)) {
-                    ctx.count("age").partial += 1;
-                    birth = Some(a.birth_year(on));
-                    from_age = true;
-                }
-            }
-        }
+        ctx.count("age").partial += 1;
+        birth = Some(a.birth_year(on));
     }
     let birth_year = birth.map(|p| p.year);
     if let Some(p) = birth {
@@ -339,18 +352,13 @@ pub(crate) fn encode(
         if let Some(m) = p.month {
             put(&mut out, "tok_birth_ym", tok.token("birth_ym", &format!("{y:04}-{m:02}")));
         }
-        match (p.month, p.day, p.date()) {
-            (Some(m), Some(dd), Some(_)) => {
-                put(&mut out, "tok_birth_date", tok.token("birth_date", &format!("{y:04}-{m:02}-{dd:02}")));
-                if m != dd && NaiveDate::from_ymd_opt(y, dd, m).is_some() {
-                    put(&mut out, "tok_birth_swapped", tok.token("birth_date", &format!("{y:04}-{dd:02}-{m:02}")));
-                }
-                put(&mut out, "tok_birth_md", tok.token("birth_md", &format!("{m:02}-{dd:02}")));
-                put(&mut out, "tok_birth_yd", tok.token("birth_yd", &format!("{y:04}-{dd:02}")));
+        if let (Some(m), Some(dd), Some(_)) = (p.month, p.day, p.date()) {
+            put(&mut out, "tok_birth_date", tok.token("birth_date", &format!("{y:04}-{m:02}-{dd:02}")));
+            if m != dd && NaiveDate::from_ymd_opt(y, dd, m).is_some() {
+                put(&mut out, "tok_birth_swapped", tok.token("birth_date", &format!("{y:04}-{dd:02}-{m:02}")));
             }
-            // a year read from an age is counted under the age
-            _ if from_age => {}
-            _ => ctx.count("birth_date").partial += 1,
+            put(&mut out, "tok_birth_md", tok.token("birth_md", &format!("{m:02}-{dd:02}")));
+            put(&mut out, "tok_birth_yd", tok.token("birth_yd", &format!("{y:04}-{dd:02}")));
         }
     }
 
