@@ -198,10 +198,15 @@ fn summary(q: &Quality) -> String {
         match &r.skipped {
             Some(why) => s.push_str(&format!("  {:<46} skipped: {why}\n", r.columns.join(" + "))),
             None => s.push_str(&format!(
-                "  {:<46} {:>12} {:>12}\n",
+                "  {:<46} {:>12} {:>12}{}\n",
                 r.columns.join(" + "),
                 super::count(r.pairs),
-                super::count(r.new_pairs)
+                super::count(r.new_pairs),
+                if r.pairs_a_year_apart > 0 {
+                    format!("  ({} of them a birth year apart, one year estimated)", super::count(r.pairs_a_year_apart))
+                } else {
+                    String::new()
+                }
             )),
         }
     }

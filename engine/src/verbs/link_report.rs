@@ -274,7 +274,13 @@ pub(super) fn sections(workspace: &Path) -> Result<String> {
             rules,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&cols.join(" + ")),
-            r["skipped"].as_str().map_or_else(|| r["pairs"].to_string(), |s| format!("skipped: {}", esc(s))),
+            r["skipped"].as_str().map_or_else(
+                || match r["pairs_a_year_apart"].as_u64() {
+                    Some(n) => format!("{} ({n} a birth year apart 生年が1年違い)", r["pairs"]),
+                    None => r["pairs"].to_string(),
+                },
+                |s| format!("skipped: {}", esc(s))
+            ),
             r["new_pairs"],
             esc(&r["largest_groups"].to_string())
         );

@@ -4,6 +4,12 @@
 //! (`Σ n(n−1)/2`), so a rule that would explode is refused up front. Pairs are then produced by
 //! a self-join per rule; a pair that an earlier rule already produced is dropped (its keys agree
 //! under that rule), so the union holds each pair once and remembers the first rule.
+//!
+//! A rule with the birth year among its columns also pairs records whose years are a year apart
+//! when one of them is an estimate (an age on a census day): the estimate's neighbouring years
+//! (`tok_birth_year_lo` / `_hi`) stand in for its year, in two more joins. Ages are misreported
+//! by a year often enough that the exact year alone would lose those pairs to every rule that
+//! names it.
 
 use std::sync::Arc;
 
@@ -28,6 +34,10 @@ pub struct RuleReport {
     /// Candidate pairs the rule's join yields (before removing pairs of earlier rules; pairs
     /// within a department whose records are distinct persons are never candidates).
     pub pairs: u64,
+    /// Of `pairs`, those whose birth years are a year apart, one of them an estimate (rules
+    /// naming `tok_birth_year`, on extracts holding estimates).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub pairs_a_year_apart: u64,
     /// Pairs this rule added that no earlier rule had.
     pub new_pairs: u64,
     /// Sizes of the largest key groups (never the key values).
@@ -37,6 +47,10 @@ pub struct RuleReport {
     /// For the residual blocking by LSH: its fields, residual records and bits per band.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lsh: Option<super::lsh::LshReport>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn mix(h: u64, t: u64) -> u64 {
@@ -64,6 +78,83 @@ fn rule_keys(records: &Records, columns: &[&[u64]]) -> Vec<u64> {
         .collect()
 }
 
+/// A rule's keys with an estimated birth year's neighbours in place of the year. A pair meets
+/// when `lo` of one is the key of the other, or `hi` of one the key of the other whose year is
+/// no estimate (`whole`): each pair a year apart is found once, whichever side is an estimate.
+struct Near {
+    lo: Vec<u64>,
+    hi: Vec<u64>,
+    whole: Vec<u64>,
+}
+
+impl Near {
+    fn of(records: &Records, rule: &[String], key: &[u64]) -> Option<Near> {
+        let year = rule.iter().position(|c| c == "tok_birth_year")?;
+        let with = |neighbour: &str| {
+            let cols: Vec<&[u64]> = rule
+                .iter()
+                .enumerate()
+                .map(|(i, c)| records.token(if i == year { neighbour } else { c }))
+                .collect::<Option<_>>()?;
+            Some(rule_keys(records, &cols))
+        };
+        let (lo, hi) = (with("tok_birth_year_lo")?, with("tok_birth_year_hi")?);
+        let estimated = records.token("tok_birth_year_lo")?;
+        if lo.iter().all(|k| *k == 0) {
+            return None;
+        }
+        let whole = key.iter().zip(estimated).map(|(k, e)| if *e == 0 { *k } else { 0 }).collect();
+        Some(Near { lo, hi, whole })
+    }
+
+    /// Whether records `a` and `b` meet through a neighbouring year (`key`: the rule's keys).
+    fn meet(&self, key: &[u64], a: usize, b: usize) -> bool {
+        let hit = |x: usize, y: usize| {
+            (self.lo[x] != 0 && self.lo[x] == key[y]) || (self.hi[x] != 0 && self.hi[x] == self.whole[y])
+        };
+        hit(a, b) || hit(b, a)
+    }
+}
+
+/// Per key: records per department (`None` for departments whose records may repeat a person).
+type Groups = std::collections::HashMap<u64, Vec<(Option<u16>, u64)>>;
+
+async fn groups(ctx: &SessionContext, column: &str) -> Result<Groups, LinkError> {
+    let sql = format!(
+        "SELECT {column} AS k, d, count(*) AS n FROM blocking_keys WHERE {column} IS NOT NULL GROUP BY {column}, d"
+    );
+    let batches = ctx.sql(&sql).await.map_err(df_err)?.collect().await.map_err(df_err)?;
+    let mut groups = Groups::new();
+    for b in &batches {
+        let (Some(k), Some(d), Some(n)) = (
+            b.column(0).as_any().downcast_ref::<UInt64Array>(),
+            b.column(1).as_any().downcast_ref::<datafusion::arrow::array::UInt16Array>(),
+            b.column(2).as_any().downcast_ref::<datafusion::arrow::array::Int64Array>(),
+        ) else {
+            return Err(df_err("unexpected types from the group count"));
+        };
+        for i in 0..b.num_rows() {
+            groups.entry(k.value(i)).or_default().push((d.is_valid(i).then(|| d.value(i)), n.value(i) as u64));
+        }
+    }
+    Ok(groups)
+}
+
+/// Pairs of records, one from each side's group of the same key, never two records of one
+/// distinct-persons department.
+fn pairs_between(left: &Groups, right: &Groups) -> u64 {
+    let mut pairs = 0;
+    for (k, l) in left {
+        let Some(r) = right.get(k) else { continue };
+        let total = |g: &[(Option<u16>, u64)]| g.iter().map(|x| x.1).sum::<u64>();
+        pairs += total(l) * total(r);
+        for (d, n) in l.iter().filter(|x| x.0.is_some()) {
+            pairs -= n * r.iter().filter(|x| x.0 == *d).map(|x| x.1).sum::<u64>();
+        }
+    }
+    pairs
+}
+
 fn df_err(e: impl std::fmt::Display) -> LinkError {
     LinkError::Engine(e.to_string())
 }
@@ -76,14 +167,18 @@ pub struct Candidates {
     pub reports: Vec<RuleReport>,
     /// Per applied rule: its index in `reports` and its key per rid (0 = unknown).
     pub keys: Vec<(usize, Vec<u64>)>,
+    /// Per applied rule: its keys with estimated years' neighbours, if it names the birth year.
+    near: Vec<Option<Near>>,
 }
 
 impl Candidates {
-    /// Whether rule `j` (an index into `keys`) puts the pair's records in one block.
+    /// Whether rule `j` (an index into `keys`) puts the pair's records in one block: its keys
+    /// agree, or are a birth year apart with one year an estimate. The pair is then in the
+    /// rule's EM session, whose fields are those the rule does not name.
     pub fn agree(&self, j: usize, pair: u64) -> bool {
         let k = &self.keys[j].1;
         let (a, b) = ((pair >> 32) as usize, (pair as u32) as usize);
-        k[a] != 0 && k[a] == k[b]
+        (k[a] != 0 && k[a] == k[b]) || self.near[j].as_ref().is_some_and(|n| n.meet(k, a, b))
     }
 }
 
@@ -113,12 +208,14 @@ pub fn block(
     let Limits { max_pairs_per_rule, leave_out_exploding, memory_limit_mib, distinct_departments } = limits;
     let mut reports = Vec::new();
     let mut keys: Vec<Vec<u64>> = Vec::new();
+    let mut near: Vec<Option<Near>> = Vec::new();
     for rule in rules {
         let missing: Vec<&String> = rule.iter().filter(|c| records.token(c).is_none()).collect();
         let mut report = RuleReport {
             columns: rule.clone(),
             records_with_key: 0,
             pairs: 0,
+            pairs_a_year_apart: 0,
             new_pairs: 0,
             largest_groups: Vec::new(),
             skipped: None,
@@ -133,6 +230,7 @@ pub fn block(
         let cols: Vec<&[u64]> = rule.iter().filter_map(|c| records.token(c)).collect();
         let k = rule_keys(records, &cols);
         report.records_with_key = k.iter().filter(|x| **x != 0).count() as u64;
+        near.push(Near::of(records, rule, &k));
         keys.push(k);
         reports.push(report);
     }
@@ -163,6 +261,11 @@ pub fn block(
             for j in 0..keys.len() {
                 fields.push(Field::new(format!("k{j}"), DataType::UInt64, true));
             }
+            for (j, _) in near.iter().enumerate().filter(|(_, n)| n.is_some()) {
+                for c in ["lo", "hi", "w"] {
+                    fields.push(Field::new(format!("{c}{j}"), DataType::UInt64, true));
+                }
+            }
             let schema = Arc::new(Schema::new(fields));
             let n = records.len();
             let chunk = n.div_ceil(partitions).max(1);
@@ -177,8 +280,12 @@ pub fn block(
                     Arc::new(UInt32Array::from_iter_values(start as u32..end as u32)),
                     Arc::new(datafusion::arrow::array::UInt16Array::from_iter(d)),
                 ];
-                for k in &keys {
-                    cols.push(Arc::new(UInt64Array::from_iter(k[start..end].iter().map(|x| (*x != 0).then_some(*x)))));
+                let column = |k: &[u64]| -> ArrayRef {
+                    Arc::new(UInt64Array::from_iter(k[start..end].iter().map(|x| (*x != 0).then_some(*x))))
+                };
+                cols.extend(keys.iter().map(|k| column(k)));
+                for n in near.iter().flatten() {
+                    cols.extend([column(&n.lo), column(&n.hi), column(&n.whole)]);
                 }
                 parts.push(vec![RecordBatch::try_new(schema.clone(), cols).map_err(df_err)?]);
                 start = end;
@@ -190,33 +297,25 @@ pub fn block(
             //    distinct-persons department, which are never compared)
             let mut exploded: Option<LinkError> = None;
             for (j, &ri) in active.iter().enumerate() {
-                let sql = format!(
-                    "SELECT k{j} AS k, d, count(*) AS n FROM blocking_keys WHERE k{j} IS NOT NULL GROUP BY k{j}, d"
-                );
-                let batches = ctx.sql(&sql).await.map_err(df_err)?.collect().await.map_err(df_err)?;
-                let mut groups: std::collections::HashMap<u64, (u64, u64)> = std::collections::HashMap::new();
-                for b in &batches {
-                    let (Some(k), Some(d), Some(n)) = (
-                        b.column(0).as_any().downcast_ref::<UInt64Array>(),
-                        b.column(1).as_any().downcast_ref::<datafusion::arrow::array::UInt16Array>(),
-                        b.column(2).as_any().downcast_ref::<datafusion::arrow::array::Int64Array>(),
-                    ) else {
-                        return Err(df_err("unexpected types from the group count"));
-                    };
-                    for i in 0..b.num_rows() {
-                        let c = n.value(i) as u64;
-                        let g = groups.entry(k.value(i)).or_insert((0, 0));
-                        g.0 += c;
-                        if d.is_valid(i) {
-                            g.1 += c * c.saturating_sub(1) / 2;
-                        }
-                    }
-                }
-                let mut sizes: Vec<u64> = groups.values().map(|g| g.0).filter(|n| *n > 1).collect();
+                let main = groups(&ctx, &format!("k{j}")).await?;
+                let mut sizes: Vec<u64> =
+                    main.values().map(|g| g.iter().map(|x| x.1).sum::<u64>()).filter(|n| *n > 1).collect();
                 sizes.sort_unstable_by(|a, b| b.cmp(a));
-                let pairs: u64 = groups.values().map(|(n, within)| n * n.saturating_sub(1) / 2 - within).sum();
+                let within = |g: &[(Option<u16>, u64)]| {
+                    let n: u64 = g.iter().map(|x| x.1).sum();
+                    let same: u64 = g.iter().filter(|x| x.0.is_some()).map(|x| x.1 * x.1.saturating_sub(1) / 2).sum();
+                    n * n.saturating_sub(1) / 2 - same
+                };
+                let mut pairs: u64 = main.values().map(|g| within(g)).sum();
+                let mut apart = 0;
+                if near[j].is_some() {
+                    apart = pairs_between(&groups(&ctx, &format!("lo{j}")).await?, &main)
+                        + pairs_between(&groups(&ctx, &format!("hi{j}")).await?, &groups(&ctx, &format!("w{j}")).await?);
+                    pairs += apart;
+                }
                 let report = &mut reports[ri];
                 report.pairs = pairs;
+                report.pairs_a_year_apart = apart;
                 report.largest_groups = sizes.iter().take(5).copied().collect();
                 let explodes = pairs > max_pairs_per_rule;
                 if explodes && leave_out_exploding {
@@ -250,28 +349,40 @@ pub fn block(
             //    registry's postcodes), and the join would build those pairs to drop them all
             let mut pairs: Vec<u64> = Vec::new();
             let mut rule_of: Vec<u8> = Vec::new();
+            let mut apart: std::collections::HashSet<u64> = std::collections::HashSet::new();
             for (j, &ri) in active.iter().enumerate() {
                 if reports[ri].skipped.is_some() || reports[ri].pairs == 0 {
                     continue;
                 }
-                let sql = format!(
-                    "SELECT l.rid AS a, r.rid AS b FROM blocking_keys l JOIN blocking_keys r ON l.k{j} = r.k{j} \
-                 WHERE l.rid < r.rid AND (l.d IS NULL OR r.d IS NULL OR l.d <> r.d)"
-                );
-                let mut stream = ctx.sql(&sql).await.map_err(df_err)?.execute_stream().await.map_err(df_err)?;
+                let other_department = "(l.d IS NULL OR r.d IS NULL OR l.d <> r.d)";
+                let mut joins = vec![format!("l.k{j} = r.k{j} AND l.rid < r.rid")];
+                if near[j].is_some() {
+                    joins.extend([format!("l.lo{j} = r.k{j}"), format!("l.hi{j} = r.w{j}")]);
+                }
                 let mut mine: Vec<u64> = Vec::new();
-                while let Some(batch) = stream.next().await {
-                    let batch = batch.map_err(df_err)?;
-                    let (Some(a), Some(b)) = (
-                        batch.column(0).as_any().downcast_ref::<UInt32Array>(),
-                        batch.column(1).as_any().downcast_ref::<UInt32Array>(),
-                    ) else {
-                        return Err(df_err("join output is not (UInt32, UInt32)"));
-                    };
-                    for (&x, &y) in a.values().iter().zip(b.values().iter()) {
-                        let earlier = keys[..j].iter().any(|k| k[x as usize] != 0 && k[x as usize] == k[y as usize]);
-                        if !earlier {
-                            mine.push(((x as u64) << 32) | y as u64);
+                for (n, on) in joins.iter().enumerate() {
+                    let sql = format!(
+                        "SELECT l.rid AS a, r.rid AS b FROM blocking_keys l JOIN blocking_keys r ON {on} WHERE {other_department}"
+                    );
+                    let mut stream = ctx.sql(&sql).await.map_err(df_err)?.execute_stream().await.map_err(df_err)?;
+                    while let Some(batch) = stream.next().await {
+                        let batch = batch.map_err(df_err)?;
+                        let (Some(a), Some(b)) = (
+                            batch.column(0).as_any().downcast_ref::<UInt32Array>(),
+                            batch.column(1).as_any().downcast_ref::<UInt32Array>(),
+                        ) else {
+                            return Err(df_err("join output is not (UInt32, UInt32)"));
+                        };
+                        for (&x, &y) in a.values().iter().zip(b.values().iter()) {
+                            let (x, y) = (x.min(y), x.max(y));
+                            let pair = ((x as u64) << 32) | y as u64;
+                            let earlier = keys[..j].iter().any(|k| k[x as usize] != 0 && k[x as usize] == k[y as usize]);
+                            // a pair a year apart is new to the exact joins of every later rule
+                            // too, so it is remembered
+                            let first = if n == 0 { !apart.contains(&pair) } else { apart.insert(pair) };
+                            if !earlier && first {
+                                mine.push(pair);
+                            }
                         }
                     }
                 }
@@ -288,5 +399,105 @@ pub fn block(
             rule: rule_of,
             reports,
             keys: active.into_iter().zip(keys).collect(),
+            near,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+    use crate::encode::TokenSalt;
+    use crate::link::records::TokenColumn;
+
+    /// Records of two departments with a surname and a birth year, a third of the years
+    /// estimated from ages (their neighbours written as the estimate's `lo` / `hi` tokens).
+    /// Tokens stand for values: a year's token is the year.
+    fn census(n: usize) -> (Records, Vec<(u64, u64, bool)>) {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let people: Vec<(u64, u64, bool)> = (0..n).map(|_| (1 + next(4), 1850 + next(5), next(3) == 0)).collect();
+        let column = |f: &dyn Fn(&(u64, u64, bool)) -> u64| people.iter().map(f).collect::<Vec<u64>>();
+        let tokens: BTreeMap<String, TokenColumn> = [
+            ("tok_family", column(&|p| p.0)),
+            ("tok_birth_year", column(&|p| p.1)),
+            ("tok_birth_year_lo", column(&|p| if p.2 { p.1 - 1 } else { 0 })),
+            ("tok_birth_year_hi", column(&|p| if p.2 { p.1 + 1 } else { 0 })),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let mut records = Records::from_tokens(tokens, TokenSalt::None);
+        // the first half is one department, the second another
+        records.department_of = (0..n).map(|i| u16::from(i >= n / 2)).collect();
+        (records, people)
+    }
+
+    fn limits(distinct_departments: u64) -> Limits {
+        Limits {
+            max_pairs_per_rule: 1_000_000,
+            leave_out_exploding: false,
+            memory_limit_mib: 256,
+            distinct_departments,
+        }
+    }
+
+    fn rule(columns: &[&str]) -> Vec<String> {
+        columns.iter().map(|c| c.to_string()).collect()
+    }
+
+    #[test]
+    fn a_rule_on_the_birth_year_pairs_estimates_a_year_apart_once_and_counts_them_before_joining() {
+        let (records, people) = census(120);
+        for distinct in [0, 1] {
+            let rules = [rule(&["tok_family", "tok_birth_year"]), rule(&["tok_family"])];
+            let c = block(&records, &rules, limits(distinct), &mut |_| {}).unwrap();
+            // every pair once
+            let set: BTreeSet<u64> = c.pairs.iter().copied().collect();
+            assert_eq!(set.len(), c.pairs.len(), "a pair is produced once");
+            let (mut exact, mut apart) = (BTreeSet::new(), BTreeSet::new());
+            for a in 0..people.len() {
+                for b in a + 1..people.len() {
+                    let (p, q) = (people[a], people[b]);
+                    let same_department = records.department_of[a] == records.department_of[b];
+                    if p.0 != q.0 || (distinct == 1 && same_department && records.department_of[a] == 0) {
+                        continue;
+                    }
+                    let pair = ((a as u64) << 32) | b as u64;
+                    if p.1 == q.1 {
+                        exact.insert(pair);
+                    } else if p.1.abs_diff(q.1) == 1 && (p.2 || q.2) {
+                        apart.insert(pair);
+                    }
+                }
+            }
+            let first: BTreeSet<u64> = c.pairs.iter().zip(&c.rule).filter(|(_, r)| **r == 0).map(|(p, _)| *p).collect();
+            let expected: BTreeSet<u64> = exact.union(&apart).copied().collect();
+            assert_eq!(first, expected, "the year rule: the same year, or a year apart and one an estimate");
+            assert!(!apart.is_empty());
+            for p in &c.pairs {
+                assert_eq!(c.agree(0, *p), expected.contains(p), "the year rule's EM session holds its pairs");
+            }
+            assert_eq!(c.reports[0].pairs, expected.len() as u64, "counted before the joins, exactly");
+            assert_eq!(c.reports[0].pairs_a_year_apart, apart.len() as u64);
+            // the surname rule adds the rest of its pairs, none of the first rule's again
+            assert!(c.pairs.iter().zip(&c.rule).filter(|(_, r)| **r == 1).all(|(p, _)| !expected.contains(p)));
+            assert_eq!(c.reports[1].new_pairs + c.reports[0].new_pairs, c.pairs.len() as u64);
+        }
+        // without estimates a rule joins the same year only
+        let (mut records, _) = census(60);
+        for c in ["tok_birth_year_lo", "tok_birth_year_hi"] {
+            records.tokens.get_mut(c).unwrap().fill(0);
+        }
+        let c = block(&records, &[rule(&["tok_family", "tok_birth_year"])], limits(0), &mut |_| {}).unwrap();
+        let year = records.token("tok_birth_year").unwrap();
+        assert!(c.pairs.iter().all(|p| year[(p >> 32) as usize] == year[(*p as u32) as usize]));
+        assert_eq!(c.reports[0].pairs_a_year_apart, 0);
+    }
 }

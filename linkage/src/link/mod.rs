@@ -352,6 +352,7 @@ impl Residual<'_> {
             columns: vec![format!("lsh:{}", fields.join("+"))],
             records_with_key: lsh_report.residual_records,
             pairs: found.len() as u64,
+            pairs_a_year_apart: 0,
             new_pairs: added.len() as u64,
             largest_groups: Vec::new(),
             skipped: None,
