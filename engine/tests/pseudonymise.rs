@@ -684,11 +684,11 @@ fn each_record_may_carry_the_day_its_age_was_taken() {
     let d = dir.path();
     write_key_files(d);
     // one extract of two censuses: the same man at 34 in 1851 and at 44 in 1861, a record
-    // without its day, one whose day is unreadable, and one whose day is a year alone (read as
-    // its middle)
+    // without its day, one whose day is unreadable, one whose day is a year alone (read as its
+    // middle), and one whose day lost a character on the way (CP932 `?`)
     fs::write(
         d.join("censuses.csv"),
-        "id,name,age,taken\n1,John Smith,34,1851-03-30\n2,John Smith,44,1861-04-07\n3,John Smith,34,\n4,John Smith,34,spring\n5,John Smith,44,1861\n6,John Smith,,1861-04-07\n",
+        "id,name,age,taken\n1,John Smith,34,1851-03-30\n2,John Smith,44,1861-04-07\n3,John Smith,34,\n4,John Smith,34,spring\n5,John Smith,44,1861\n6,John Smith,,1861-04-07\n7,John Smith,44,1861-0?-07\n",
     )
     .unwrap();
     fs::write(
@@ -705,6 +705,7 @@ fn each_record_may_carry_the_day_its_age_was_taken() {
         serde_json::from_slice(&fs::read(d.join("ws/extracts/censuses/manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["counts"]["age_on"]["blank"], 1, "{}", manifest["counts"]);
     assert_eq!(manifest["counts"]["age_on"]["invalid"], 1);
+    assert_eq!(manifest["counts"]["age_on"]["wildcard"], 1, "a lost character is unknown, not unreadable");
     assert_eq!(manifest["counts"]["age"]["blank"], 1, "a blank age is counted whatever its day");
     assert_eq!(manifest["counts"]["age"]["partial"], 3);
     assert!(manifest.get("age_on").is_none(), "no one day for the extract");
@@ -712,7 +713,7 @@ fn each_record_may_carry_the_day_its_age_was_taken() {
     let (year, hi) = (tokens(&b, "tok_birth_year"), tokens(&b, "tok_birth_year_hi"));
     // 34 on 30 March 1851 and 44 on 7 April 1861 both give 1816
     assert!(year[0].is_some() && year[0] == year[1], "the two censuses agree on the year");
-    assert!(year[2].is_none() && year[3].is_none(), "no day, no year");
+    assert!(year[2].is_none() && year[3].is_none() && year[6].is_none(), "no day, no year");
     // 44 in mid-1861: born mid-1816 to mid-1817, so 1816 or 1817, either of which the first
     // record's estimate or its neighbour holds
     assert!(year[4].is_some() && (year[4] == year[0] || year[4] == hi[0]));

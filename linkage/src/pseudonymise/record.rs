@@ -104,26 +104,17 @@ fn birth_date_of(v: &Value, order: era_date::DayOrder) -> Result<Option<era_date
 
 /// The day a record's age was taken: the extract's day, or the record's own from its `age_on`
 /// column (a year alone stands for its middle, a year and month for the month's). None, counted,
-/// when the record's day is blank or unreadable.
+/// when the record's day is blank, holds a lost character or is unreadable.
 fn age_day(ctx: &mut RowContext, column: Option<&Value>) -> Option<NaiveDate> {
     if let Some(day) = ctx.plan.age_on {
         return Some(day);
     }
-    let v = column?;
-    match birth_date_of(v, ctx.plan.date_order) {
-        Ok(Some(p)) => match (p.month, p.date()) {
-            (_, Some(d)) => Some(d),
-            (Some(m), None) => NaiveDate::from_ymd_opt(p.year, m, 15),
-            (None, None) => NaiveDate::from_ymd_opt(p.year, 7, 2),
-        },
-        Ok(None) => {
-            ctx.count("age_on").blank += 1;
-            None
-        }
-        Err(e) => {
-            ctx.invalid(Role::AgeOn, e);
-            None
-        }
+    let order = ctx.plan.date_order;
+    let p = typed(ctx, Role::AgeOn, "age_on", column?, |v| birth_date_of(v, order))?;
+    match (p.month, p.date()) {
+        (_, Some(d)) => Some(d),
+        (Some(m), None) => NaiveDate::from_ymd_opt(p.year, m, 15),
+        (None, None) => NaiveDate::from_ymd_opt(p.year, 7, 2),
     }
 }
 
