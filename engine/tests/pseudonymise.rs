@@ -463,6 +463,80 @@ fn unreadable_values_are_located_never_quoted_and_strict_stops() {
 }
 
 #[test]
+fn rows_left_out_are_located_and_a_record_id_on_the_wrong_column_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_key_files(d);
+    // a repeated id, a blank id, and two rows with no value at all (a sheet's trailing rows)
+    fs::write(
+        d.join("x.csv"),
+        "番号,氏名,性別\nA1,山田　花子,2\nA2,鈴木　一郎,1\nA1,山田　花子,2\n,佐藤　次郎,1\nA3,田中　三郎,1\n,,\n,,\n",
+    )
+    .unwrap();
+    let mapping = |id: &str| {
+        format!("department = \"x\"\n[source]\npath = \"x.csv\"\n[identity]\nrecord_id = \"{id}\"\nname = \"氏名\"\n")
+    };
+    fs::write(d.join("x.toml"), mapping("番号")).unwrap();
+    let out = pseudonymise_in(d, "x");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("x.csv:4: column 番号 (record_id)") && err.contains("line 2 has the same"), "{err}");
+    assert!(err.contains("x.csv:5: column 番号 (record_id)"), "{err}");
+    assert!(!err.contains("A1") && !err.contains("山田") && !err.contains("佐藤"), "never a value: {err}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("ws/extracts/x/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["rows"], 3);
+    assert_eq!(manifest["rejected_rows"]["duplicate_record_id"], 1);
+    assert_eq!(manifest["rejected_rows"]["missing_record_id"], 1, "blank rows are no records: {manifest}");
+
+    // the record id mapped to the sex column: most rows repeat it, and the run fails whole
+    fs::write(d.join("x.toml"), mapping("性別")).unwrap();
+    fs::remove_dir_all(d.join("ws")).unwrap();
+    let out = pseudonymise_in(d, "x");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(err.contains("3 of 5 rows were left out") && err.contains("record_id"), "{err}");
+    assert!(!d.join("ws/extracts/x").exists(), "nothing half-written");
+}
+
+#[test]
+fn a_name_without_a_space_or_with_a_lost_character_keeps_what_is_known() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_key_files(d);
+    // the same woman with and without the space; a family name that lost a character (CP932 ?)
+    fs::write(
+        d.join("x.csv"),
+        "番号,氏名,カナ\n1,松本　莉子,マツモト リコ\n2,松本莉子,ﾏﾂﾓﾄﾘｺ\n3,?本　莉子,マツモト リコ\n4,Smith,\n",
+    )
+    .unwrap();
+    fs::write(
+        d.join("x.toml"),
+        "department = \"x\"\n[source]\npath = \"x.csv\"\n[identity]\nrecord_id = \"番号\"\nname = \"氏名\"\nname_kana = \"カナ\"\n",
+    )
+    .unwrap();
+    let out = pseudonymise_in(d, "x");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let b = batches(&d.join("ws/extracts/x/records.parquet"));
+    let (family, given, whole) = (tokens(&b, "tok_family"), tokens(&b, "tok_given"), tokens(&b, "tok_name"));
+    // no space: where the family name ends is unknown, the whole name is known
+    assert!(family[1].is_none() && given[1].is_none(), "an unsplit name has no parts");
+    assert!(whole[1].is_some() && whole[1] == whole[0], "the whole name agrees with the spaced one");
+    let (kana_family, kana_whole) = (tokens(&b, "tok_family_kana"), tokens(&b, "tok_kana"));
+    assert!(kana_family[1].is_none() && kana_whole[1].is_some() && kana_whole[1] == kana_whole[0]);
+    // a lost character: that part and the whole are unknown, the other part still compares
+    assert!(family[2].is_none() && whole[2].is_none());
+    assert!(given[2].is_some() && given[2] == given[0], "the given name survives a lost family character");
+    // a lone Latin word is a surname
+    assert!(family[3].is_some());
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("ws/extracts/x/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["counts"]["name"]["partial"], 1, "{manifest}");
+    assert_eq!(manifest["counts"]["name"]["wildcard"], 1);
+    assert_eq!(manifest["counts"]["name_kana"]["partial"], 1);
+}
+
+#[test]
 fn missing_columns_bad_keys_and_a_vault_in_the_workspace_are_refused_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -479,6 +553,17 @@ fn missing_columns_bad_keys_and_a_vault_in_the_workspace_are_refused_cleanly() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr_of(&out);
     assert!(err.contains("生年月日") && err.contains("y.csv") && err.contains("birth_date"), "{err}");
+    assert!(!err.contains("garbled"), "no encoding hint when the encoding is detected: {err}");
+    // a UTF-8 file read as CP932 lists a garbled header: the message says why it may be
+    let cp932 = fs::read_to_string(d.join("y.toml")).unwrap().replace("[source]\n", "[source]\nencoding = \"cp932\"\n");
+    fs::write(d.join("y.toml"), &cp932).unwrap();
+    let err = stderr_of(&mimamori().args(base).current_dir(d).output().unwrap());
+    assert!(err.contains("garbled") && err.contains("cp932"), "{err}");
+    // a missing extract is named once, with its path
+    fs::write(d.join("y.toml"), cp932.replace("y.csv", "nowhere.csv")).unwrap();
+    let err = stderr_of(&mimamori().args(base).current_dir(d).output().unwrap());
+    assert!(err.contains("nowhere.csv") && err.matches("os error 2").count() == 1, "{err}");
+    fs::write(d.join("y.toml"), cp932.replace("encoding = \"cp932\"\n", "")).unwrap();
     assert!(!err.contains("山田"));
     assert!(!d.join("ws/extracts/y").exists(), "nothing half-written");
     assert!(!d.join("y.vault").exists(), "no vault for a failed run");

@@ -152,6 +152,16 @@ pub fn pseudonymise(a: &Args) -> Result<(Outcome, PathBuf, PathBuf)> {
     vault.finish()?;
     staged.commit(a.force)?;
 
+    for p in &outcome.rejections {
+        tracing::warn!("{p}");
+    }
+    let rejected: u64 = outcome.manifest.rejected_rows.values().sum();
+    if rejected > outcome.rejections.len() as u64 {
+        tracing::warn!(
+            "… and {} more rows left out (counted in manifest.json rejected_rows)",
+            rejected - outcome.rejections.len() as u64
+        );
+    }
     for p in &outcome.problems {
         tracing::warn!("{p}: treated as unknown");
     }

@@ -23,8 +23,8 @@ pub struct CsvSource {
 /// Detects UTF-8 (BOM or valid bytes) or CP932 from the first 64 KiB.
 fn detect(path: &Path) -> Result<&'static encoding_rs::Encoding, ExtractError> {
     let mut head = vec![0u8; 64 * 1024];
-    let mut f = File::open(path).map_err(|source| ExtractError::Io { path: path.to_path_buf(), source })?;
-    let n = f.read(&mut head).map_err(|source| ExtractError::Io { path: path.to_path_buf(), source })?;
+    let mut f = File::open(path).map_err(|cause| ExtractError::Io { path: path.to_path_buf(), cause })?;
+    let n = f.read(&mut head).map_err(|cause| ExtractError::Io { path: path.to_path_buf(), cause })?;
     head.truncate(n);
     if head.starts_with(b"\xEF\xBB\xBF") {
         return Ok(encoding_rs::UTF_8);
@@ -57,7 +57,7 @@ impl CsvSource {
             Encoding::Auto => detect(path)?,
         };
         let bom = enc == encoding_rs::UTF_8 && has_bom(path);
-        let file = File::open(path).map_err(|source| ExtractError::Io { path: path.to_path_buf(), source })?;
+        let file = File::open(path).map_err(|cause| ExtractError::Io { path: path.to_path_buf(), cause })?;
         let decoder = DecodeReaderBytesBuilder::new()
             .encoding(Some(enc))
             .bom_sniffing(enc == encoding_rs::UTF_8)

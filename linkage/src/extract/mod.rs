@@ -52,10 +52,11 @@ pub struct Row {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
-    #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("cannot read {path}: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
     #[error("{path}: {message}")]
     Format { path: PathBuf, message: String },
+    /// `available`: the header's columns, and what may have gone wrong.
     #[error("{mapping}: column `{column}` (mapped as {role}) is not in {path}; the file's columns are: {available}")]
     MissingColumn { mapping: PathBuf, path: PathBuf, role: String, column: String, available: String },
     #[error("{path}:{line}: {message}")]
@@ -90,10 +91,26 @@ fn resolve(mapping: &Mapping, path: &Path, header: &[String], wanted: &[Wanted])
                 path: path.to_path_buf(),
                 role: w.role.clone(),
                 column: w.column.clone(),
-                available: header.join(", "),
+                available: format!("{}{}", header.join(", "), hint(mapping)),
             })
         })
         .collect()
+}
+
+/// What may have gone wrong when a mapped column is not in the header: the wrong encoding (a
+/// garbled header), or a title row above the header.
+fn hint(mapping: &Mapping) -> String {
+    match (mapping.format(), mapping.source.encoding) {
+        (Format::Csv, crate::mapping::Encoding::Auto) => String::new(),
+        (Format::Csv, e) => format!(
+            ". If these names look garbled, the file is not in the encoding the mapping names ({}): leave `[source] encoding` out to detect it",
+            match e {
+                crate::mapping::Encoding::Cp932 => "cp932",
+                _ => "utf-8",
+            }
+        ),
+        _ => String::new(),
+    }
 }
 
 /// Opens the mapping's source for the `wanted` columns.
@@ -111,8 +128,8 @@ pub fn open(mapping: &Mapping, wanted: &[Wanted]) -> Result<Box<dyn RowSource>, 
 /// BLAKE3 of the source file, for the manifest.
 pub fn file_hash(path: &Path) -> Result<String, ExtractError> {
     let mut h = blake3::Hasher::new();
-    let file = std::fs::File::open(path).map_err(|source| ExtractError::Io { path: path.to_path_buf(), source })?;
-    h.update_reader(file).map_err(|source| ExtractError::Io { path: path.to_path_buf(), source })?;
+    let file = std::fs::File::open(path).map_err(|cause| ExtractError::Io { path: path.to_path_buf(), cause })?;
+    h.update_reader(file).map_err(|cause| ExtractError::Io { path: path.to_path_buf(), cause })?;
     Ok(h.finalize().to_hex().to_string())
 }
 

@@ -31,7 +31,7 @@ fn err(path: &Path, e: impl std::fmt::Display) -> ExtractError {
 
 impl ParquetSource {
     pub fn open(mapping: &Mapping, path: &Path, wanted: &[Wanted]) -> Result<Self, ExtractError> {
-        let file = File::open(path).map_err(|source| ExtractError::Io { path: path.to_path_buf(), source })?;
+        let file = File::open(path).map_err(|cause| ExtractError::Io { path: path.to_path_buf(), cause })?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| err(path, e))?;
         let header: Vec<String> = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
         let indices = resolve(mapping, path, &header, wanted)?;

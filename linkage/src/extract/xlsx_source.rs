@@ -121,7 +121,7 @@ impl XlsxSource {
         let reader = std::thread::Builder::new()
             .name("xlsx-reader".into())
             .spawn(move || stream(p, s, tx))
-            .map_err(|source| ExtractError::Io { path: path.to_path_buf(), source })?;
+            .map_err(|cause| ExtractError::Io { path: path.to_path_buf(), cause })?;
         let fmt = |message: String| ExtractError::Format { path: path.to_path_buf(), message };
         let (header, total) = match rx.recv() {
             Ok(Message::Header(h, total)) => (h, total),

@@ -20,11 +20,35 @@ pub fn katakana(s: &str) -> String {
         .collect()
 }
 
+/// The vowel a (large, unvoiced) katakana ends in; None for ン and marks.
+fn vowel(c: char) -> Option<char> {
+    const ROWS: [(&str, char); 5] = [
+        ("アカサタナハマヤラワ", 'a'),
+        ("イキシチニヒミリ", 'i'),
+        ("ウクスツヌフムユル", 'u'),
+        ("エケセテネヘメレ", 'e'),
+        ("オコソトノホモヨロ", 'o'),
+    ];
+    ROWS.iter().find(|(row, _)| row.contains(c)).map(|(_, v)| *v)
+}
+
+/// Whether kana `c` after a kana ending in vowel `before` only lengthens it: オオ, オウ, ウウ,
+/// アア, イイ, エエ (オオノ, サトウ, ユウコ, ニイガタ), as ー does (オーノ, サトー, ユーコ).
+fn lengthens(before: Option<char>, c: char) -> bool {
+    matches!(
+        (before, c),
+        (Some('o'), 'オ' | 'ウ') | (Some('u'), 'ウ') | (Some('a'), 'ア') | (Some('i'), 'イ') | (Some('e'), 'エ')
+    )
+}
+
 /// The loose key: katakana with small kana written large, voiced and semi-voiced marks dropped,
-/// long-vowel marks and spaces removed, ヲ as オ, ヰ ヱ as イ エ. Readings that differ only in the
-/// ways keyboards and legacy systems vary (シヨウ/ショウ, ヅ/ズ, オオノ/オーノ) share a key.
+/// spaces removed, ヲ as オ, ヰ ヱ as イ エ, and long vowels short whether written with ー or
+/// with a vowel kana (オーノ, オオノ, オノ; サトウ, サトー). Readings that differ only in the
+/// ways keyboards, legacy systems and people vary (シヨウ/ショウ, ヅ/ズ, オオノ/オーノ) share a
+/// key.
 pub fn loose(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    let mut before: Option<char> = None;
     for c in katakana(s).chars() {
         let c = match c {
             'ヅ' => 'ズ',
@@ -57,6 +81,10 @@ pub fn loose(s: &str) -> String {
             'ヱ' => 'エ',
             c => c,
         };
+        if lengthens(before, mapped) {
+            continue;
+        }
+        before = vowel(mapped);
         out.push(mapped);
     }
     out
@@ -78,6 +106,19 @@ mod tests {
         assert_eq!(loose("ショウタ"), loose("シヨウタ"));
         assert_eq!(loose("ミヅキ"), loose("ミズキ"));
         assert_eq!(loose("オーノ"), loose("オノ"));
+        for (a, b) in [
+            ("オオノ", "オーノ"),
+            ("サトウ", "サトー"),
+            ("ユウコ", "ユーコ"),
+            ("タロウ", "タロー"),
+            ("ニイガタ", "ニーガタ"),
+        ] {
+            assert_eq!(loose(a), loose(b), "{a} {b}");
+        }
+        assert_eq!(loose("きょうこ"), loose("キョーコ"));
+        // a vowel that is not the one before stays: サイトウ is not サトウ, カオリ not カリ
+        assert_ne!(loose("カオリ"), loose("カリ"));
+        assert_ne!(loose("アオイ"), loose("アイ"));
         assert_eq!(loose("ｶﾞｯｺｳ"), loose("かつこう"));
         assert_ne!(loose("サトウ"), loose("サイトウ"));
     }

@@ -18,8 +18,9 @@ pub mod width;
 
 /// Version of the normalisation rules, written into every manifest: extracts normalised by
 /// different versions must not be linked. 2: birth dates may be partial (a lone four-digit year is
-/// a year, no longer Excel's serial day; month names; day-first dates).
-pub const NORMALISER_VERSION: &str = "2";
+/// a year, no longer Excel's serial day; month names; day-first dates). 3: the kana loose key
+/// shortens long vowels written with a vowel kana (オオノ, サトウ) as it did those written with ー.
+pub const NORMALISER_VERSION: &str = "3";
 
 /// Marks a character that was lost (外字, undecodable byte).
 pub const WILDCARD: char = '\u{FFFD}';

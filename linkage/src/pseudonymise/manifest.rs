@@ -38,7 +38,8 @@ pub struct FieldCounts {
     /// Values that could not be read as their type (an impossible date, a non-number).
     pub invalid: u64,
     /// Dates known only in part (a year alone, a year and month, day and month ambiguous, or a
-    /// birth year read from an age): their known parts still compare.
+    /// birth year read from an age): their known parts still compare. For a name or reading:
+    /// one column without a space between family and given name, compared whole.
     #[serde(default)]
     pub partial: u64,
 }

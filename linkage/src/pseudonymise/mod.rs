@@ -8,7 +8,7 @@ pub mod manifest;
 mod output;
 mod record;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use arrow_schema::{DataType, Field};
@@ -77,6 +77,12 @@ pub enum PseudonymiseError {
     Write { path: PathBuf, message: String },
     #[error("{0} (stopped by --strict)")]
     Strict(Problem),
+    #[error(
+        "{rejected} of {read} rows were left out ({first}, …): a mapping whose record id is not \
+         unique per row loses most of the extract. Map record_id to a column that names each row once \
+         (for an extract of one row per benefit or visit, that row's own number)"
+    )]
+    MostRowsRejected { rejected: u64, read: u64, first: Problem },
     #[error("writing the vault failed: {0}")]
     Vault(std::io::Error),
 }
@@ -88,6 +94,8 @@ pub struct Outcome {
     /// The first problems met (at most 20); all are counted in the manifest.
     pub problems: Vec<Problem>,
     pub problems_total: u64,
+    /// The first rows left out (at most 20), each located; all are counted in the manifest.
+    pub rejections: Vec<Problem>,
 }
 
 /// Identity roles as the plan reads them.
@@ -367,27 +375,45 @@ pub fn run(
     let mut out = Output::create(&out_dir.join(RECORDS_FILE), plan.fields.clone())?;
     let mut counts: BTreeMap<String, FieldCounts> = BTreeMap::new();
     let mut rejected: BTreeMap<String, u64> = BTreeMap::new();
-    let mut seen: HashSet<[u8; 16]> = HashSet::new();
+    // the line each record id was first met on, to locate a repeat
+    let mut seen: HashMap<[u8; 16], u64> = HashMap::new();
+    let mut rejections: Vec<Problem> = Vec::new();
+    let id_column =
+        plan.roles.iter().position(|r| *r == Role::RecordId).map(|i| plan.wanted[i].column.clone()).unwrap_or_default();
     let mut problems = Vec::new();
     let mut problems_total = 0u64;
     let mut rows = 0u64;
     let mut read = 0u64;
+    // rows holding any value: the records the extract offers
+    let mut with_values = 0u64;
 
     // rows are read in batches and encoded on every core; results are written in file order
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
     let mut batch: Vec<extract::Row> = Vec::with_capacity(BATCH_ROWS);
     loop {
         batch.clear();
+        let mut ended = false;
         while batch.len() < BATCH_ROWS {
             match source.next_row()? {
-                Some(r) => batch.push(r),
-                None => break,
+                // a row with no value at all (a sheet's trailing rows) is no record
+                Some(r) if r.values.iter().all(|v| v.as_text().is_none()) => read += 1,
+                Some(r) => {
+                    read += 1;
+                    with_values += 1;
+                    batch.push(r);
+                }
+                None => {
+                    ended = true;
+                    break;
+                }
             }
         }
         if batch.is_empty() {
-            break;
+            if ended {
+                break;
+            }
+            continue;
         }
-        read += batch.len() as u64;
         let chunk = batch.len().div_ceil(threads);
         let department = mapping.department.as_str();
         let encoded: Vec<EncodedChunk> = std::thread::scope(|scope| {
@@ -412,6 +438,7 @@ pub fn run(
             path: out_dir.join(RECORDS_FILE),
             message: "internal error: an encoding thread stopped".into(),
         })?;
+        let mut next = 0;
         for (rows_encoded, chunk_counts, chunk_problems) in encoded {
             for (field, c) in chunk_counts {
                 let total = counts.entry(field).or_default();
@@ -431,23 +458,55 @@ pub fn run(
                 }
             }
             for e in rows_encoded {
-                match e {
-                    record::Encoded::Rejected(reason) => *rejected.entry(reason.to_string()).or_default() += 1,
-                    record::Encoded::Row { record_ref, record_id, values } => {
-                        if !seen.insert(record_ref) {
+                let line = batch[next].line;
+                next += 1;
+                let why = match e {
+                    record::Encoded::Rejected(reason) => {
+                        *rejected.entry(reason.to_string()).or_default() += 1;
+                        "a record id (the cell is blank): row left out".to_string()
+                    }
+                    record::Encoded::Row { record_ref, record_id, values } => match seen.entry(record_ref) {
+                        std::collections::hash_map::Entry::Occupied(first) => {
                             *rejected.entry("duplicate_record_id".into()).or_default() += 1;
-                        } else {
+                            format!("a record id no other row has (line {} has the same): row left out", first.get())
+                        }
+                        std::collections::hash_map::Entry::Vacant(slot) => {
+                            slot.insert(line);
                             vault(&record_ref, &record_id).map_err(PseudonymiseError::Vault)?;
                             out.push(values)?;
                             rows += 1;
+                            continue;
                         }
-                    }
+                    },
+                };
+                let p = Problem {
+                    file: file_name.clone(),
+                    line,
+                    column: id_column.clone(),
+                    role: "record_id".into(),
+                    expected: why,
+                };
+                if options.strict {
+                    return Err(PseudonymiseError::Strict(p));
+                }
+                if rejections.len() < 20 {
+                    rejections.push(p);
                 }
             }
         }
         progress(read, total);
     }
     progress(read, total);
+    let left_out: u64 = rejected.values().sum();
+    if left_out * 2 > with_values
+        && let Some(first) = rejections.first()
+    {
+        return Err(PseudonymiseError::MostRowsRejected {
+            rejected: left_out,
+            read: with_values,
+            first: first.clone(),
+        });
+    }
     out.finish()?;
 
     let manifest = Manifest {
@@ -489,5 +548,5 @@ pub fn run(
     let json = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| PseudonymiseError::Write { path: path.clone(), message: e.to_string() })?;
     std::fs::write(&path, json).map_err(|e| PseudonymiseError::Write { path: path.clone(), message: e.to_string() })?;
-    Ok(Outcome { manifest, problems, problems_total })
+    Ok(Outcome { manifest, problems, problems_total, rejections })
 }

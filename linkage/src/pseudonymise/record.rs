@@ -189,33 +189,50 @@ fn number_of(v: &Value) -> Result<Option<f64>, String> {
     }
 }
 
-/// The (family, given) texts of a name held in one column (split by `split_one`) or in two;
-/// None when the roles are not mapped, the value is blank, or it holds a lost character (each
-/// counted under `label`).
+/// A name (or reading) as read from one column or two.
+struct NameRead {
+    family: Option<String>,
+    given: Option<String>,
+    /// Its parts make the whole name: no part lost a character.
+    whole: bool,
+    /// One column without a space (or comma) between the parts: `family` holds the whole text
+    /// and the boundary is not known.
+    unsplit: bool,
+}
+
+/// The parts of a name held in one column (split by `split_one`) or in two. None when the
+/// roles are not mapped or the name is blank (counted under `label`). A part that lost a
+/// character is unknown, and then so is the whole name (counted once as a wildcard); the other
+/// part still compares.
 fn name_parts(
     ctx: &mut RowContext,
     label: &str,
     text: &dyn Fn(Role) -> Option<String>,
     [one, family, given]: [Role; 3],
     split_one: impl Fn(&str) -> (Option<String>, Option<String>),
-) -> Option<(Option<String>, Option<String>)> {
+) -> Option<NameRead> {
     let mapped = ctx.plan.roles.iter().any(|r| *r == one || *r == family || *r == given);
     if !mapped {
         return None;
     }
-    if let Some(v) = text(one) {
-        return ctx.usable(label, Some(v)).map(|v| split_one(&v));
-    }
-    let (f, g) = (text(family), text(given));
+    let (f, g, unsplit) = match text(one) {
+        Some(v) => {
+            let (f, g) = split_one(&v);
+            (f, g, !width::fold(&v).trim().contains([' ', ',', '、']))
+        }
+        None => (text(family), text(given), false),
+    };
     if f.is_none() && g.is_none() {
         ctx.count(label).blank += 1;
         return None;
     }
-    if [&f, &g].into_iter().flatten().any(|v| width::has_lost(v)) {
+    let lost = |p: &Option<String>| p.as_deref().is_some_and(width::has_lost);
+    let whole = !lost(&f) && !lost(&g);
+    if !whole {
         ctx.count(label).wildcard += 1;
-        return None;
     }
-    Some((f, g))
+    let keep = |p: Option<String>| p.filter(|p| !width::has_lost(p));
+    Some(NameRead { family: keep(f), given: keep(g), whole, unsplit })
 }
 
 /// Encodes one row, or says why it is rejected.
@@ -245,19 +262,30 @@ pub(crate) fn encode(
     };
 
     // names and readings: one column split on its space, or two columns as they are
-    if let Some((family, given)) =
-        name_parts(ctx, "name", &text, [Role::Name, Role::FamilyName, Role::GivenName], |s| {
-            let n = name::split_ordered(s, plan.name_order);
-            (n.family, n.given)
-        })
-    {
+    if let Some(read) = name_parts(ctx, "name", &text, [Role::Name, Role::FamilyName, Role::GivenName], |s| {
+        let n = name::split_ordered(s, plan.name_order);
+        (n.family, n.given)
+    }) {
+        let NameRead { family, given, whole, unsplit } = read;
         let latin = [&family, &given].into_iter().flatten().all(|s| latin::is_latin(s));
+        // a Japanese name written without a space: where the family name ends is not known,
+        // so neither part is; the whole name still compares (a lone Latin word is a surname)
+        let unsplit = unsplit && !latin;
+        if unsplit {
+            ctx.count("name").partial += 1;
+        }
         let (family, given, first_given) = if latin {
             let (first, all) = given.as_deref().and_then(latin::given_name).unzip();
             (family.as_deref().and_then(latin::family_name), all, first)
         } else {
             (family.as_deref().and_then(name_part), given.as_deref().and_then(name_part), None)
         };
+        let parts: Vec<&str> = [family.as_deref(), given.as_deref()].into_iter().flatten().collect();
+        if whole && !parts.is_empty() {
+            put(&mut out, "tok_name", tok.token("name", &parts.concat()));
+            blooms.insert("bf_name", enc.name.encode_parts(&parts, true));
+        }
+        let (family, given) = if unsplit { (None, None) } else { (family, given) };
         if let Some(f) = &family {
             put(&mut out, "tok_family", tok.token("family", f));
         }
@@ -277,40 +305,40 @@ pub(crate) fn encode(
         if let Some(code) = first_given.as_deref().and_then(latin::soundex) {
             put(&mut out, "tok_given_sound", tok.token("given_sound", &code));
         }
-        let parts: Vec<&str> = [family.as_deref(), given.as_deref()].into_iter().flatten().collect();
-        if !parts.is_empty() {
-            put(&mut out, "tok_name", tok.token("name", &parts.concat()));
-            blooms.insert("bf_name", enc.name.encode_parts(&parts, true));
-        }
     }
-    if let Some((family, given)) =
-        name_parts(ctx, "name_kana", &text, [Role::NameKana, Role::FamilyKana, Role::GivenKana], |s| {
-            let k = kana::katakana(s);
-            match k.split_once(' ') {
-                Some((f, g)) => (Some(f.to_string()), Some(g.to_string())),
-                None => (Some(k), None),
-            }
-        })
-    {
+    if let Some(read) = name_parts(ctx, "name_kana", &text, [Role::NameKana, Role::FamilyKana, Role::GivenKana], |s| {
+        let k = kana::katakana(s);
+        match k.split_once(' ') {
+            Some((f, g)) => (Some(f.to_string()), Some(g.to_string())),
+            None => (Some(k), None),
+        }
+    }) {
+        let NameRead { family, given, whole, unsplit } = read;
+        if unsplit {
+            ctx.count("name_kana").partial += 1;
+        }
         let katakana = |s: Option<String>| s.map(|s| kana::katakana(&s).replace(' ', "")).filter(|s| !s.is_empty());
         let (f, g) = (katakana(family), katakana(given));
         // the loose key of each part, once
         let lf = f.as_deref().map(kana::loose);
         let lg = g.as_deref().map(kana::loose);
-        if let (Some(f), Some(l)) = (&f, &lf) {
-            put(&mut out, "tok_family_kana", tok.token("family_kana", f));
-            put(&mut out, "tok_family_kana_loose", tok.token("family_kana_loose", l));
-        }
-        if let (Some(g), Some(l)) = (&g, &lg) {
-            put(&mut out, "tok_given_kana", tok.token("given_kana", g));
-            put(&mut out, "tok_given_kana_loose", tok.token("given_kana_loose", l));
-        }
-        let whole: String = [f.as_deref(), g.as_deref()].into_iter().flatten().collect();
-        if !whole.is_empty() {
-            put(&mut out, "tok_kana", tok.token("kana", &whole));
+        let joined: String = [f.as_deref(), g.as_deref()].into_iter().flatten().collect();
+        if whole && !joined.is_empty() {
+            put(&mut out, "tok_kana", tok.token("kana", &joined));
             let loose: Vec<&str> = [lf.as_deref(), lg.as_deref()].into_iter().flatten().collect();
             put(&mut out, "tok_kana_loose", tok.token("kana_loose", &loose.concat()));
             blooms.insert("bf_kana", enc.kana.encode_parts(&loose, false));
+        }
+        // a reading without a space: its parts are not known, the whole still compares
+        if !unsplit {
+            if let (Some(f), Some(l)) = (&f, &lf) {
+                put(&mut out, "tok_family_kana", tok.token("family_kana", f));
+                put(&mut out, "tok_family_kana_loose", tok.token("family_kana_loose", l));
+            }
+            if let (Some(g), Some(l)) = (&g, &lg) {
+                put(&mut out, "tok_given_kana", tok.token("given_kana", g));
+                put(&mut out, "tok_given_kana_loose", tok.token("given_kana_loose", l));
+            }
         }
     }
 
