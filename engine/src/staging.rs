@@ -63,20 +63,29 @@ pub fn is_absent_or_empty(dir: &Path) -> Result<bool> {
     Ok(entries.next().is_none())
 }
 
-/// A folder under construction beside its final place.
+/// A folder under construction beside its final place. Dropped without `commit`, it leaves
+/// nothing behind: neither the staging folder nor the folders it created to hold it.
 pub struct StagedDir {
     staging: Option<tempfile::TempDir>,
     target: PathBuf,
+    /// Folders above the target that did not exist, deepest first.
+    created: Vec<PathBuf>,
 }
 
 impl StagedDir {
     pub fn new(target: &Path) -> Result<StagedDir> {
+        let mut created = Vec::new();
+        let mut up = target.parent();
+        while let Some(dir) = up.filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+            created.push(dir.to_path_buf());
+            up = dir.parent();
+        }
         let parent = parent_of(target)?;
         let staging = tempfile::Builder::new()
             .prefix(".mimamori-staging-")
             .tempdir_in(&parent)
             .with_context(|| format!("cannot write in {}", parent.display()))?;
-        Ok(StagedDir { staging: Some(staging), target: target.to_path_buf() })
+        Ok(StagedDir { staging: Some(staging), target: target.to_path_buf(), created })
     }
 
     pub fn path(&self) -> &Path {
@@ -87,6 +96,7 @@ impl StagedDir {
     /// `replace` is set, and removed only after the new one is in place.
     pub fn commit(mut self, replace: bool) -> Result<()> {
         let Some(staging) = self.staging.take() else { return Ok(()) };
+        self.created.clear();
         let staged = staging.keep();
         let target = &self.target;
         let old = if target.exists() {
@@ -118,5 +128,15 @@ impl StagedDir {
             fs::remove_dir_all(&old).with_context(|| format!("cannot remove the old {}", old.display()))?;
         }
         Ok(())
+    }
+}
+
+impl Drop for StagedDir {
+    fn drop(&mut self) {
+        // a run that failed: the staging folder goes, then the folders made for it if empty
+        drop(self.staging.take());
+        for dir in &self.created {
+            let _ = fs::remove_dir(dir);
+        }
     }
 }

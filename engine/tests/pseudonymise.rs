@@ -437,10 +437,15 @@ fn unreadable_values_are_located_never_quoted_and_strict_stops() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write_key_files(d);
-    fs::write(d.join("x.csv"), "番号,氏名,生年月日\nA1,山田　花子,2016-02-30\nA2,鈴木　一郎,平成28年4月1日\n").unwrap();
+    // a count too large for any count, and one with a thousands separator
+    fs::write(
+        d.join("x.csv"),
+        "番号,氏名,生年月日,欠席\nA1,山田　花子,2016-02-30,99999999999999999999\nA2,鈴木　一郎,平成28年4月1日,\"1,234\"\n",
+    )
+    .unwrap();
     fs::write(
         d.join("x.toml"),
-        "department = \"x\"\n[source]\npath = \"x.csv\"\n[identity]\nrecord_id = \"番号\"\nname = \"氏名\"\nbirth_date = \"生年月日\"\n",
+        "department = \"x\"\n[source]\npath = \"x.csv\"\n[identity]\nrecord_id = \"番号\"\nname = \"氏名\"\nbirth_date = \"生年月日\"\n[attributes]\nabsent = { column = \"欠席\", type = \"int\", sensitivity = \"special_care\" }\n",
     )
     .unwrap();
     let args =
@@ -453,6 +458,8 @@ fn unreadable_values_are_located_never_quoted_and_strict_stops() {
     let manifest: serde_json::Value =
         serde_json::from_slice(&fs::read(d.join("ws/extracts/x/manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["counts"]["birth_date"]["invalid"], 1);
+    assert_eq!(manifest["counts"]["absent"]["invalid"], 1, "never silently capped: {manifest}");
+    assert!(err.contains("x.csv:2: column 欠席 (absent)") && !err.contains("99999"), "{err}");
     assert_eq!(manifest["rows"], 2);
 
     let out = mimamori().args(args).args(["--strict", "--force"]).current_dir(d).output().unwrap();
@@ -507,12 +514,12 @@ fn a_name_without_a_space_or_with_a_lost_character_keeps_what_is_known() {
     // the same woman with and without the space; a family name that lost a character (CP932 ?)
     fs::write(
         d.join("x.csv"),
-        "番号,氏名,カナ\n1,松本　莉子,マツモト リコ\n2,松本莉子,ﾏﾂﾓﾄﾘｺ\n3,?本　莉子,マツモト リコ\n4,Smith,\n",
+        "番号,氏名,カナ,性別\n1,松本　莉子,マツモト リコ,2\n2,松本莉子,ﾏﾂﾓﾄﾘｺ,女\n3,?本　莉子,マツモト リコ,女?\n4,Smith,,?\n",
     )
     .unwrap();
     fs::write(
         d.join("x.toml"),
-        "department = \"x\"\n[source]\npath = \"x.csv\"\n[identity]\nrecord_id = \"番号\"\nname = \"氏名\"\nname_kana = \"カナ\"\n",
+        "department = \"x\"\n[source]\npath = \"x.csv\"\n[identity]\nrecord_id = \"番号\"\nname = \"氏名\"\nname_kana = \"カナ\"\nsex = \"性別\"\n",
     )
     .unwrap();
     let out = pseudonymise_in(d, "x");
@@ -534,6 +541,9 @@ fn a_name_without_a_space_or_with_a_lost_character_keeps_what_is_known() {
     assert_eq!(manifest["counts"]["name"]["partial"], 1, "{manifest}");
     assert_eq!(manifest["counts"]["name"]["wildcard"], 1);
     assert_eq!(manifest["counts"]["name_kana"]["partial"], 1);
+    // a sex code beside a lost character is not known; a lone ? is a blank
+    assert_eq!(manifest["counts"]["sex"]["wildcard"], 1, "{manifest}");
+    assert_eq!(manifest["counts"]["sex"]["blank"], 1);
 }
 
 #[test]
@@ -565,7 +575,7 @@ fn missing_columns_bad_keys_and_a_vault_in_the_workspace_are_refused_cleanly() {
     assert!(err.contains("nowhere.csv") && err.matches("os error 2").count() == 1, "{err}");
     fs::write(d.join("y.toml"), cp932.replace("encoding = \"cp932\"\n", "")).unwrap();
     assert!(!err.contains("山田"));
-    assert!(!d.join("ws/extracts/y").exists(), "nothing half-written");
+    assert!(!d.join("ws").exists(), "nothing half-written, not even the folders made for it");
     assert!(!d.join("y.vault").exists(), "no vault for a failed run");
 
     // keys: the wrong kind, readable by others, missing
@@ -619,6 +629,22 @@ fn missing_columns_bad_keys_and_a_vault_in_the_workspace_are_refused_cleanly() {
     let out = mimamori().args(base).args(["--vault", "ws/y.vault"]).current_dir(d).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr_of(&out).contains("inside the workspace"));
+    // nor inside any other workspace; and the extract itself never inside one
+    run_ok(&["init", "--workspace", "other"], d);
+    let out = mimamori().args(base).args(["--vault", "other/y.vault"]).current_dir(d).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("inside the workspace"), "{}", stderr_of(&out));
+    fs::create_dir(d.join("ws/raw")).unwrap();
+    for f in ["y.csv", "y.toml"] {
+        fs::copy(d.join(f), d.join("ws/raw").join(f)).unwrap();
+    }
+    let mut inside = base;
+    inside[2] = "ws/raw/y.toml";
+    let out = mimamori().args(inside).args(["--vault", "y.vault"]).current_dir(d).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(err.contains("the extract") && err.contains("inside the workspace"), "{err}");
+    assert!(!d.join("ws/extracts/y").exists());
     let out = mimamori()
         .args([
             "pseudonymise",

@@ -36,6 +36,10 @@ pub fn parse(s: &str) -> Option<Sex> {
 /// Whether a sex value says it is not known (ISO/IEC 5218: 0 not known, 9 not applicable;
 /// 不明, unknown, u, ?, -): blank rather than unreadable.
 pub fn is_unknown(s: &str) -> bool {
+    // before folding: folding turns a lost-character mark into the wildcard
+    if matches!(s.trim(), "?" | "？") {
+        return true;
+    }
     let folded = width::fold(s).to_lowercase();
     matches!(folded.trim().trim_end_matches('.'), "" | "0" | "9" | "不明" | "unknown" | "u" | "?" | "-" | "n/a")
 }
@@ -58,6 +62,7 @@ mod tests {
             assert_eq!(parse(s), e, "{s}");
         }
         assert!(is_unknown("0") && is_unknown("不明") && is_unknown("Unknown") && is_unknown(" "));
+        assert!(is_unknown("?") && is_unknown("？") && !is_unknown("男?"));
         assert!(!is_unknown("x") && !is_unknown("M"));
     }
 }

@@ -184,7 +184,7 @@ fn number_of(v: &Value) -> Result<Option<f64>, String> {
             if t.is_empty() {
                 return Ok(None);
             }
-            t.parse::<f64>().map(Some).map_err(|_| "expected a number".into())
+            t.trim().parse::<f64>().ok().filter(|x| x.is_finite()).map(Some).ok_or_else(|| "expected a number".into())
         }
     }
 }
@@ -384,6 +384,8 @@ pub(crate) fn encode(
     // sex
     if let Some(v) = text(Role::Sex) {
         match sex::parse(&v) {
+            // a code beside a lost character ("男?") is not known to be that code
+            _ if width::has_lost(&v) && !sex::is_unknown(&v) => ctx.count("sex").wildcard += 1,
             Some(s) => put(&mut out, "tok_sex", tok.token("sex", s.code())),
             None if sex::is_unknown(&v) => ctx.count("sex").blank += 1,
             None => ctx.invalid(Role::Sex, "expected a sex code (1/2, 男/女, M/F)".into()),
@@ -473,7 +475,9 @@ pub(crate) fn encode(
         let cell = match a.ty {
             AttributeType::String => Ok(Out::Text(v.as_text().map(|s| s.trim().to_string()))),
             AttributeType::Int => number_of(&v).and_then(|n| match n {
-                Some(x) if x.fract() == 0.0 => Ok(Out::Int(Some(x as i64))),
+                // beyond 2^53 a float no longer holds every whole number: too large to be a count
+                Some(x) if x.fract() == 0.0 && x.abs() <= 9_007_199_254_740_992.0 => Ok(Out::Int(Some(x as i64))),
+                Some(x) if x.fract() == 0.0 => Err("expected a whole number below 2^53".to_string()),
                 Some(_) => Err("expected a whole number".to_string()),
                 None => Ok(Out::Int(None)),
             }),
