@@ -350,6 +350,10 @@ pub fn block(
             let mut pairs: Vec<u64> = Vec::new();
             let mut rule_of: Vec<u8> = Vec::new();
             let mut apart: std::collections::HashSet<u64> = std::collections::HashSet::new();
+            // rules left out (too many pairs) or without a pair are not joined: their keys
+            // neither drop a later rule's pairs nor make an EM session
+            let joined: Vec<bool> =
+                active.iter().map(|&ri| reports[ri].skipped.is_none() && reports[ri].pairs > 0).collect();
             for (j, &ri) in active.iter().enumerate() {
                 if reports[ri].skipped.is_some() || reports[ri].pairs == 0 {
                     continue;
@@ -376,7 +380,10 @@ pub fn block(
                         for (&x, &y) in a.values().iter().zip(b.values().iter()) {
                             let (x, y) = (x.min(y), x.max(y));
                             let pair = ((x as u64) << 32) | y as u64;
-                            let earlier = keys[..j].iter().any(|k| k[x as usize] != 0 && k[x as usize] == k[y as usize]);
+                            let earlier = keys[..j]
+                                .iter()
+                                .zip(&joined)
+                                .any(|(k, &on)| on && k[x as usize] != 0 && k[x as usize] == k[y as usize]);
                             // a pair a year apart is new to the exact joins of every later rule
                             // too, so it is remembered
                             let first = if n == 0 { !apart.contains(&pair) } else { apart.insert(pair) };
@@ -392,14 +399,16 @@ pub fn block(
                 rule_of.extend(std::iter::repeat_n(ri as u8, mine.len()));
                 pairs.extend_from_slice(&mine);
             }
-            Ok::<_, LinkError>((pairs, rule_of))
+            Ok::<_, LinkError>((pairs, rule_of, joined))
         })
-        .map(move |(pairs, rule_of)| Candidates {
-            pairs,
-            rule: rule_of,
-            reports,
-            keys: active.into_iter().zip(keys).collect(),
-            near,
+        .map(move |(pairs, rule_of, joined)| {
+            for ((k, n), on) in keys.iter_mut().zip(near.iter_mut()).zip(joined) {
+                if !on {
+                    k.fill(0);
+                    *n = None;
+                }
+            }
+            Candidates { pairs, rule: rule_of, reports, keys: active.into_iter().zip(keys).collect(), near }
         })
 }
 
@@ -490,6 +499,14 @@ mod tests {
             assert!(c.pairs.iter().zip(&c.rule).filter(|(_, r)| **r == 1).all(|(p, _)| !expected.contains(p)));
             assert_eq!(c.reports[1].new_pairs + c.reports[0].new_pairs, c.pairs.len() as u64);
         }
+        // a rule left out for its size drops no pair of a later rule, and makes no EM session
+        let wide = Limits { max_pairs_per_rule: 1_000, leave_out_exploding: true, ..limits(0) };
+        let rules = [rule(&["tok_family"]), rule(&["tok_family", "tok_birth_year"])];
+        let c = block(&records, &rules, wide, &mut |_| {}).unwrap();
+        assert!(c.reports[0].skipped.is_some() && c.reports[0].pairs > 1_000, "{:?}", c.reports[0]);
+        let alone = block(&records, &rules[1..], limits(0), &mut |_| {}).unwrap();
+        assert_eq!(c.pairs, alone.pairs, "the year rule's pairs, all of them");
+        assert!(c.pairs.iter().all(|p| !c.agree(0, *p) && c.agree(1, *p)));
         // without estimates a rule joins the same year only
         let (mut records, _) = census(60);
         for c in ["tok_birth_year_lo", "tok_birth_year_hi"] {

@@ -119,6 +119,10 @@ mod tests {
         // a vowel that is not the one before stays: サイトウ is not サトウ, カオリ not カリ
         assert_ne!(loose("カオリ"), loose("カリ"));
         assert_ne!(loose("アオイ"), loose("アイ"));
+        // the loose key ignores length, as the "long-vowel marks removed" does: long and
+        // short readings meet at the loose level (the exact reading still tells them apart)
+        assert_eq!(loose("ユウキ"), loose("ユキ"));
+        assert_eq!(loose("オオウチ"), loose("オチ"));
         assert_eq!(loose("ｶﾞｯｺｳ"), loose("かつこう"));
         assert_ne!(loose("サトウ"), loose("サイトウ"));
     }

@@ -271,7 +271,7 @@ pub(crate) fn encode(
         // a Japanese name written without a space: where the family name ends is not known,
         // so neither part is; the whole name still compares (a lone Latin word is a surname)
         let unsplit = unsplit && !latin;
-        if unsplit {
+        if unsplit && whole {
             ctx.count("name").partial += 1;
         }
         let (family, given, first_given) = if latin {
@@ -308,13 +308,13 @@ pub(crate) fn encode(
     }
     if let Some(read) = name_parts(ctx, "name_kana", &text, [Role::NameKana, Role::FamilyKana, Role::GivenKana], |s| {
         let k = kana::katakana(s);
-        match k.split_once(' ') {
+        match k.split_once([' ', ',', '、']) {
             Some((f, g)) => (Some(f.to_string()), Some(g.to_string())),
             None => (Some(k), None),
         }
     }) {
         let NameRead { family, given, whole, unsplit } = read;
-        if unsplit {
+        if unsplit && whole {
             ctx.count("name_kana").partial += 1;
         }
         let katakana = |s: Option<String>| s.map(|s| kana::katakana(&s).replace(' ', "")).filter(|s| !s.is_empty());
@@ -325,8 +325,10 @@ pub(crate) fn encode(
         let joined: String = [f.as_deref(), g.as_deref()].into_iter().flatten().collect();
         if whole && !joined.is_empty() {
             put(&mut out, "tok_kana", tok.token("kana", &joined));
+            // the whole reading's loose key, whether written with a space or not (the long-vowel
+            // rule may join across the parts: ヤマダ アキラ, ヤマダアキラ)
             let loose: Vec<&str> = [lf.as_deref(), lg.as_deref()].into_iter().flatten().collect();
-            put(&mut out, "tok_kana_loose", tok.token("kana_loose", &loose.concat()));
+            put(&mut out, "tok_kana_loose", tok.token("kana_loose", &kana::loose(&joined)));
             blooms.insert("bf_kana", enc.kana.encode_parts(&loose, false));
         }
         // a reading without a space: its parts are not known, the whole still compares
