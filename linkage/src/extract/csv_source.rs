@@ -2,7 +2,7 @@
 //! embedded newlines are handled by the `csv` crate.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
@@ -12,7 +12,7 @@ use crate::mapping::{Encoding, Mapping};
 
 pub struct CsvSource {
     path: PathBuf,
-    reader: csv::Reader<DecodeReaderBytes<BufReader<File>, Vec<u8>>>,
+    reader: csv::Reader<BufReader<DecodeReaderBytes<BufReader<File>, Vec<u8>>>>,
     indices: Vec<usize>,
     record: csv::StringRecord,
     encoding: &'static str,
@@ -63,23 +63,32 @@ impl CsvSource {
             .bom_sniffing(enc == encoding_rs::UTF_8)
             .strip_bom(true)
             .build(BufReader::with_capacity(1 << 16, file));
+        // the lines above the header (a title, blank lines) are skipped; line numbers count them
+        let skip = u64::from(mapping.source.header_row.max(1) - 1);
+        let mut decoder = BufReader::new(decoder);
+        let mut line = Vec::new();
+        for _ in 0..skip {
+            line.clear();
+            decoder
+                .read_until(b'\n', &mut line)
+                .map_err(|cause| ExtractError::Io { path: path.to_path_buf(), cause })?;
+        }
         let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(decoder);
-        let header: Vec<String> = reader
+        let header = reader
             .headers()
             .map_err(|e| ExtractError::Format {
                 path: path.to_path_buf(),
                 message: format!("cannot read the header: {}", csv_kind(&e)),
             })?
-            .iter()
-            .map(|h| h.trim_start_matches('\u{FEFF}').to_string())
-            .collect();
+            .clone();
+        let header: Vec<String> = header.iter().map(|h| h.trim_start_matches('\u{FEFF}').to_string()).collect();
         let indices = resolve(mapping, path, &header, wanted)?;
         let encoding = match (enc == encoding_rs::UTF_8, bom) {
             (true, true) => "utf-8-bom",
             (true, false) => "utf-8",
             _ => "cp932",
         };
-        let line_offset = u64::from(crlf(path));
+        let line_offset = u64::from(crlf(path)) + skip;
         Ok(CsvSource {
             path: path.to_path_buf(),
             reader,

@@ -100,17 +100,18 @@ fn resolve(mapping: &Mapping, path: &Path, header: &[String], wanted: &[Wanted])
 /// What may have gone wrong when a mapped column is not in the header: the wrong encoding (a
 /// garbled header), or a title row above the header.
 fn hint(mapping: &Mapping) -> String {
-    match (mapping.format(), mapping.source.encoding) {
-        (Format::Csv, crate::mapping::Encoding::Auto) => String::new(),
-        (Format::Csv, e) => format!(
-            ". If these names look garbled, the file is not in the encoding the mapping names ({}): leave `[source] encoding` out to detect it",
-            match e {
-                crate::mapping::Encoding::Cp932 => "cp932",
-                _ => "utf-8",
-            }
-        ),
+    let mut hint = match (mapping.format(), mapping.source.encoding) {
+        (Format::Csv, crate::mapping::Encoding::Cp932) => ". If these names look garbled, the file is not in the encoding the mapping names (cp932): leave `[source] encoding` out to detect it".to_string(),
+        (Format::Csv, crate::mapping::Encoding::Utf8) => ". If these names look garbled, the file is not in the encoding the mapping names (utf-8): leave `[source] encoding` out to detect it".to_string(),
         _ => String::new(),
+    };
+    if mapping.format() != Format::Parquet {
+        hint.push_str(&format!(
+            ". If they are a title rather than the column names, set `[source] header_row` to the line of the column names (now {})",
+            mapping.source.header_row
+        ));
     }
+    hint
 }
 
 /// Opens the mapping's source for the `wanted` columns.
@@ -197,6 +198,25 @@ mod tests {
         let got = rows(&mapping(dir.path(), "x.csv", "utf-8"));
         let name = got[0].1[1].clone().unwrap();
         assert!(crate::normalise::has_wildcard(&crate::normalise::width::fold(&name)));
+    }
+
+    #[test]
+    fn a_title_above_the_header_is_skipped_from_the_line_the_mapping_names() {
+        let dir = tempfile::tempdir().unwrap();
+        for (eol, file) in [("\n", "t.csv"), ("\r\n", "tc.csv")] {
+            let text = ["令和6年度 受給者一覧", "", "番号,氏名", "A1,山田　花子", "A2,鈴木　一郎", ""].join(eol);
+            std::fs::write(dir.path().join(file), text).unwrap();
+            let m = mapping(dir.path(), file, "utf-8");
+            let err = open(&m, &wanted()).err().unwrap().to_string();
+            assert!(err.contains("header_row") && err.contains("(now 1)"), "{err}");
+            let path = dir.path().join("t.toml");
+            let toml = std::fs::read_to_string(&path).unwrap().replace("[source]\n", "[source]\nheader_row = 3\n");
+            std::fs::write(&path, toml).unwrap();
+            let got = rows(&Mapping::load(&path).unwrap());
+            assert_eq!(got.len(), 2, "{file}");
+            assert_eq!(got[0].1[1].as_deref(), Some("山田　花子"));
+            assert_eq!((got[0].0, got[1].0), (4, 5), "{file}: lines as in the file");
+        }
     }
 
     #[test]

@@ -47,7 +47,7 @@ fn value(cell: &DataRef<'_>) -> Value {
 }
 
 /// Walks the sheet and sends the header, then each row; stops when the receiver is gone.
-fn stream(path: PathBuf, sheet: Option<String>, tx: SyncSender<Message>) {
+fn stream(path: PathBuf, sheet: Option<String>, header_row: u32, tx: SyncSender<Message>) {
     let fail = |tx: &SyncSender<Message>, m: String| {
         let _ = tx.send(Message::Failed(m));
     };
@@ -84,6 +84,10 @@ fn stream(path: PathBuf, sheet: Option<String>, tx: SyncSender<Message>) {
         match cells.next_cell() {
             Ok(Some(cell)) => {
                 let (r, c) = cell.get_position();
+                // rows above the header (a title) are skipped
+                if r + 1 < header_row {
+                    continue;
+                }
                 if current != Some(r) {
                     if let Some(prev) = current
                         && !flush(prev, &mut row, &mut header_sent)
@@ -117,10 +121,10 @@ fn stream(path: PathBuf, sheet: Option<String>, tx: SyncSender<Message>) {
 impl XlsxSource {
     pub fn open(mapping: &Mapping, path: &Path, sheet: Option<&str>, wanted: &[Wanted]) -> Result<Self, ExtractError> {
         let (tx, rx) = sync_channel(CHANNEL_ROWS);
-        let (p, s) = (path.to_path_buf(), sheet.map(str::to_string));
+        let (p, s, h) = (path.to_path_buf(), sheet.map(str::to_string), mapping.source.header_row);
         let reader = std::thread::Builder::new()
             .name("xlsx-reader".into())
-            .spawn(move || stream(p, s, tx))
+            .spawn(move || stream(p, s, h, tx))
             .map_err(|cause| ExtractError::Io { path: path.to_path_buf(), cause })?;
         let fmt = |message: String| ExtractError::Format { path: path.to_path_buf(), message };
         let (header, total) = match rx.recv() {

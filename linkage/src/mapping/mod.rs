@@ -83,6 +83,14 @@ pub struct Source {
     /// an age is mapped.
     #[serde(default)]
     pub age_on: Option<Spanned<String>>,
+    /// The line (CSV) or row (.xlsx) holding the column names, 1-based: an export with a title
+    /// above its header ("令和6年度 受給者一覧") says 2 or 3. The lines above it are skipped.
+    #[serde(default = "first_line")]
+    pub header_row: u32,
+}
+
+fn first_line() -> u32 {
+    1
 }
 
 /// How an extra quasi-identifier is encoded and compared.
