@@ -362,6 +362,16 @@ fn link_report_is_one_self_contained_page_of_aggregates() {
     assert!(log.contains("\"action\":\"link-report\""));
 }
 
+/// A seeded xorshift draw below `n`: the test data sets are the same on every run.
+fn xorshift(mut state: u64) -> impl FnMut(usize) -> usize {
+    move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    }
+}
+
 /// Two FEBRL-style departments holding the same 300 persons once each, 40% of `b`'s records
 /// with a typo in one field; three of them with a typo in each of given name, birth date,
 /// postcode and street, so that no token rule pairs them with their originals.
@@ -412,13 +422,7 @@ fn typo_ridden_pair_of_departments(d: &Path) {
     ];
     const SUBURB: &[&str] =
         &["winston hills", "richlands", "toowong", "glenelg", "fremantle", "ballarat", "bathurst", "orange"];
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    let mut next = move |n: usize| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % n as u64) as usize
-    };
+    let mut next = xorshift(0x2545_F491_4F6C_DD1Du64);
     let header = "rec_id,given_name,surname,street_number,address_1,suburb,postcode,date_of_birth\n";
     let (mut a, mut b) = (String::from(header), String::from(header));
     for i in 0..300 {
@@ -554,13 +558,7 @@ fn register_and_census(d: &Path) {
         "robinson", "thompson", "white", "hughes", "edwards", "green", "hall", "wood", "harris",
     ];
     const STREET: &[&str] = &["church lane", "mill street", "high street", "back row", "castle hill", "bridge end"];
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = move |n: usize| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % n as u64) as usize
-    };
+    let mut next = xorshift(0x9E37_79B9_7F4A_7C15u64);
     let (mut register, mut census) =
         (String::from("id,forename,surname,street,born\n"), String::from("id,name,street,born\n"));
     for i in 0..150 {
@@ -660,13 +658,7 @@ fn two_censuses(d: &Path) {
     ];
     const SYLLABLE: &[&str] = &["har", "wood", "ing", "ton", "bry", "ald", "fell", "mor", "ley", "cas", "well", "dun"];
     const STREET: &[&str] = &["church lane", "mill street", "high street", "back row", "castle hill", "bridge end"];
-    let mut state = 0x5851_F42D_4C95_7F2Du64;
-    let mut next = move |n: usize| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % n as u64) as usize
-    };
+    let mut next = xorshift(0x5851_F42D_4C95_7F2Du64);
     let header = "id,forename,surname,street,age\n";
     let (mut a, mut b) = (String::from(header), String::from(header));
     for i in 0..300 {

@@ -65,9 +65,15 @@ fn workspace_of(out: &Path) -> Option<PathBuf> {
     None
 }
 
-/// The workspace (a folder holding `mimamori.toml`) that `path` lies in, if any.
-fn any_workspace_of(path: &Path) -> Option<PathBuf> {
-    path.ancestors().skip(1).find(|d| d.join(config::FILE_NAME).is_file()).map(Path::to_path_buf)
+/// The workspace `path` lies in, if any: the one `out` belongs to (or `out` itself, before
+/// the workspace exists), or any folder above `path` holding `mimamori.toml`.
+fn workspace_holding(path: &Path, out: &Path) -> Option<PathBuf> {
+    if path.starts_with(out) {
+        return Some(out.to_path_buf());
+    }
+    workspace_of(out)
+        .filter(|ws| path.starts_with(ws))
+        .or_else(|| path.ancestors().skip(1).find(|d| d.join(config::FILE_NAME).is_file()).map(Path::to_path_buf))
 }
 
 pub fn run(a: &Args) -> Result<()> {
@@ -103,8 +109,7 @@ pub fn pseudonymise(a: &Args) -> Result<(Outcome, PathBuf, PathBuf)> {
             absolute(&dir.join(format!("{}.vault", mapping.department)))?
         }
     };
-    let inside = |root: &Path| vault_path.starts_with(root);
-    if inside(&out) || workspace_of(&out).is_some_and(|ws| inside(&ws)) || any_workspace_of(&vault_path).is_some() {
+    if workspace_holding(&vault_path, &out).is_some() {
         bail!(
             "the vault {} would be inside the workspace; it must stay with the custodian (pass --vault with a path outside)",
             vault_path.display()
@@ -112,17 +117,14 @@ pub fn pseudonymise(a: &Args) -> Result<(Outcome, PathBuf, PathBuf)> {
     }
     for k in [&a.key, &a.vault_key] {
         let k = absolute(k)?;
-        if k.starts_with(&out)
-            || workspace_of(&out).is_some_and(|ws| k.starts_with(ws))
-            || any_workspace_of(&k).is_some()
-        {
+        if workspace_holding(&k, &out).is_some() {
             bail!("key file {} is inside the workspace; move it to the custodian's own storage", k.display());
         }
     }
 
     // the extract itself holds every identity in the clear: never in a workspace
     let source = absolute(&mapping.source_path())?;
-    if let Some(ws) = workspace_of(&out).filter(|ws| source.starts_with(ws)).or_else(|| any_workspace_of(&source)) {
+    if let Some(ws) = workspace_holding(&source, &out) {
         bail!(
             "the extract {} is inside the workspace {}; names and birth dates must stay with the custodian (move the extract and its mapping out)",
             source.display(),

@@ -100,11 +100,16 @@ fn resolve(mapping: &Mapping, path: &Path, header: &[String], wanted: &[Wanted])
 /// What may have gone wrong when a mapped column is not in the header: the wrong encoding (a
 /// garbled header), or a title row above the header.
 fn hint(mapping: &Mapping) -> String {
-    let mut hint = match (mapping.format(), mapping.source.encoding) {
-        (Format::Csv, crate::mapping::Encoding::Cp932) => ". If these names look garbled, the file is not in the encoding the mapping names (cp932): leave `[source] encoding` out to detect it".to_string(),
-        (Format::Csv, crate::mapping::Encoding::Utf8) => ". If these names look garbled, the file is not in the encoding the mapping names (utf-8): leave `[source] encoding` out to detect it".to_string(),
-        _ => String::new(),
+    let named = match (mapping.format(), mapping.source.encoding) {
+        (Format::Csv, crate::mapping::Encoding::Cp932) => Some("cp932"),
+        (Format::Csv, crate::mapping::Encoding::Utf8) => Some("utf-8"),
+        _ => None,
     };
+    let mut hint = named.map_or_else(String::new, |e| {
+        format!(
+            ". If these names look garbled, the file is not in the encoding the mapping names ({e}): leave `[source] encoding` out to detect it"
+        )
+    });
     if mapping.format() != Format::Parquet {
         hint.push_str(&format!(
             ". If they are a title rather than the column names, set `[source] header_row` to the line of the column names (now {})",

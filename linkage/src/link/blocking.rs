@@ -355,7 +355,7 @@ pub fn block(
             let joined: Vec<bool> =
                 active.iter().map(|&ri| reports[ri].skipped.is_none() && reports[ri].pairs > 0).collect();
             for (j, &ri) in active.iter().enumerate() {
-                if reports[ri].skipped.is_some() || reports[ri].pairs == 0 {
+                if !joined[j] {
                     continue;
                 }
                 let other_department = "(l.d IS NULL OR r.d IS NULL OR l.d <> r.d)";

@@ -341,6 +341,11 @@ impl Plan {
     pub(crate) fn role_label(&self, r: Role) -> String {
         role_name(r, &self.extras, &self.attributes)
     }
+
+    /// The source column playing `role` ("" when it is not mapped).
+    pub(crate) fn column_of(&self, role: Role) -> String {
+        self.roles.iter().position(|r| *r == role).map(|i| self.wanted[i].column.clone()).unwrap_or_default()
+    }
 }
 
 /// Pseudonymises the extract of `mapping` into `out_dir` (which must exist).
@@ -378,8 +383,7 @@ pub fn run(
     // the line each record id was first met on, to locate a repeat
     let mut seen: HashMap<[u8; 16], u64> = HashMap::new();
     let mut rejections: Vec<Problem> = Vec::new();
-    let id_column =
-        plan.roles.iter().position(|r| *r == Role::RecordId).map(|i| plan.wanted[i].column.clone()).unwrap_or_default();
+    let id_column = plan.column_of(Role::RecordId);
     let mut problems = Vec::new();
     let mut problems_total = 0u64;
     let mut rows = 0u64;

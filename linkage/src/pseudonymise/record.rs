@@ -62,13 +62,7 @@ impl<'a> RowContext<'a> {
 
     fn invalid(&mut self, role: Role, expected: String) {
         let label = self.plan.role_label(role);
-        let column = self
-            .plan
-            .roles
-            .iter()
-            .position(|r| *r == role)
-            .map(|i| self.plan.wanted[i].column.clone())
-            .unwrap_or_default();
+        let column = self.plan.column_of(role);
         self.count(&label).invalid += 1;
         self.problems.push((self.line, column, label, expected));
     }
