@@ -54,10 +54,22 @@ pub struct BloomSpec {
     pub bits: usize,
 }
 
-/// Encodes q-gram sets of one field.
+/// Q-grams whose positions one encoder keeps, at most: about 5 MB. Names and addresses
+/// repeat their q-grams (the same few thousand characters), so nearly every q-gram after the
+/// first few thousand records is found here instead of hashed again.
+const MAX_CACHED_GRAMS: usize = 1 << 17;
+
+/// A q-gram of at most two characters (8 bytes of UTF-8), packed, and its length.
+type Gram = (u64, u8);
+
+/// Encodes q-gram sets of one field. Each thread that encodes holds its own (clone), with its
+/// own cache of q-gram positions; the cache changes how fast, never what is encoded.
+#[derive(Clone)]
 pub struct BloomEncoder {
     key: Zeroizing<[u8; KEY_BYTES]>,
     spec: BloomSpec,
+    /// Positions of q-grams already hashed under `key`.
+    cache: std::collections::HashMap<Gram, [u16; MAX_K as usize], ahash::RandomState>,
     /// For balancing: where input bit i goes.
     permutation: Vec<u16>,
     /// For balancing: the complement half of an empty filter, permuted.
@@ -86,6 +98,7 @@ impl BloomEncoder {
             spec: BloomSpec { field: field.to_string(), k: k.clamp(1, MAX_K), hardening, bits },
             permutation,
             complement_all,
+            cache: Default::default(),
         }
     }
 
@@ -101,7 +114,7 @@ impl BloomEncoder {
     /// The filter of the padded character bigrams of `parts` (`_高`, `高橋`, `橋_`), plus each
     /// character when `unigrams`, as little-endian 64-bit words. Repeated q-grams set the same
     /// bits, so nothing is de-duplicated; nothing is allocated per q-gram.
-    pub fn encode_parts(&self, parts: &[&str], unigrams: bool) -> Vec<u8> {
+    pub fn encode_parts(&mut self, parts: &[&str], unigrams: bool) -> Vec<u8> {
         let mut words = [0u64; BLOOM_BITS / 64];
         let mut gram = [0u8; 8];
         for part in parts.iter().filter(|p| !p.is_empty()) {
@@ -120,13 +133,28 @@ impl BloomEncoder {
         self.harden(&words)
     }
 
-    /// Sets the `k` positions of one q-gram: 16-bit lanes of one keyed BLAKE3 output.
-    fn set(&self, words: &mut [u64; BLOOM_BITS / 64], gram: &[u8]) {
-        let h = blake3::keyed_hash(&self.key, gram);
-        let bytes = h.as_bytes();
-        for i in 0..self.spec.k as usize {
-            let p = u16::from_le_bytes([bytes[2 * i], bytes[2 * i + 1]]) as usize % BLOOM_BITS;
-            words[p / 64] |= 1 << (p % 64);
+    /// Sets the `k` positions of one q-gram (at most 8 bytes): 16-bit lanes of one keyed
+    /// BLAKE3 output, computed once and then taken from the cache.
+    fn set(&mut self, words: &mut [u64; BLOOM_BITS / 64], gram: &[u8]) {
+        let mut packed = [0u8; 8];
+        packed[..gram.len()].copy_from_slice(gram);
+        let id: Gram = (u64::from_le_bytes(packed), gram.len() as u8);
+        let positions = match self.cache.get(&id) {
+            Some(p) => *p,
+            None => {
+                let h = blake3::keyed_hash(&self.key, gram);
+                let bytes = h.as_bytes();
+                let p: [u16; MAX_K as usize] =
+                    std::array::from_fn(|i| u16::from_le_bytes([bytes[2 * i], bytes[2 * i + 1]]) % BLOOM_BITS as u16);
+                if self.cache.len() >= MAX_CACHED_GRAMS {
+                    self.cache.clear();
+                }
+                self.cache.insert(id, p);
+                p
+            }
+        };
+        for &p in &positions[..self.spec.k as usize] {
+            words[p as usize / 64] |= 1 << (p % 64);
         }
     }
 
@@ -192,7 +220,7 @@ mod tests {
         LinkageKey::from_bytes(Zeroizing::new([5; KEY_BYTES]))
     }
 
-    fn enc(e: &BloomEncoder, s: &[&str]) -> Vec<u8> {
+    fn enc(e: &mut BloomEncoder, s: &[&str]) -> Vec<u8> {
         e.encode_parts(s, true)
     }
 
@@ -201,20 +229,24 @@ mod tests {
     #[test]
     fn swapped_name_parts_encode_the_same_and_other_names_do_not() {
         for h in [Hardening::None, Hardening::Balance, Hardening::XorFold] {
-            let e = BloomEncoder::new(&key(), "name", 16, h);
-            assert_eq!(enc(&e, &["lucy", "fitzpatrick"]), enc(&e, &["fitzpatrick", "lucy"]), "{h:?}");
-            assert_ne!(enc(&e, &["lucy", "fitzpatrick"]), enc(&e, &["lucy", "fitzpatric"]), "{h:?}");
-            assert_ne!(enc(&e, &["高橋", "太郎"]), enc(&e, &["高橋太郎"]), "{h:?}: the split is part of the key");
+            let mut e = BloomEncoder::new(&key(), "name", 16, h);
+            assert_eq!(enc(&mut e, &["lucy", "fitzpatrick"]), enc(&mut e, &["fitzpatrick", "lucy"]), "{h:?}");
+            assert_ne!(enc(&mut e, &["lucy", "fitzpatrick"]), enc(&mut e, &["lucy", "fitzpatric"]), "{h:?}");
+            assert_ne!(
+                enc(&mut e, &["高橋", "太郎"]),
+                enc(&mut e, &["高橋太郎"]),
+                "{h:?}: the split is part of the key"
+            );
         }
     }
 
     #[test]
     fn similar_names_are_closer_than_different_ones_in_every_hardening() {
         for h in [Hardening::None, Hardening::Balance, Hardening::XorFold] {
-            let e = BloomEncoder::new(&key(), "name", 16, h);
-            let a = enc(&e, &["高橋", "太郎"]);
-            let b = enc(&e, &["高橋", "太朗"]);
-            let c = enc(&e, &["佐藤", "花子"]);
+            let mut e = BloomEncoder::new(&key(), "name", 16, h);
+            let a = enc(&mut e, &["高橋", "太郎"]);
+            let b = enc(&mut e, &["高橋", "太朗"]);
+            let c = enc(&mut e, &["佐藤", "花子"]);
             assert_eq!(a.len(), e.bytes());
             assert_eq!(dice(&a, &a), 1.0);
             // balancing lifts every Dice toward 1; compare gaps relative to the room left
@@ -223,11 +255,28 @@ mod tests {
         }
     }
 
+    /// Each thread keeps the positions of q-grams it has hashed; a filter made from the cache
+    /// is the filter made without it.
+    #[test]
+    fn cached_positions_encode_what_a_fresh_encoder_does() {
+        let names: [&[&str]; 4] = [&["高橋", "太郎"], &["高橋", "花子"], &["たかはし"], &["高橋", "太郎"]];
+        for h in [Hardening::None, Hardening::Balance, Hardening::XorFold] {
+            let mut warm = BloomEncoder::new(&key(), "name", 16, h);
+            for _ in 0..2 {
+                for n in names {
+                    let mut fresh = BloomEncoder::new(&key(), "name", 16, h);
+                    assert_eq!(enc(&mut warm, n), enc(&mut fresh, n), "{h:?}");
+                }
+            }
+            assert!(!warm.cache.is_empty());
+        }
+    }
+
     #[test]
     fn balanced_filters_all_have_half_their_bits_set() {
-        let e = BloomEncoder::new(&key(), "name", 16, Hardening::Balance);
+        let mut e = BloomEncoder::new(&key(), "name", 16, Hardening::Balance);
         for s in [["高橋", "太郎"], ["", "x"], ["長い名前のひと", "とてもながいなまえ"]] {
-            let f = enc(&e, &s);
+            let f = enc(&mut e, &s);
             let ones: u32 = f.iter().map(|b| b.count_ones()).sum();
             assert_eq!(ones as usize, BLOOM_BITS);
         }
@@ -235,21 +284,21 @@ mod tests {
 
     #[test]
     fn keys_and_fields_change_every_position() {
-        let a = BloomEncoder::new(&key(), "name", 16, Hardening::None);
-        let b = BloomEncoder::new(&key(), "kana", 16, Hardening::None);
+        let mut a = BloomEncoder::new(&key(), "name", 16, Hardening::None);
+        let mut b = BloomEncoder::new(&key(), "kana", 16, Hardening::None);
         let other = LinkageKey::from_bytes(Zeroizing::new([6; KEY_BYTES]));
-        let c = BloomEncoder::new(&other, "name", 16, Hardening::None);
-        let fa = enc(&a, &["高橋"]);
-        assert!(dice(&fa, &enc(&b, &["高橋"])) < 0.3);
-        assert!(dice(&fa, &enc(&c, &["高橋"])) < 0.3);
+        let mut c = BloomEncoder::new(&other, "name", 16, Hardening::None);
+        let fa = enc(&mut a, &["高橋"]);
+        assert!(dice(&fa, &enc(&mut b, &["高橋"])) < 0.3);
+        assert!(dice(&fa, &enc(&mut c, &["高橋"])) < 0.3);
     }
 
     #[test]
     fn balancing_matches_its_definition() {
         // out bit P(i) = bit i, out bit P(i + m) = ¬ bit i, for every i
-        let e = BloomEncoder::new(&key(), "name", 16, Hardening::Balance);
-        let plain = BloomEncoder::new(&key(), "name", 16, Hardening::None);
-        let (b, p) = (enc(&e, &["高橋", "太郎"]), enc(&plain, &["高橋", "太郎"]));
+        let mut e = BloomEncoder::new(&key(), "name", 16, Hardening::Balance);
+        let mut plain = BloomEncoder::new(&key(), "name", 16, Hardening::None);
+        let (b, p) = (enc(&mut e, &["高橋", "太郎"]), enc(&mut plain, &["高橋", "太郎"]));
         let bit = |v: &[u8], i: usize| (v[i / 8] >> (i % 8)) & 1;
         for i in 0..BLOOM_BITS {
             assert_eq!(bit(&b, e.permutation[i] as usize), bit(&p, i));

@@ -11,7 +11,11 @@ pub const KEY_BYTES: usize = 32;
 pub struct LinkageKey(Zeroizing<[u8; KEY_BYTES]>);
 
 /// A department's 256-bit vault key: keys `record_ref` and encrypts the re-identification vault.
-pub struct VaultKey(Zeroizing<[u8; KEY_BYTES]>);
+pub struct VaultKey {
+    key: Zeroizing<[u8; KEY_BYTES]>,
+    /// The key of `record_ref`, derived once.
+    record_key: Zeroizing<[u8; KEY_BYTES]>,
+}
 
 impl fmt::Debug for LinkageKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -53,18 +57,18 @@ impl LinkageKey {
 
 impl VaultKey {
     pub fn from_bytes(bytes: Zeroizing<[u8; KEY_BYTES]>) -> Self {
-        VaultKey(bytes)
+        let record_key = Zeroizing::new(blake3::derive_key("mimamori 2026 record_ref v1", &*bytes));
+        VaultKey { key: bytes, record_key }
     }
 
     pub fn fingerprint(&self) -> String {
-        fingerprint("mimamori 2026 vault key fingerprint v1", &self.0)
+        fingerprint("mimamori 2026 vault key fingerprint v1", &self.key)
     }
 
     /// `record_ref`: a keyed hash of (department, record_id). The workspace cannot reverse it;
     /// the custodian's vault maps it back.
     pub fn record_ref(&self, department: &str, record_id: &str) -> [u8; 16] {
-        let key = Zeroizing::new(blake3::derive_key("mimamori 2026 record_ref v1", &*self.0));
-        let mut h = blake3::Hasher::new_keyed(&key);
+        let mut h = blake3::Hasher::new_keyed(&self.record_key);
         h.update(department.as_bytes());
         h.update(&[0]);
         h.update(record_id.as_bytes());
@@ -76,7 +80,7 @@ impl VaultKey {
 
     /// The AES-256-GCM key of the vault file, separate from the `record_ref` key.
     pub fn encryption_key(&self) -> Zeroizing<[u8; KEY_BYTES]> {
-        Zeroizing::new(blake3::derive_key("mimamori 2026 vault encryption v1", &*self.0))
+        Zeroizing::new(blake3::derive_key("mimamori 2026 vault encryption v1", &*self.key))
     }
 }
 

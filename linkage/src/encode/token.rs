@@ -53,21 +53,93 @@ impl TokenSalt {
     }
 }
 
-/// Tokenises values of named fields; field keys are derived once and cached.
+/// Values of one field whose tokens a tokeniser keeps, at most.
+const MAX_CACHED_VALUES: usize = 1 << 16;
+
+/// Lookups after which a field whose values seldom repeat (whole names, full dates) stops
+/// keeping them: fewer than one in four found.
+const CACHE_SAMPLE: u32 = 4096;
+
+/// One field's key and the tokens of values met before (a birth year, a town, a common
+/// surname): a repeated value costs a lookup instead of a hash. The cache changes how fast,
+/// never what a token is.
+struct FieldTokens {
+    key: Zeroizing<[u8; KEY_BYTES]>,
+    seen: std::collections::HashMap<Box<[u8]>, [u8; TOKEN_BYTES], ahash::RandomState>,
+    lookups: u32,
+    hits: u32,
+    caching: bool,
+}
+
+impl FieldTokens {
+    fn new(key: Zeroizing<[u8; KEY_BYTES]>) -> Self {
+        FieldTokens { key, seen: Default::default(), lookups: 0, hits: 0, caching: true }
+    }
+
+    /// The first TOKEN_BYTES of the keyed BLAKE3 hash of `message` under this field's key.
+    fn token(&mut self, message: &[u8]) -> [u8; TOKEN_BYTES] {
+        if !self.caching {
+            return keyed(&self.key, message);
+        }
+        self.lookups = self.lookups.saturating_add(1);
+        if let Some(t) = self.seen.get(message) {
+            self.hits += 1;
+            return *t;
+        }
+        let t = keyed(&self.key, message);
+        if self.lookups >= CACHE_SAMPLE && self.hits < self.lookups / 4 {
+            // values of this field seldom repeat: hashing is cheaper than keeping them
+            self.caching = false;
+            self.seen = Default::default();
+        } else if self.seen.len() < MAX_CACHED_VALUES {
+            self.seen.insert(message.into(), t);
+        }
+        t
+    }
+}
+
+/// The fields of one purpose (tokens, salted tokens), each with its key and kept tokens.
+struct Fields {
+    purpose: &'static str,
+    index: std::collections::HashMap<String, usize, ahash::RandomState>,
+    fields: Vec<FieldTokens>,
+}
+
+impl Fields {
+    fn new(purpose: &'static str) -> Self {
+        Fields { purpose, index: Default::default(), fields: Vec::new() }
+    }
+
+    /// The tokens of `field`, its key derived from the linkage key on first use.
+    fn get(&mut self, key: &LinkageKey, field: &str) -> &mut FieldTokens {
+        let i = match self.index.get(field) {
+            Some(&i) => i,
+            None => {
+                self.fields.push(FieldTokens::new(key.field_key(self.purpose, field)));
+                self.index.insert(field.to_string(), self.fields.len() - 1);
+                self.fields.len() - 1
+            }
+        };
+        &mut self.fields[i]
+    }
+}
+
+/// Tokenises values of named fields; field keys are derived once and kept, with the tokens of
+/// values that repeat. Each thread that encodes holds its own.
 pub struct Tokeniser<'k> {
     key: &'k LinkageKey,
-    keys: std::collections::HashMap<String, Zeroizing<[u8; KEY_BYTES]>, ahash::RandomState>,
-    salt_keys: std::collections::HashMap<String, Zeroizing<[u8; KEY_BYTES]>, ahash::RandomState>,
+    fields: Fields,
+    salted: Fields,
 }
 
 impl<'k> Tokeniser<'k> {
     pub fn new(key: &'k LinkageKey) -> Self {
-        Tokeniser { key, keys: Default::default(), salt_keys: Default::default() }
+        Tokeniser { key, fields: Fields::new("token"), salted: Fields::new("salted_token") }
     }
 
     /// The token of `value` in `field`.
     pub fn token(&mut self, field: &str, value: &str) -> [u8; TOKEN_BYTES] {
-        keyed(self.key, &mut self.keys, "token", field, value.as_bytes())
+        self.fields.get(self.key, field).token(value.as_bytes())
     }
 
     /// `token` (of column `column`) bound to a birth year, under a key of its own: equal iff
@@ -76,28 +148,13 @@ impl<'k> Tokeniser<'k> {
         let mut message = [0u8; TOKEN_BYTES + 4];
         message[..TOKEN_BYTES].copy_from_slice(token);
         message[TOKEN_BYTES..].copy_from_slice(&year.to_le_bytes());
-        keyed(self.key, &mut self.salt_keys, "salted_token", column, &message)
+        self.salted.get(self.key, column).token(&message)
     }
 }
 
-/// The first TOKEN_BYTES of the keyed BLAKE3 hash of `message` under the key of (`purpose`,
-/// `field`), derived from the linkage key on first use and kept in `cache`.
-fn keyed(
-    key: &LinkageKey,
-    cache: &mut std::collections::HashMap<String, Zeroizing<[u8; KEY_BYTES]>, ahash::RandomState>,
-    purpose: &str,
-    field: &str,
-    message: &[u8],
-) -> [u8; TOKEN_BYTES] {
-    let h = match cache.get(field) {
-        Some(k) => blake3::keyed_hash(k, message),
-        None => {
-            let k = key.field_key(purpose, field);
-            let h = blake3::keyed_hash(&k, message);
-            cache.insert(field.to_string(), k);
-            h
-        }
-    };
+/// The first TOKEN_BYTES of the keyed BLAKE3 hash of `message` under `key`.
+fn keyed(key: &[u8; KEY_BYTES], message: &[u8]) -> [u8; TOKEN_BYTES] {
+    let h = blake3::keyed_hash(key, message);
     let mut t = [0u8; TOKEN_BYTES];
     t.copy_from_slice(&h.as_bytes()[..TOKEN_BYTES]);
     t
@@ -106,6 +163,24 @@ fn keyed(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A field whose values repeat keeps them, one whose values do not stops; either way a
+    /// token is the hash of its value.
+    #[test]
+    fn kept_tokens_are_the_tokens_and_unrepeated_fields_stop_keeping() {
+        let key = LinkageKey::from_bytes(Zeroizing::new([9; KEY_BYTES]));
+        let mut t = Tokeniser::new(&key);
+        for i in 0..3 * CACHE_SAMPLE {
+            let year = format!("{}", 1950 + i % 60);
+            let unique = format!("{i}");
+            assert_eq!(t.token("birth_year", &year), Tokeniser::new(&key).token("birth_year", &year));
+            assert_eq!(t.token("name", &unique), Tokeniser::new(&key).token("name", &unique));
+        }
+        let year = t.fields.get(&key, "birth_year");
+        assert!(year.caching && year.seen.len() == 60);
+        let name = t.fields.get(&key, "name");
+        assert!(!name.caching && name.seen.is_empty());
+    }
 
     proptest::proptest! {
         /// Tokens are equal iff the normalised values are equal (within one field and key).

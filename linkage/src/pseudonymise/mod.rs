@@ -141,6 +141,10 @@ pub(crate) struct Plan {
     pub extras: Vec<Extra>,
     pub attributes: Vec<Attribute>,
     pub fields: Vec<Field>,
+    /// Where each output column is in `fields`.
+    pub slots: std::collections::HashMap<String, usize, ahash::RandomState>,
+    /// A row of `fields` with every value missing: what a record starts from.
+    pub empty_row: Vec<output::Out>,
     pub columns: Vec<ColumnInfo>,
     /// Day order of numeric dates ending with the year.
     pub date_order: DayOrder,
@@ -319,7 +323,9 @@ impl Plan {
             };
             cols.push((name.clone(), ty, sensitivity, name.clone()));
         }
-        let fields = cols.iter().map(|(n, t, _, _)| Field::new(n, t.clone(), n != "record_ref")).collect();
+        let fields: Vec<Field> = cols.iter().map(|(n, t, _, _)| Field::new(n, t.clone(), n != "record_ref")).collect();
+        let slots = fields.iter().enumerate().map(|(i, f)| (f.name().clone(), i)).collect();
+        let empty_row = fields.iter().map(|f| output::Out::missing(f.name(), f.data_type())).collect();
         let columns = cols
             .into_iter()
             .map(|(name, ty, sensitivity, source)| ColumnInfo { name, data_type: format!("{ty}"), sensitivity, source })
@@ -330,6 +336,8 @@ impl Plan {
             extras,
             attributes,
             fields,
+            slots,
+            empty_row,
             columns,
             date_order: m.source.date_order,
             name_order: m.source.name_order,
@@ -345,6 +353,114 @@ impl Plan {
     /// The source column playing `role` ("" when it is not mapped).
     pub(crate) fn column_of(&self, role: Role) -> String {
         self.roles.iter().position(|r| *r == role).map(|i| self.wanted[i].column.clone()).unwrap_or_default()
+    }
+}
+
+/// Rows read from the extract so far.
+struct Read {
+    read: u64,
+    /// Rows holding any value: the records the extract offers.
+    with_values: u64,
+}
+
+impl Read {
+    /// The next batch of rows holding a value (empty at the end of the extract). A row with no
+    /// value at all (a sheet's trailing rows) is no record.
+    fn batch(&mut self, source: &mut dyn extract::RowSource) -> Result<Vec<extract::Row>, PseudonymiseError> {
+        let mut batch = Vec::with_capacity(BATCH_ROWS);
+        while batch.len() < BATCH_ROWS {
+            let Some(r) = source.next_row()? else { break };
+            self.read += 1;
+            if r.values.iter().any(|v| v.as_text().is_some()) {
+                self.with_values += 1;
+                batch.push(r);
+            }
+        }
+        Ok(batch)
+    }
+}
+
+/// What has been written: the Parquet file, the counts, rows left out and problems met.
+struct Written {
+    out: Output,
+    file_name: String,
+    id_column: String,
+    strict: bool,
+    counts: BTreeMap<String, FieldCounts>,
+    rejected: BTreeMap<String, u64>,
+    /// The line each record id was first met on, to locate a repeat.
+    seen: HashMap<[u8; 16], u64>,
+    rejections: Vec<Problem>,
+    problems: Vec<Problem>,
+    problems_total: u64,
+    rows: u64,
+}
+
+impl Written {
+    /// Writes one encoded batch (`rows` as read, in order), its record ids to `vault`.
+    fn absorb(
+        &mut self,
+        batch: &[extract::Row],
+        encoded: Vec<EncodedChunk>,
+        vault: &mut dyn FnMut(&[u8; 16], &str) -> std::io::Result<()>,
+    ) -> Result<(), PseudonymiseError> {
+        let mut next = 0;
+        for (rows_encoded, chunk_counts, chunk_problems) in encoded {
+            for (field, c) in chunk_counts {
+                let total = self.counts.entry(field).or_default();
+                total.blank += c.blank;
+                total.wildcard += c.wildcard;
+                total.invalid += c.invalid;
+                total.partial += c.partial;
+            }
+            for (line, column, role, expected) in chunk_problems {
+                let p = Problem { file: self.file_name.clone(), line, column, role, expected };
+                if self.strict {
+                    return Err(PseudonymiseError::Strict(p));
+                }
+                self.problems_total += 1;
+                if self.problems.len() < 20 {
+                    self.problems.push(p);
+                }
+            }
+            for e in rows_encoded {
+                let line = batch[next].line;
+                next += 1;
+                let why = match e {
+                    record::Encoded::Rejected(reason) => {
+                        *self.rejected.entry(reason.to_string()).or_default() += 1;
+                        "a record id (the cell is blank): row left out".to_string()
+                    }
+                    record::Encoded::Row { record_ref, record_id, values } => match self.seen.entry(record_ref) {
+                        std::collections::hash_map::Entry::Occupied(first) => {
+                            *self.rejected.entry("duplicate_record_id".into()).or_default() += 1;
+                            format!("a record id no other row has (line {} has the same): row left out", first.get())
+                        }
+                        std::collections::hash_map::Entry::Vacant(slot) => {
+                            slot.insert(line);
+                            vault(&record_ref, &record_id).map_err(PseudonymiseError::Vault)?;
+                            self.out.push(values)?;
+                            self.rows += 1;
+                            continue;
+                        }
+                    },
+                };
+                let p = Problem {
+                    file: self.file_name.clone(),
+                    line,
+                    column: self.id_column.clone(),
+                    role: "record_id".into(),
+                    expected: why,
+                };
+                if self.strict {
+                    return Err(PseudonymiseError::Strict(p));
+                }
+                if self.rejections.len() < 20 {
+                    self.rejections.push(p);
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -377,130 +493,72 @@ pub fn run(
     let total = source.total_rows();
     let file_name = source_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
 
-    let mut out = Output::create(&out_dir.join(RECORDS_FILE), plan.fields.clone())?;
-    let mut counts: BTreeMap<String, FieldCounts> = BTreeMap::new();
-    let mut rejected: BTreeMap<String, u64> = BTreeMap::new();
-    // the line each record id was first met on, to locate a repeat
-    let mut seen: HashMap<[u8; 16], u64> = HashMap::new();
-    let mut rejections: Vec<Problem> = Vec::new();
-    let id_column = plan.column_of(Role::RecordId);
-    let mut problems = Vec::new();
-    let mut problems_total = 0u64;
-    let mut rows = 0u64;
-    let mut read = 0u64;
-    // rows holding any value: the records the extract offers
-    let mut with_values = 0u64;
+    let out = Output::create(&out_dir.join(RECORDS_FILE), plan.fields.clone())?;
+    let mut written = Written {
+        out,
+        file_name: file_name.clone(),
+        id_column: plan.column_of(Role::RecordId),
+        strict: options.strict,
+        counts: BTreeMap::new(),
+        rejected: BTreeMap::new(),
+        seen: HashMap::new(),
+        rejections: Vec::new(),
+        problems: Vec::new(),
+        problems_total: 0,
+        rows: 0,
+    };
+    let mut read = Read { read: 0, with_values: 0 };
 
-    // rows are read in batches and encoded on every core; results are written in file order
+    // rows are read in batches and encoded on every core; while a batch is encoded, the one
+    // before is written and the one after is read. Results are written in file order.
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
-    let mut batch: Vec<extract::Row> = Vec::with_capacity(BATCH_ROWS);
-    loop {
-        batch.clear();
-        let mut ended = false;
-        while batch.len() < BATCH_ROWS {
-            match source.next_row()? {
-                // a row with no value at all (a sheet's trailing rows) is no record
-                Some(r) if r.values.iter().all(|v| v.as_text().is_none()) => read += 1,
-                Some(r) => {
-                    read += 1;
-                    with_values += 1;
-                    batch.push(r);
-                }
-                None => {
-                    ended = true;
-                    break;
-                }
-            }
-        }
-        if batch.is_empty() {
-            if ended {
-                break;
-            }
-            continue;
-        }
-        let chunk = batch.len().div_ceil(threads);
-        let department = mapping.department.as_str();
-        let encoded: Vec<EncodedChunk> = std::thread::scope(|scope| {
-            let workers: Vec<_> = batch
+    // each thread's tokeniser and encoders, kept from batch to batch with what they cached
+    let mut workers: Vec<(Tokeniser, record::Encoders)> =
+        (0..threads).map(|_| (Tokeniser::new(key), encoders.clone())).collect();
+    let department = mapping.department.as_str();
+    let thread_stopped = || PseudonymiseError::Write {
+        path: out_dir.join(RECORDS_FILE),
+        message: "internal error: an encoding thread stopped".into(),
+    };
+    let mut batch = read.batch(source.as_mut())?;
+    let mut pending: Option<(Vec<extract::Row>, Vec<EncodedChunk>)> = None;
+    while !batch.is_empty() || pending.is_some() {
+        let chunk = batch.len().div_ceil(threads).max(1);
+        let (encoded, wrote, next) = std::thread::scope(|scope| {
+            let handles: Vec<_> = batch
                 .chunks(chunk)
-                .map(|rows| {
-                    let (plan, encoders) = (&plan, &encoders);
+                .zip(workers.iter_mut())
+                .map(|(rows, (tokeniser, encoders))| {
+                    let plan = &plan;
                     scope.spawn(move || {
-                        let mut tokeniser = Tokeniser::new(key);
                         let mut ctx = record::RowContext::new(plan);
                         let rows: Vec<record::Encoded> = rows
                             .iter()
-                            .map(|row| record::encode(&mut ctx, row, &mut tokeniser, encoders, vault_key, department))
+                            .map(|row| record::encode(&mut ctx, row, tokeniser, encoders, vault_key, department))
                             .collect();
                         (rows, ctx.counts, ctx.problems)
                     })
                 })
                 .collect();
-            workers.into_iter().map(|w| w.join()).collect::<Result<Vec<_>, _>>()
-        })
-        .map_err(|_| PseudonymiseError::Write {
-            path: out_dir.join(RECORDS_FILE),
-            message: "internal error: an encoding thread stopped".into(),
-        })?;
-        let mut next = 0;
-        for (rows_encoded, chunk_counts, chunk_problems) in encoded {
-            for (field, c) in chunk_counts {
-                let total = counts.entry(field).or_default();
-                total.blank += c.blank;
-                total.wildcard += c.wildcard;
-                total.invalid += c.invalid;
-                total.partial += c.partial;
-            }
-            for (line, column, role, expected) in chunk_problems {
-                let p = Problem { file: file_name.clone(), line, column, role, expected };
-                if options.strict {
-                    return Err(PseudonymiseError::Strict(p));
-                }
-                problems_total += 1;
-                if problems.len() < 20 {
-                    problems.push(p);
-                }
-            }
-            for e in rows_encoded {
-                let line = batch[next].line;
-                next += 1;
-                let why = match e {
-                    record::Encoded::Rejected(reason) => {
-                        *rejected.entry(reason.to_string()).or_default() += 1;
-                        "a record id (the cell is blank): row left out".to_string()
-                    }
-                    record::Encoded::Row { record_ref, record_id, values } => match seen.entry(record_ref) {
-                        std::collections::hash_map::Entry::Occupied(first) => {
-                            *rejected.entry("duplicate_record_id".into()).or_default() += 1;
-                            format!("a record id no other row has (line {} has the same): row left out", first.get())
-                        }
-                        std::collections::hash_map::Entry::Vacant(slot) => {
-                            slot.insert(line);
-                            vault(&record_ref, &record_id).map_err(PseudonymiseError::Vault)?;
-                            out.push(values)?;
-                            rows += 1;
-                            continue;
-                        }
-                    },
-                };
-                let p = Problem {
-                    file: file_name.clone(),
-                    line,
-                    column: id_column.clone(),
-                    role: "record_id".into(),
-                    expected: why,
-                };
-                if options.strict {
-                    return Err(PseudonymiseError::Strict(p));
-                }
-                if rejections.len() < 20 {
-                    rejections.push(p);
-                }
-            }
+            let wrote = match pending.take() {
+                Some((rows, encoded)) => written.absorb(&rows, encoded, vault),
+                None => Ok(()),
+            };
+            let next = if wrote.is_ok() && !batch.is_empty() { read.batch(source.as_mut()) } else { Ok(Vec::new()) };
+            let encoded = handles.into_iter().map(|w| w.join()).collect::<Result<Vec<_>, _>>();
+            (encoded, wrote, next)
+        });
+        wrote?;
+        progress(read.read, total);
+        let encoded = encoded.map_err(|_| thread_stopped())?;
+        if !batch.is_empty() {
+            pending = Some((batch, encoded));
         }
-        progress(read, total);
+        batch = next?;
     }
-    progress(read, total);
+    progress(read.read, total);
+    let Written { out, counts, rejected, rejections, problems, problems_total, rows, .. } = written;
+    let with_values = read.with_values;
     let left_out: u64 = rejected.values().sum();
     if left_out * 2 > with_values
         && let Some(first) = rejections.first()

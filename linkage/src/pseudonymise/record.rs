@@ -2,9 +2,6 @@
 
 use std::collections::BTreeMap;
 
-/// A fast hash map for the few short column names of one record.
-type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
-
 use chrono::NaiveDate;
 
 use super::manifest::FieldCounts;
@@ -15,6 +12,7 @@ use crate::extract::{Row, Value};
 use crate::mapping::{AttributeType, Compare};
 use crate::normalise::{address, age, era_date, kana, latin, name, sex, width};
 
+#[derive(Clone)]
 pub(crate) struct Encoders {
     pub name: BloomEncoder,
     pub kana: BloomEncoder,
@@ -229,12 +227,47 @@ fn name_parts(
     Some(NameRead { family: keep(f), given: keep(g), whole, unsplit })
 }
 
+/// One record's output cells, in the plan's column order; a column the plan does not write is
+/// not set.
+struct Cells<'p> {
+    plan: &'p Plan,
+    values: Vec<Out>,
+}
+
+impl Cells<'_> {
+    fn set(&mut self, column: &str, value: Out) {
+        if let Some(&i) = self.plan.slots.get(column) {
+            self.values[i] = value;
+        }
+    }
+
+    fn token(&mut self, column: &str, t: [u8; 16]) {
+        self.set(column, Out::Token(Some(t)));
+    }
+
+    fn bloom(&mut self, column: &str, filter: Vec<u8>) {
+        self.set(column, Out::Bin(Some(filter)));
+    }
+
+    /// The token of `column`, taken out (the column becomes missing).
+    fn take_token(&mut self, column: &str) -> Option<[u8; 16]> {
+        let &i = self.plan.slots.get(column)?;
+        match std::mem::replace(&mut self.values[i], Out::Token(None)) {
+            Out::Token(t) => t,
+            other => {
+                self.values[i] = other;
+                None
+            }
+        }
+    }
+}
+
 /// Encodes one row, or says why it is rejected.
 pub(crate) fn encode(
     ctx: &mut RowContext,
     row: &Row,
     tok: &mut Tokeniser,
-    enc: &Encoders,
+    enc: &mut Encoders,
     vault_key: &VaultKey,
     department: &str,
 ) -> Encoded {
@@ -247,13 +280,8 @@ pub(crate) fn encode(
         return Encoded::Rejected("missing_record_id");
     };
     let record_ref = vault_key.record_ref(department, &record_id);
-    // tokens stay on the stack; only Bloom filters are heap-allocated
-    let mut out: HashMap<&'static str, [u8; 16]> = HashMap::default();
-    let mut blooms: HashMap<&'static str, Vec<u8>> = HashMap::default();
-    let mut dyn_out: HashMap<String, Out> = HashMap::default();
-    let put = |out: &mut HashMap<&'static str, [u8; 16]>, col: &'static str, t: [u8; 16]| {
-        out.insert(col, t);
-    };
+    let mut out = Cells { plan, values: plan.empty_row.clone() };
+    out.token("record_ref", record_ref);
 
     // names and readings: one column split on its space, or two columns as they are
     if let Some(read) = name_parts(ctx, "name", &text, [Role::Name, Role::FamilyName, Role::GivenName], |s| {
@@ -276,28 +304,28 @@ pub(crate) fn encode(
         };
         let parts: Vec<&str> = [family.as_deref(), given.as_deref()].into_iter().flatten().collect();
         if whole && !parts.is_empty() {
-            put(&mut out, "tok_name", tok.token("name", &parts.concat()));
-            blooms.insert("bf_name", enc.name.encode_parts(&parts, true));
+            out.token("tok_name", tok.token("name", &parts.concat()));
+            out.bloom("bf_name", enc.name.encode_parts(&parts, true));
         }
         let (family, given) = if unsplit { (None, None) } else { (family, given) };
         if let Some(f) = &family {
-            put(&mut out, "tok_family", tok.token("family", f));
+            out.token("tok_family", tok.token("family", f));
         }
         if let Some(g) = &given {
-            put(&mut out, "tok_given", tok.token("given", g));
+            out.token("tok_given", tok.token("given", g));
         }
         // the first forename of a Latin name (Mary Ann and Mary agree), under the same field
         // key as the whole: a one-forename name's two tokens are equal
         // (only a Latin name has a first forename apart)
         if let Some(g) = &first_given {
-            put(&mut out, "tok_given_first", tok.token("given", g));
+            out.token("tok_given_first", tok.token("given", g));
         }
         // how a Latin name sounds (Soundex), for misspellings: the loose key of Latin names
         if latin && let Some(code) = family.as_deref().and_then(latin::soundex) {
-            put(&mut out, "tok_family_sound", tok.token("family_sound", &code));
+            out.token("tok_family_sound", tok.token("family_sound", &code));
         }
         if let Some(code) = first_given.as_deref().and_then(latin::soundex) {
-            put(&mut out, "tok_given_sound", tok.token("given_sound", &code));
+            out.token("tok_given_sound", tok.token("given_sound", &code));
         }
     }
     if let Some(read) = name_parts(ctx, "name_kana", &text, [Role::NameKana, Role::FamilyKana, Role::GivenKana], |s| {
@@ -318,22 +346,22 @@ pub(crate) fn encode(
         let lg = g.as_deref().map(kana::loose);
         let joined: String = [f.as_deref(), g.as_deref()].into_iter().flatten().collect();
         if whole && !joined.is_empty() {
-            put(&mut out, "tok_kana", tok.token("kana", &joined));
+            out.token("tok_kana", tok.token("kana", &joined));
             // the whole reading's loose key, whether written with a space or not (the long-vowel
             // rule may join across the parts: ヤマダ アキラ, ヤマダアキラ)
             let loose: Vec<&str> = [lf.as_deref(), lg.as_deref()].into_iter().flatten().collect();
-            put(&mut out, "tok_kana_loose", tok.token("kana_loose", &kana::loose(&joined)));
-            blooms.insert("bf_kana", enc.kana.encode_parts(&loose, false));
+            out.token("tok_kana_loose", tok.token("kana_loose", &kana::loose(&joined)));
+            out.bloom("bf_kana", enc.kana.encode_parts(&loose, false));
         }
         // a reading without a space: its parts are not known, the whole still compares
         if !unsplit {
             if let (Some(f), Some(l)) = (&f, &lf) {
-                put(&mut out, "tok_family_kana", tok.token("family_kana", f));
-                put(&mut out, "tok_family_kana_loose", tok.token("family_kana_loose", l));
+                out.token("tok_family_kana", tok.token("family_kana", f));
+                out.token("tok_family_kana_loose", tok.token("family_kana_loose", l));
             }
             if let (Some(g), Some(l)) = (&g, &lg) {
-                put(&mut out, "tok_given_kana", tok.token("given_kana", g));
-                put(&mut out, "tok_given_kana_loose", tok.token("given_kana_loose", l));
+                out.token("tok_given_kana", tok.token("given_kana", g));
+                out.token("tok_given_kana_loose", tok.token("given_kana_loose", l));
             }
         }
     }
@@ -357,23 +385,23 @@ pub(crate) fn encode(
     let birth_year = birth.map(|p| p.year);
     if let Some(p) = birth {
         let y = p.year;
-        put(&mut out, "tok_birth_year", tok.token("birth_year", &format!("{y:04}")));
+        out.token("tok_birth_year", tok.token("birth_year", &format!("{y:04}")));
         // an estimated year also carries the years either side, under the same field key, so
         // that a year one off still agrees in part
         if p.approximate {
-            put(&mut out, "tok_birth_year_lo", tok.token("birth_year", &format!("{:04}", y - 1)));
-            put(&mut out, "tok_birth_year_hi", tok.token("birth_year", &format!("{:04}", y + 1)));
+            out.token("tok_birth_year_lo", tok.token("birth_year", &format!("{:04}", y - 1)));
+            out.token("tok_birth_year_hi", tok.token("birth_year", &format!("{:04}", y + 1)));
         }
         if let Some(m) = p.month {
-            put(&mut out, "tok_birth_ym", tok.token("birth_ym", &format!("{y:04}-{m:02}")));
+            out.token("tok_birth_ym", tok.token("birth_ym", &format!("{y:04}-{m:02}")));
         }
         if let (Some(m), Some(dd), Some(_)) = (p.month, p.day, p.date()) {
-            put(&mut out, "tok_birth_date", tok.token("birth_date", &format!("{y:04}-{m:02}-{dd:02}")));
+            out.token("tok_birth_date", tok.token("birth_date", &format!("{y:04}-{m:02}-{dd:02}")));
             if m != dd && NaiveDate::from_ymd_opt(y, dd, m).is_some() {
-                put(&mut out, "tok_birth_swapped", tok.token("birth_date", &format!("{y:04}-{dd:02}-{m:02}")));
+                out.token("tok_birth_swapped", tok.token("birth_date", &format!("{y:04}-{dd:02}-{m:02}")));
             }
-            put(&mut out, "tok_birth_md", tok.token("birth_md", &format!("{m:02}-{dd:02}")));
-            put(&mut out, "tok_birth_yd", tok.token("birth_yd", &format!("{y:04}-{dd:02}")));
+            out.token("tok_birth_md", tok.token("birth_md", &format!("{m:02}-{dd:02}")));
+            out.token("tok_birth_yd", tok.token("birth_yd", &format!("{y:04}-{dd:02}")));
         }
     }
 
@@ -382,7 +410,7 @@ pub(crate) fn encode(
         match sex::parse(&v) {
             // a code beside a lost character ("男?") is not known to be that code
             _ if width::has_lost(&v) && !sex::is_unknown(&v) => ctx.count("sex").wildcard += 1,
-            Some(s) => put(&mut out, "tok_sex", tok.token("sex", s.code())),
+            Some(s) => out.token("tok_sex", tok.token("sex", s.code())),
             None if sex::is_unknown(&v) => ctx.count("sex").blank += 1,
             None => ctx.invalid(Role::Sex, "expected a sex code (1/2, 男/女, M/F)".into()),
         }
@@ -397,14 +425,14 @@ pub(crate) fn encode(
         let parts = address::parse(&a);
         if let Some(town) = &parts.town {
             let chome = parts.chome.unwrap_or(0);
-            put(&mut out, "tok_town", tok.token("town", town));
-            put(&mut out, "tok_town_chome", tok.token("town_chome", &format!("{town}|{chome}")));
+            out.token("tok_town", tok.token("town", town));
+            out.token("tok_town_chome", tok.token("town_chome", &format!("{town}|{chome}")));
             if let Some(b) = parts.block {
-                put(&mut out, "tok_town_block", tok.token("town_block", &format!("{town}|{chome}|{b}")));
+                out.token("tok_town_block", tok.token("town_block", &format!("{town}|{chome}|{b}")));
             }
             if let Some(c) = parts.canonical() {
-                put(&mut out, "tok_address", tok.token("address", &c));
-                blooms.insert("bf_address", enc.address.encode_parts(&[c.as_str()], false));
+                out.token("tok_address", tok.token("address", &c));
+                out.bloom("bf_address", enc.address.encode_parts(&[c.as_str()], false));
             }
         }
     }
@@ -419,14 +447,14 @@ pub(crate) fn encode(
         None
     };
     if let Some(s) = &street {
-        put(&mut out, "tok_street", tok.token("street", s));
+        out.token("tok_street", tok.token("street", s));
     }
     if let Some(l) = &locality {
-        put(&mut out, "tok_locality", tok.token("locality", l));
+        out.token("tok_locality", tok.token("locality", l));
     }
     if !plan.roles.contains(&Role::Address) && (street.is_some() || locality.is_some()) {
         let parts: Vec<&str> = [street.as_deref(), locality.as_deref()].into_iter().flatten().collect();
-        blooms.insert("bf_address", enc.address.encode_parts(&parts, false));
+        out.bloom("bf_address", enc.address.encode_parts(&parts, false));
     }
 
     // codes
@@ -439,7 +467,7 @@ pub(crate) fn encode(
         if plan.roles.contains(&role)
             && let Some(v) = ctx.usable(label, text(role)).and_then(|s| latin::code(&s))
         {
-            put(&mut out, col, tok.token(field, &v));
+            out.token(col, tok.token(field, &v));
         }
     }
 
@@ -449,17 +477,14 @@ pub(crate) fn encode(
         match e.compare {
             Compare::Token => {
                 if let Some(c) = latin::code(&v) {
-                    dyn_out.insert(
-                        format!("tok_x_{}", e.name),
-                        Out::Bin(Some(tok.token(&format!("x_{}", e.name), &c).to_vec())),
-                    );
+                    out.token(&format!("tok_x_{}", e.name), tok.token(&format!("x_{}", e.name), &c));
                 }
             }
             Compare::Bloom => {
                 let parts: Vec<String> = width::fold(&v).split(' ').filter_map(name_part).collect();
                 let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
-                if let Some((_, encoder)) = enc.extras.iter().find(|(n, _)| *n == e.name) {
-                    dyn_out.insert(format!("bf_x_{}", e.name), Out::Bin(Some(encoder.encode_parts(&refs, true))));
+                if let Some((_, encoder)) = enc.extras.iter_mut().find(|(n, _)| *n == e.name) {
+                    out.bloom(&format!("bf_x_{}", e.name), encoder.encode_parts(&refs, true));
                 }
             }
         }
@@ -491,36 +516,18 @@ pub(crate) fn encode(
                 AttributeType::Bool => Out::Bool(None),
             }
         });
-        dyn_out.insert(a.name.clone(), cell);
+        out.set(&a.name, cell);
     }
 
     // widely shared values: bound to the birth year, or left out when there is none
     if plan.token_salt == TokenSalt::BirthYear {
         for column in SALTED_TOKENS {
-            if let (Some(t), Some(y)) = (out.remove(column), birth_year) {
-                out.insert(column, tok.salted(column, &t, y));
+            if let (Some(t), Some(y)) = (out.take_token(column), birth_year) {
+                out.token(column, tok.salted(column, &t, y));
             }
         }
     }
 
-    let values = plan
-        .fields
-        .iter()
-        .map(|f| {
-            let n = f.name().as_str();
-            if n == "record_ref" {
-                return Out::Token(Some(record_ref));
-            }
-            if let Some(v) = dyn_out.remove(n) {
-                return v;
-            }
-            match out.remove(n) {
-                Some(t) => Out::Token(Some(t)),
-                None if n.starts_with("tok_") => Out::Token(None),
-                None => Out::Bin(blooms.remove(n)),
-            }
-        })
-        .collect();
-
+    let values = out.values;
     Encoded::Row { record_ref, record_id, values }
 }
