@@ -550,6 +550,52 @@ fn a_name_without_a_space_or_with_a_lost_character_keeps_what_is_known() {
     assert_eq!(manifest["counts"]["sex"]["blank"], 1);
 }
 
+/// A register writes 不明 or a dummy birthday where it does not know; encoded, every such
+/// record would agree with every other on that field.
+#[test]
+fn placeholders_for_unknown_values_are_blank_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_key_files(d);
+    fs::write(
+        d.join("x.csv"),
+        "番号,氏,名,生年月日,住民番号,性別\n\
+         1,山田,不明,1900-01-01,0000000000,－\n\
+         2,不明,太郎,明治33年1月1日,0000000000,男\n\
+         3,山田,太郎,2001-02-03,1234567890,1\n\
+         4,山田,花子,1999-12-31,0000000001,2\n",
+    )
+    .unwrap();
+    fs::write(
+        d.join("x.toml"),
+        "department = \"x\"\n[source]\npath = \"x.csv\"\nunknown = [\"0000000000\", \"1999-12-31\"]\n\
+         [identity]\nrecord_id = \"番号\"\nfamily_name = \"氏\"\ngiven_name = \"名\"\n\
+         birth_date = \"生年月日\"\nresident_id = \"住民番号\"\nsex = \"性別\"\n",
+    )
+    .unwrap();
+    let out = pseudonymise_in(d, "x");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let b = batches(&d.join("ws/extracts/x/records.parquet"));
+    let (given, family) = (tokens(&b, "tok_given"), tokens(&b, "tok_family"));
+    assert!(given[0].is_none() && family[1].is_none(), "不明 is no name");
+    assert!(family[0].is_some() && family[0] == family[2] && given[1] == given[2], "the known part still compares");
+    // the built-in dummy birthday in both forms, and the one the mapping lists
+    let (date, year) = (tokens(&b, "tok_birth_date"), tokens(&b, "tok_birth_year"));
+    assert!(date[0].is_none() && date[1].is_none() && year[0].is_none() && date[3].is_none());
+    assert!(date[2].is_some());
+    let resident = tokens(&b, "tok_resident_id");
+    assert!(resident[0].is_none() && resident[1].is_none() && resident[3].is_some());
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("ws/extracts/x/manifest.json")).unwrap()).unwrap();
+    let counts = &manifest["counts"];
+    assert_eq!(counts["name"]["placeholder"], 2, "{manifest}");
+    assert_eq!(counts["birth_date"]["placeholder"], 3, "{manifest}");
+    assert_eq!(counts["birth_date"]["blank"], 3, "{manifest}");
+    assert_eq!(counts["resident_id"]["placeholder"], 2, "{manifest}");
+    assert_eq!(counts["sex"]["placeholder"], 1, "{manifest}");
+    assert_eq!(counts["sex"]["invalid"], 0, "a dash is no unreadable sex code");
+}
+
 #[test]
 fn missing_columns_bad_keys_and_a_vault_in_the_workspace_are_refused_cleanly() {
     let dir = tempfile::tempdir().unwrap();

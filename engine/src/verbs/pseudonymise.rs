@@ -218,7 +218,28 @@ fn describe(o: &Outcome, out: &Path, vault: &Path) -> String {
             count(from_age)
         );
     }
-    let partial: u64 = m.counts.iter().filter(|(k, _)| k.as_str() != "age").map(|(_, c)| c.partial).sum();
+    let placeholders: u64 = m.counts.values().map(|c| c.placeholder).sum();
+    if placeholders > 0 {
+        let _ = writeln!(
+            t,
+            "  placeholders read as blank (不明, -, 1900-01-01, [source] unknown): {}",
+            count(placeholders)
+        );
+    }
+    let unsplit: u64 = ["name", "name_kana"].iter().filter_map(|k| m.counts.get(*k)).map(|c| c.partial).sum();
+    if unsplit > 0 {
+        let _ = writeln!(
+            t,
+            "  names or readings in one column without a space: {}; compared whole, their parts unknown",
+            count(unsplit)
+        );
+    }
+    let partial: u64 = m
+        .counts
+        .iter()
+        .filter(|(k, _)| !["age", "name", "name_kana"].contains(&k.as_str()))
+        .map(|(_, c)| c.partial)
+        .sum();
     if partial > 0 {
         let _ = writeln!(
             t,

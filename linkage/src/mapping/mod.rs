@@ -87,6 +87,12 @@ pub struct Source {
     /// above its header ("令和6年度 受給者一覧") says 2 or 3. The lines above it are skipped.
     #[serde(default = "first_line")]
     pub header_row: u32,
+    /// Values that stand for "not known" in this extract's identity columns, read as blank
+    /// beside the built-in ones (不明, 不詳, 未入力, -, *, N/A, unknown; the dates 1900-01-01,
+    /// 1899-12-30, 1899-12-31 and 9999-12-31): a dummy resident number "0000000000", a system's
+    /// own placeholder birthday. A listed date matches in every form it is written.
+    #[serde(default)]
+    pub unknown: Vec<String>,
 }
 
 fn first_line() -> u32 {

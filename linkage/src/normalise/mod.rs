@@ -13,6 +13,7 @@ pub mod kana;
 pub mod kanji;
 pub mod latin;
 pub mod name;
+pub mod placeholder;
 pub mod sex;
 pub mod width;
 
@@ -20,7 +21,8 @@ pub mod width;
 /// different versions must not be linked. 2: birth dates may be partial (a lone four-digit year is
 /// a year, no longer Excel's serial day; month names; day-first dates). 3: the kana loose key
 /// shortens long vowels written with a vowel kana (オオノ, サトウ) as it did those written with ー.
-pub const NORMALISER_VERSION: &str = "3";
+/// 4: placeholders for "not known" (不明, a dash, 1900-01-01) are blank ([`placeholder`]).
+pub const NORMALISER_VERSION: &str = "4";
 
 /// Marks a character that was lost (外字, undecodable byte).
 pub const WILDCARD: char = '\u{FFFD}';

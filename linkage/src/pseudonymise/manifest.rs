@@ -42,6 +42,10 @@ pub struct FieldCounts {
     /// one column without a space between family and given name, compared whole.
     #[serde(default)]
     pub partial: u64,
+    /// Blank values (counted in `blank`) that held a placeholder for "not known": 不明, a dash,
+    /// 1900-01-01, or a value listed under `[source] unknown`.
+    #[serde(default)]
+    pub placeholder: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

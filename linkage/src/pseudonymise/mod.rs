@@ -155,6 +155,8 @@ pub(crate) struct Plan {
     /// The day the ages were taken, when it is one day for the extract (otherwise each
     /// record's `age_on` column says it).
     pub age_on: Option<chrono::NaiveDate>,
+    /// Values of identity columns that stand for "not known".
+    pub unknown: crate::normalise::placeholder::Placeholders,
 }
 
 fn role_name(r: Role, plan_extras: &[Extra], attrs: &[Attribute]) -> String {
@@ -343,6 +345,7 @@ impl Plan {
             name_order: m.source.name_order,
             token_salt,
             age_on: m.age_on,
+            unknown: crate::normalise::placeholder::Placeholders::new(&m.source.unknown),
         }
     }
 
@@ -412,6 +415,7 @@ impl Written {
                 total.wildcard += c.wildcard;
                 total.invalid += c.invalid;
                 total.partial += c.partial;
+                total.placeholder += c.placeholder;
             }
             for (line, column, role, expected) in chunk_problems {
                 let p = Problem { file: self.file_name.clone(), line, column, role, expected };

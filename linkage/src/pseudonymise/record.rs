@@ -27,6 +27,8 @@ pub(crate) struct RowContext<'a> {
     /// (line, column, role, what was expected)
     pub problems: Vec<(u64, String, String, String)>,
     line: u64,
+    /// Which cells of the current row hold a placeholder (kept to save an allocation a row).
+    unknown: Vec<bool>,
 }
 
 pub(crate) enum Encoded {
@@ -36,7 +38,7 @@ pub(crate) enum Encoded {
 
 impl<'a> RowContext<'a> {
     pub fn new(plan: &'a Plan) -> Self {
-        RowContext { plan, counts: BTreeMap::new(), problems: Vec::new(), line: 0 }
+        RowContext { plan, counts: BTreeMap::new(), problems: Vec::new(), line: 0, unknown: Vec::new() }
     }
 
     fn count(&mut self, role: &str) -> &mut FieldCounts {
@@ -227,6 +229,15 @@ fn name_parts(
     Some(NameRead { family: keep(f), given: keep(g), whole, unsplit })
 }
 
+/// The field a placeholder of `role` is counted under: the one its blank is counted under.
+fn placeholder_label(plan: &Plan, role: Role) -> String {
+    match role {
+        Role::FamilyName | Role::GivenName => "name".into(),
+        Role::FamilyKana | Role::GivenKana => "name_kana".into(),
+        r => plan.role_label(r),
+    }
+}
+
 /// One record's output cells, in the plan's column order; a column the plan does not write is
 /// not set.
 struct Cells<'p> {
@@ -273,12 +284,31 @@ pub(crate) fn encode(
 ) -> Encoded {
     ctx.line = row.line;
     let plan = ctx.plan;
-    let value = |r: Role| plan.roles.iter().position(|x| *x == r).map(|i| &row.values[i]);
-    let text = |r: Role| value(r).and_then(Value::as_text);
-
-    let Some(record_id) = text(Role::RecordId).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) else {
+    let record_id = plan.roles.iter().position(|r| *r == Role::RecordId).and_then(|i| row.values[i].as_text());
+    let Some(record_id) = record_id.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) else {
         return Encoded::Rejected("missing_record_id");
     };
+    // identity cells holding a placeholder for "not known" (不明, 1900-01-01) are blank
+    ctx.unknown.clear();
+    for (role, v) in plan.roles.iter().zip(&row.values) {
+        let unknown = !matches!(role, Role::RecordId | Role::Attribute(_))
+            && match v {
+                Value::Text(s) => plan.unknown.text(s),
+                Value::Date(d) => plan.unknown.date(*d),
+                _ => false,
+            };
+        ctx.unknown.push(unknown);
+        if unknown {
+            let label = placeholder_label(plan, *role);
+            ctx.count(&label).placeholder += 1;
+        }
+    }
+    let unknown = std::mem::take(&mut ctx.unknown);
+    let value = |r: Role| {
+        plan.roles.iter().position(|x| *x == r).map(|i| if unknown[i] { &Value::Empty } else { &row.values[i] })
+    };
+    let text = |r: Role| value(r).and_then(Value::as_text);
+
     let record_ref = vault_key.record_ref(department, &record_id);
     let mut out = Cells { plan, values: plan.empty_row.clone() };
     out.token("record_ref", record_ref);
@@ -370,6 +400,13 @@ pub(crate) fn encode(
     // partial date is counted under the birth date, a year read from an age under the age
     let mut birth = value(Role::BirthDate)
         .and_then(|v| typed(ctx, Role::BirthDate, "birth_date", v, |v| birth_date_of(v, plan.date_order)));
+    // a placeholder birthday in any form (明治33年1月1日, an Excel serial)
+    if birth.and_then(|p| p.date()).is_some_and(|d| plan.unknown.date(d)) {
+        let c = ctx.count("birth_date");
+        c.blank += 1;
+        c.placeholder += 1;
+        birth = None;
+    }
     if let Some(p) = birth
         && p.date().is_none()
     {
@@ -529,5 +566,6 @@ pub(crate) fn encode(
     }
 
     let values = out.values;
+    ctx.unknown = unknown;
     Encoded::Row { record_ref, record_id, values }
 }
