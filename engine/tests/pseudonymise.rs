@@ -550,6 +550,56 @@ fn a_name_without_a_space_or_with_a_lost_character_keeps_what_is_known() {
     assert_eq!(manifest["counts"]["sex"]["blank"], 1);
 }
 
+/// An unquoted comma or line break inside a value shifts the values of its line into the wrong
+/// columns: such lines are left out and located, never read as they stand.
+#[test]
+fn lines_of_another_number_of_fields_than_the_header_are_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_key_files(d);
+    fs::write(
+        d.join("x.csv"),
+        "番号,氏名,生年月日,住所\n\
+         A1,山田　花子,2001-02-03,本町1丁目2番3号\n\
+         A2,鈴木　一郎,2002-03-04,本町1丁目,2番3号\n\
+         A3,佐藤　次郎,2003-04-05,本町2丁目\n5番6号\n\
+         A4,田中　三郎,2004-05-06,本町3丁目1番1号,,\n",
+    )
+    .unwrap();
+    fs::write(
+        d.join("x.toml"),
+        "department = \"x\"\n[source]\npath = \"x.csv\"\n[identity]\nrecord_id = \"番号\"\nname = \"氏名\"\n\
+         birth_date = \"生年月日\"\naddress = \"住所\"\n",
+    )
+    .unwrap();
+    let out = pseudonymise_in(d, "x");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("x.csv:3: 5 fields where the header has 4"), "an unquoted comma: {err}");
+    assert!(err.contains("x.csv:5: 1 field where the header has 4"), "the rest of a broken line: {err}");
+    assert!(!err.contains("x.csv:4:"), "a line broken after its last field keeps its values: {err}");
+    assert!(!err.contains("本町") && !err.contains("鈴木") && !err.contains("A2"), "never a value: {err}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("ws/extracts/x/manifest.json")).unwrap()).unwrap();
+    // A1; A3, whose address lost its second line; A4, whose extra fields are empty
+    assert_eq!(manifest["rows"], 3, "{manifest}");
+    assert_eq!(manifest["rejected_rows"]["wrong_field_count"], 2, "{manifest}");
+
+    // a tab-separated file called .csv whose values hold commas: most lines fail, and so does the run
+    fs::write(d.join("x.csv"), "番号,氏名\nA1,山田,花子\nA2,鈴木,一郎\nA3,佐藤\n").unwrap();
+    fs::write(
+        d.join("x.toml"),
+        "department = \"x\"\n[source]\npath = \"x.csv\"\n[identity]\nrecord_id = \"番号\"\nname = \"氏名\"\n",
+    )
+    .unwrap();
+    fs::remove_dir_all(d.join("ws")).unwrap();
+    let out = pseudonymise_in(d, "x");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(err.contains("2 of 3 rows were left out") && err.contains("every value quoted"), "{err}");
+    assert!(!d.join("ws/extracts/x").exists(), "nothing half-written");
+}
+
 /// A register writes 不明 or a dummy birthday where it does not know; encoded, every such
 /// record would agree with every other on that field.
 #[test]

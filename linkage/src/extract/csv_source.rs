@@ -15,6 +15,8 @@ pub struct CsvSource {
     reader: csv::Reader<BufReader<DecodeReaderBytes<BufReader<File>, Vec<u8>>>>,
     indices: Vec<usize>,
     record: csv::StringRecord,
+    /// Fields of the header.
+    width: usize,
     encoding: &'static str,
     /// The csv crate starts a record after a CRLF at the LF, one line early: 1 for CRLF files.
     line_offset: u64,
@@ -94,6 +96,7 @@ impl CsvSource {
             reader,
             indices,
             record: csv::StringRecord::new(),
+            width: header.len(),
             encoding,
             line_offset,
         })
@@ -130,7 +133,12 @@ impl RowSource for CsvSource {
                 _ => Value::Empty,
             })
             .collect();
-        Ok(Some(Row { line, values }))
+        // a line of fewer fields, or of more that are not empty, has its values shifted (an
+        // unquoted comma or line break inside a value)
+        let fields = self.record.len();
+        let shifted = fields < self.width
+            || (self.width..fields).any(|i| self.record.get(i).is_some_and(|s| !s.trim().is_empty()));
+        Ok(Some(Row { line, values, ragged: shifted.then_some((fields, self.width)) }))
     }
 
     fn total_rows(&self) -> Option<u64> {

@@ -48,6 +48,9 @@ pub struct Row {
     /// 1-based line of a CSV file (of the record's first line), or row of a sheet; the header is line 1.
     pub line: u64,
     pub values: Vec<Value>,
+    /// A CSV line of another number of fields than the header, (fields, header's): its values
+    /// may stand in the wrong columns. Trailing empty fields do not count.
+    pub ragged: Option<(usize, usize)>,
 }
 
 #[derive(Debug, thiserror::Error)]

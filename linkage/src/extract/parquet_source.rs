@@ -95,7 +95,7 @@ impl RowSource for ParquetSource {
                 self.next += 1;
                 self.line += 1;
                 let values = self.order.iter().map(|&c| cell(b.column(c), i)).collect();
-                return Ok(Some(Row { line: self.line, values }));
+                return Ok(Some(Row { line: self.line, values, ragged: None }));
             }
             match self.reader.next() {
                 None => return Ok(None),

@@ -142,6 +142,7 @@ impl RowSource for XlsxSource {
         match self.rx.recv() {
             Ok(Message::Row(line, values)) => Ok(Some(Row {
                 line,
+                ragged: None,
                 values: self.indices.iter().map(|&i| values.get(i).cloned().unwrap_or(Value::Empty)).collect(),
             })),
             Ok(Message::Failed(message)) => Err(ExtractError::Format { path: self.path.clone(), message }),

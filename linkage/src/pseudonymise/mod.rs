@@ -65,6 +65,10 @@ pub struct Problem {
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.column.is_empty() {
+            // a whole row (its number of fields), no one column
+            return write!(f, "{}:{}: {}", self.file, self.line, self.expected);
+        }
         write!(f, "{}:{}: column {} ({}): {}", self.file, self.line, self.column, self.role, self.expected)
     }
 }
@@ -77,12 +81,8 @@ pub enum PseudonymiseError {
     Write { path: PathBuf, message: String },
     #[error("{0} (stopped by --strict)")]
     Strict(Problem),
-    #[error(
-        "{rejected} of {read} rows were left out ({first}, …): a mapping whose record id is not \
-         unique per row loses most of the extract. Map record_id to a column that names each row once \
-         (for an extract of one row per benefit or visit, that row's own number)"
-    )]
-    MostRowsRejected { rejected: u64, read: u64, first: Problem },
+    #[error("{rejected} of {read} rows were left out ({first}, …): {hint}")]
+    MostRowsRejected { rejected: u64, read: u64, first: Box<Problem>, hint: &'static str },
     #[error("writing the vault failed: {0}")]
     Vault(std::io::Error),
 }
@@ -430,15 +430,20 @@ impl Written {
             for e in rows_encoded {
                 let line = batch[next].line;
                 next += 1;
-                let why = match e {
-                    record::Encoded::Rejected(reason) => {
+                let (column, why) = match e {
+                    record::Encoded::Rejected(reason, why) => {
                         *self.rejected.entry(reason.to_string()).or_default() += 1;
-                        "a record id (the cell is blank): row left out".to_string()
+                        let column = if reason == "wrong_field_count" { "" } else { &self.id_column };
+                        (column.to_string(), why)
                     }
                     record::Encoded::Row { record_ref, record_id, values } => match self.seen.entry(record_ref) {
                         std::collections::hash_map::Entry::Occupied(first) => {
                             *self.rejected.entry("duplicate_record_id".into()).or_default() += 1;
-                            format!("a record id no other row has (line {} has the same): row left out", first.get())
+                            let why = format!(
+                                "a record id no other row has (line {} has the same): row left out",
+                                first.get()
+                            );
+                            (self.id_column.clone(), why)
                         }
                         std::collections::hash_map::Entry::Vacant(slot) => {
                             slot.insert(line);
@@ -452,8 +457,8 @@ impl Written {
                 let p = Problem {
                     file: self.file_name.clone(),
                     line,
-                    column: self.id_column.clone(),
-                    role: "record_id".into(),
+                    role: if column.is_empty() { "row".into() } else { "record_id".into() },
+                    column,
                     expected: why,
                 };
                 if self.strict {
@@ -567,10 +572,20 @@ pub fn run(
     if left_out * 2 > with_values
         && let Some(first) = rejections.first()
     {
+        let hint = if rejected.get("wrong_field_count").is_some_and(|n| n * 2 > left_out) {
+            "most lines do not have the header's number of fields. Values holding unquoted commas or \
+             line breaks, or another delimiter than the comma, cannot be read row by row: export the \
+             extract again as CSV with every value quoted"
+        } else {
+            "a mapping whose record id is not unique per row loses most of the extract. Map record_id \
+             to a column that names each row once (for an extract of one row per benefit or visit, that \
+             row's own number)"
+        };
         return Err(PseudonymiseError::MostRowsRejected {
             rejected: left_out,
             read: with_values,
-            first: first.clone(),
+            first: Box::new(first.clone()),
+            hint,
         });
     }
     out.finish()?;

@@ -32,8 +32,13 @@ pub(crate) struct RowContext<'a> {
 }
 
 pub(crate) enum Encoded {
-    Rejected(&'static str),
-    Row { record_ref: [u8; 16], record_id: String, values: Vec<Out> },
+    /// A row left out: the reason counted in the manifest, and what was expected (no value).
+    Rejected(&'static str, String),
+    Row {
+        record_ref: [u8; 16],
+        record_id: String,
+        values: Vec<Out>,
+    },
 }
 
 impl<'a> RowContext<'a> {
@@ -284,9 +289,19 @@ pub(crate) fn encode(
 ) -> Encoded {
     ctx.line = row.line;
     let plan = ctx.plan;
+    if let Some((fields, header)) = row.ragged {
+        return Encoded::Rejected(
+            "wrong_field_count",
+            format!(
+                "{fields} field{} where the header has {header}, so its values may stand in the wrong columns \
+                 (a comma or line break inside an unquoted value?): row left out",
+                if fields == 1 { "" } else { "s" }
+            ),
+        );
+    }
     let record_id = plan.roles.iter().position(|r| *r == Role::RecordId).and_then(|i| row.values[i].as_text());
     let Some(record_id) = record_id.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) else {
-        return Encoded::Rejected("missing_record_id");
+        return Encoded::Rejected("missing_record_id", "a record id (the cell is blank): row left out".into());
     };
     // identity cells holding a placeholder for "not known" (不明, 1900-01-01) are blank
     ctx.unknown.clear();
