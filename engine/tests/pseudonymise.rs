@@ -600,6 +600,52 @@ fn lines_of_another_number_of_fields_than_the_header_are_left_out() {
     assert!(!d.join("ws/extracts/x").exists(), "nothing half-written");
 }
 
+/// A system's own placeholder that no list holds (here 2000-01-01 for every unknown birthday)
+/// is pointed at by lines and counts, never by its value; once listed, it is blank.
+#[test]
+fn a_value_held_by_implausibly_many_rows_is_pointed_at_until_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_key_files(d);
+    let mut csv = String::from("番号,生年月日\n");
+    for i in 0..240u32 {
+        let date = if i % 4 == 0 {
+            "2000-01-01".to_string()
+        } else {
+            format!("{}-{:02}-{:02}", 1990 + i % 20, 1 + i % 12, 1 + i % 28)
+        };
+        csv.push_str(&format!("A{i},{date}\n"));
+    }
+    fs::write(d.join("x.csv"), csv).unwrap();
+    let mapping = |unknown: &str| {
+        format!(
+            "department = \"x\"\n[source]\npath = \"x.csv\"\nunknown = [{unknown}]\n[identity]\nrecord_id = \"番号\"\nbirth_date = \"生年月日\"\n"
+        )
+    };
+    fs::write(d.join("x.toml"), mapping("")).unwrap();
+    let out = pseudonymise_in(d, "x");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("column 生年月日 (birth_date): one value is held by 60 of 240 rows (25.0%; lines 2, 6, 10"),
+        "{err}"
+    );
+    assert!(!err.contains("2000"), "never the value: {err}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("ws/extracts/x/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["frequent_values"]["birth_date"], 60, "{manifest}");
+
+    fs::write(d.join("x.toml"), mapping("\"2000-01-01\"")).unwrap();
+    fs::remove_dir_all(d.join("ws")).unwrap();
+    let out = pseudonymise_in(d, "x");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(!stderr_of(&out).contains("one value is held"), "{}", stderr_of(&out));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("ws/extracts/x/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["counts"]["birth_date"]["placeholder"], 60, "{manifest}");
+    assert!(manifest.get("frequent_values").is_none(), "{manifest}");
+}
+
 /// A register writes 不明 or a dummy birthday where it does not know; encoded, every such
 /// record would agree with every other on that field.
 #[test]

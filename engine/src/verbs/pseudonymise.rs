@@ -185,6 +185,21 @@ pub fn pseudonymise(a: &Args) -> Result<(Outcome, PathBuf, PathBuf)> {
     for p in &outcome.problems {
         tracing::warn!("{p}: treated as unknown");
     }
+    for f in &outcome.frequent {
+        let lines: Vec<String> = f.lines.iter().map(u64::to_string).collect();
+        tracing::warn!(
+            "{}: column {} ({}): one value is held by {} of {} rows ({:.1}%; lines {}, …). If it stands for \
+             \"not known\", list it under [source] unknown and run again: linked as it is, these rows agree \
+             on it. If it is real (a facility's address), nothing is wrong",
+            outcome.manifest.source.file,
+            f.column,
+            f.field,
+            f.rows,
+            f.of,
+            100.0 * f.rows as f64 / f.of.max(1) as f64,
+            lines.join(", ")
+        );
+    }
     if outcome.problems_total > outcome.problems.len() as u64 {
         tracing::warn!(
             "… and {} more values treated as unknown (counted in manifest.json)",

@@ -84,6 +84,11 @@ pub struct Manifest {
     pub columns: Vec<ColumnInfo>,
     /// Per identity role or attribute.
     pub counts: BTreeMap<String, FieldCounts>,
+    /// Per field, rows holding a value that implausibly many rows hold (a birth date, name,
+    /// address or number shared by over 1% of the rows): probably an unlisted placeholder for
+    /// "not known". Such rows agree with each other on that field when linked.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub frequent_values: BTreeMap<String, u64>,
     /// The day the extract's ages were taken (`[source] age_on`), when it maps an age.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub age_on: Option<chrono::NaiveDate>,

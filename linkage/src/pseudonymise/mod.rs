@@ -4,6 +4,7 @@
 //! callback (the engine encrypts them into the custodian's vault); no identifier is written to
 //! the output folder, and no error or problem report holds a value.
 
+mod frequent;
 pub mod manifest;
 mod output;
 mod record;
@@ -18,6 +19,7 @@ use crate::extract::{self, ExtractError, Wanted};
 use crate::mapping::{AttributeType, Compare, Format, Mapping, Sensitivity};
 use crate::normalise::NORMALISER_VERSION;
 use crate::normalise::era_date::DayOrder;
+pub use frequent::Frequent;
 use manifest::{ColumnInfo, ColumnSensitivity, EncodingInfo, FieldCounts, MANIFEST_FORMAT, Manifest, SourceInfo};
 use output::Output;
 
@@ -96,6 +98,9 @@ pub struct Outcome {
     pub problems_total: u64,
     /// The first rows left out (at most 20), each located; all are counted in the manifest.
     pub rejections: Vec<Problem>,
+    /// Values held by implausibly many rows of a birth date, name, address or number column:
+    /// probably a placeholder for "not known" to list under `[source] unknown`.
+    pub frequent: Vec<Frequent>,
 }
 
 /// Identity roles as the plan reads them.
@@ -353,6 +358,21 @@ impl Plan {
         role_name(r, &self.extras, &self.attributes)
     }
 
+    /// The source columns of a field's roles (`氏+名` for a name in two columns).
+    pub(crate) fn columns_of_field(&self, field: &str) -> String {
+        let roles: &[Role] = match field {
+            "name" => &[Role::Name, Role::FamilyName, Role::GivenName],
+            "name_kana" => &[Role::NameKana, Role::FamilyKana, Role::GivenKana],
+            _ => &[],
+        };
+        let named = self.roles.iter().position(|r| self.role_label(*r) == field).map(|i| self.roles[i]);
+        let columns: Vec<String> =
+            roles.iter().copied().chain(named).map(|r| self.column_of(r)).filter(|c| !c.is_empty()).collect();
+        let mut columns = columns;
+        columns.dedup();
+        columns.join("+")
+    }
+
     /// The source column playing `role` ("" when it is not mapped).
     pub(crate) fn column_of(&self, role: Role) -> String {
         self.roles.iter().position(|r| *r == role).map(|i| self.wanted[i].column.clone()).unwrap_or_default()
@@ -397,6 +417,8 @@ struct Written {
     problems: Vec<Problem>,
     problems_total: u64,
     rows: u64,
+    /// Counts of the values of the watched columns the plan writes.
+    counters: Vec<frequent::Counter>,
 }
 
 impl Written {
@@ -448,6 +470,11 @@ impl Written {
                         std::collections::hash_map::Entry::Vacant(slot) => {
                             slot.insert(line);
                             vault(&record_ref, &record_id).map_err(PseudonymiseError::Vault)?;
+                            for c in &mut self.counters {
+                                if let Some(output::Out::Token(Some(t))) = values.get(c.slot) {
+                                    c.add(t, line);
+                                }
+                            }
                             self.out.push(values)?;
                             self.rows += 1;
                             continue;
@@ -515,6 +542,10 @@ pub fn run(
         problems: Vec::new(),
         problems_total: 0,
         rows: 0,
+        counters: frequent::WATCHED
+            .iter()
+            .filter_map(|(column, field)| plan.slots.get(*column).map(|&slot| frequent::Counter::new(field, slot)))
+            .collect(),
     };
     let mut read = Read { read: 0, with_values: 0 };
 
@@ -566,7 +597,8 @@ pub fn run(
         batch = next?;
     }
     progress(read.read, total);
-    let Written { out, counts, rejected, rejections, problems, problems_total, rows, .. } = written;
+    let Written { out, counts, rejected, rejections, problems, problems_total, rows, counters, .. } = written;
+    let frequent: Vec<Frequent> = counters.iter().flat_map(|c| c.frequent(&plan.columns_of_field(c.field))).collect();
     let with_values = read.with_values;
     let left_out: u64 = rejected.values().sum();
     if left_out * 2 > with_values
@@ -622,6 +654,10 @@ pub fn run(
         },
         columns: plan.columns.clone(),
         counts,
+        frequent_values: frequent.iter().fold(BTreeMap::new(), |mut m, f| {
+            *m.entry(f.field.clone()).or_default() += f.rows;
+            m
+        }),
         age_on: plan.age_on,
         files: vec![RECORDS_FILE.into()],
     };
@@ -629,5 +665,5 @@ pub fn run(
     let json = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| PseudonymiseError::Write { path: path.clone(), message: e.to_string() })?;
     std::fs::write(&path, json).map_err(|e| PseudonymiseError::Write { path: path.clone(), message: e.to_string() })?;
-    Ok(Outcome { manifest, problems, problems_total, rejections })
+    Ok(Outcome { manifest, problems, problems_total, rejections, frequent })
 }
