@@ -598,6 +598,14 @@ fn lines_of_another_number_of_fields_than_the_header_are_left_out() {
     let err = stderr_of(&out);
     assert!(err.contains("2 of 3 rows were left out") && err.contains("every value quoted"), "{err}");
     assert!(!d.join("ws/extracts/x").exists(), "nothing half-written");
+
+    // an unnamed column at the end of the header is no field a line must have
+    fs::write(d.join("x.csv"), "番号,氏名,\nA1,山田　花子\nA2,鈴木　一郎,\n").unwrap();
+    let out = pseudonymise_in(d, "x");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("ws/extracts/x/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["rows"], 2, "{manifest}");
 }
 
 /// A system's own placeholder that no list holds (here 2000-01-01 for every unknown birthday)

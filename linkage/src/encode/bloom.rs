@@ -187,6 +187,18 @@ impl BloomEncoder {
     }
 }
 
+/// The cache holds what q-grams were met and where they go: it lives only in the custodian's
+/// process, beside the extract itself, and its positions are zeroed when the encoder goes.
+impl Drop for BloomEncoder {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        for p in self.cache.values_mut() {
+            p.zeroize();
+        }
+        self.cache.clear();
+    }
+}
+
 fn words_to_bytes(words: &[u64]) -> Vec<u8> {
     words.iter().flat_map(|w| w.to_le_bytes()).collect()
 }

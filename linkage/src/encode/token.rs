@@ -90,11 +90,24 @@ impl FieldTokens {
         if self.lookups >= CACHE_SAMPLE && self.hits < self.lookups / 4 {
             // values of this field seldom repeat: hashing is cheaper than keeping them
             self.caching = false;
-            self.seen = Default::default();
+            for (mut value, _) in self.seen.drain() {
+                zeroize::Zeroize::zeroize(&mut value);
+            }
         } else if self.seen.len() < MAX_CACHED_VALUES {
             self.seen.insert(message.into(), t);
         }
         t
+    }
+}
+
+/// The kept values are normalised identifiers: they are zeroed when the tokeniser goes.
+impl Drop for FieldTokens {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        for (mut value, mut token) in self.seen.drain() {
+            value.zeroize();
+            token.zeroize();
+        }
     }
 }
 

@@ -96,7 +96,8 @@ impl CsvSource {
             reader,
             indices,
             record: csv::StringRecord::new(),
-            width: header.len(),
+            // unnamed columns at the end of the header ("a,b,c,") are no fields a line must have
+            width: header.iter().rposition(|h| !h.trim().is_empty()).map_or(0, |i| i + 1),
             encoding,
             line_offset,
         })

@@ -41,7 +41,8 @@ const BUILT_IN_DATES: &[(i32, u32, u32)] = &[(1900, 1, 1), (1899, 12, 30), (1899
 /// (`[source] unknown`).
 #[derive(Clone, Debug)]
 pub struct Placeholders {
-    texts: HashSet<String>,
+    built_in: HashSet<String>,
+    listed: HashSet<String>,
     /// Byte length of the longest text, after folding: longer cells are not looked at.
     longest: usize,
     dates: Vec<NaiveDate>,
@@ -51,37 +52,59 @@ fn key(s: &str) -> String {
     width::fold(s).trim().to_lowercase()
 }
 
+/// Whether a listed value may be meant as a date (then read as one if it can be): anything but
+/// a number of other than eight digits. A short number ("9999", a dummy id) is no date, though
+/// it reads as a spreadsheet's serial day.
+fn looks_like_a_date(s: &str) -> bool {
+    let s = width::fold(s);
+    !s.chars().all(|c| c.is_ascii_digit()) || s.len() == 8
+}
+
 impl Placeholders {
-    /// The built-in placeholders and `listed` (a listed value that reads as a date is a
+    /// The built-in placeholders and `listed` (a listed value written as a date is a
     /// placeholder date in every form it may be written).
     pub fn new(listed: &[String]) -> Self {
-        let texts: HashSet<String> = BUILT_IN_TEXTS
-            .iter()
-            .map(|s| key(s))
-            .chain(listed.iter().map(|s| key(s)))
-            .filter(|s| !s.is_empty())
-            .collect();
+        let keys = |v: &mut dyn Iterator<Item = String>| v.filter(|s| !s.is_empty()).collect::<HashSet<String>>();
+        let built_in = keys(&mut BUILT_IN_TEXTS.iter().map(|s| key(s)));
+        let listed_texts = keys(&mut listed.iter().map(|s| key(s)));
         let mut dates: Vec<NaiveDate> =
             BUILT_IN_DATES.iter().filter_map(|&(y, m, d)| NaiveDate::from_ymd_opt(y, m, d)).collect();
-        dates.extend(listed.iter().filter_map(|s| era_date::parse(s).ok().flatten()));
-        let longest = texts.iter().map(String::len).max().unwrap_or(0);
-        Placeholders { texts, longest, dates }
+        dates.extend(listed.iter().filter(|s| looks_like_a_date(s)).filter_map(|s| era_date::parse(s).ok().flatten()));
+        let longest = built_in.iter().chain(&listed_texts).map(String::len).max().unwrap_or(0);
+        Placeholders { built_in, listed: listed_texts, longest, dates }
     }
 
-    /// Whether the text `s` is a placeholder. Allocates nothing unless `s` holds half- or
-    /// full-width forms (ＮＵＬＬ, ｰ), which are folded first.
+    /// Whether the text `s` is a placeholder, built-in or listed. Allocates nothing unless `s`
+    /// holds half- or full-width forms (ＮＵＬＬ, ｰ), which are folded first.
     pub fn text(&self, s: &str) -> bool {
+        self.matches(s, true)
+    }
+
+    /// Whether `s` is a built-in placeholder: for a column of codes and numbers (sex, age), where
+    /// a listed dummy ("0", "1") may be a real value.
+    pub fn built_in_text(&self, s: &str) -> bool {
+        self.matches(s, false)
+    }
+
+    fn matches(&self, s: &str, listed: bool) -> bool {
         let s = s.trim();
         // width folding never lengthens a text more than threefold; a longer cell cannot fold
         // to a placeholder
         if s.len() > 3 * self.longest {
             return false;
         }
+        let sets: &[&HashSet<String>] = if listed { &[&self.built_in, &self.listed] } else { &[&self.built_in] };
         if s.is_ascii() {
-            return self.texts.iter().any(|t| t.eq_ignore_ascii_case(s));
+            return sets.iter().any(|set| set.iter().any(|t| t.eq_ignore_ascii_case(s)));
         }
-        self.texts.contains(s)
-            || (s.chars().any(|c| ('\u{FF00}'..='\u{FFEF}').contains(&c)) && self.texts.contains(&key(s)))
+        if sets.iter().any(|set| set.contains(s)) {
+            return true;
+        }
+        if !s.chars().any(|c| ('\u{FF00}'..='\u{FFEF}').contains(&c)) {
+            return false;
+        }
+        let folded = key(s);
+        sets.iter().any(|set| set.contains(&folded))
     }
 
     /// Whether `d` is a placeholder date.
@@ -106,5 +129,10 @@ mod tests {
         let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd).unwrap_or_default();
         assert!(p.date(d(1900, 1, 1)) && p.date(d(2019, 5, 1)) && p.date(d(9999, 12, 31)));
         assert!(!p.date(d(1900, 1, 2)) && !p.date(d(2019, 5, 2)));
+        // a listed code is no date, though "9999" reads as a spreadsheet's day of 1927
+        let codes = Placeholders::new(&["9999".into(), "0".into(), "20000101".into()]);
+        assert!(!codes.date(d(1927, 5, 18)) && codes.date(d(2000, 1, 1)));
+        // and not a placeholder where a code or a number is a value (an infant's age 0)
+        assert!(codes.text("0") && !codes.built_in_text("0") && codes.built_in_text("不明"));
     }
 }

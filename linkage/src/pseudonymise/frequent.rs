@@ -60,10 +60,12 @@ impl Counter {
     pub fn add(&mut self, token: &[u8; 16], line: u64) {
         self.total += 1;
         if self.counts.len() >= MAX_COUNTED && !self.counts.contains_key(token) {
-            self.counts.retain(|_, (n, _)| *n > 1);
-            if self.counts.len() >= MAX_COUNTED / 2 {
-                // mostly repeated values: forget those seen twice too
-                self.counts.retain(|_, (n, _)| *n > 2);
+            // forget the rarest values until half the room is free (those seen once, then
+            // twice, four times…): the next prune is at least MAX_COUNTED / 2 values away
+            let mut floor = 1;
+            while self.counts.len() >= MAX_COUNTED / 2 {
+                self.counts.retain(|_, (n, _)| *n > floor);
+                floor *= 2;
             }
         }
         let (n, lines) = self.counts.entry(*token).or_insert((0, [0; LINES]));
@@ -124,6 +126,13 @@ mod tests {
         }
         let f = unique.frequent("住民番号");
         assert!(f.len() == 1 && f[0].rows == 4_000, "{f:?}");
+        // households of three, in register order: the counts stay bounded
+        let mut households = Counter::new("household_id", 0);
+        for i in 0..300_000u64 {
+            households.add(&token(i / 3), i + 2);
+            assert!(households.counts.len() <= MAX_COUNTED);
+        }
+        assert!(households.frequent("世帯番号").is_empty());
         // a one-month cohort: every date is common, none stands out
         let mut cohort = Counter::new("birth_date", 0);
         for i in 0..3_000u64 {

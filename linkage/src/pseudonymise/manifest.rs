@@ -42,8 +42,9 @@ pub struct FieldCounts {
     /// one column without a space between family and given name, compared whole.
     #[serde(default)]
     pub partial: u64,
-    /// Blank values (counted in `blank`) that held a placeholder for "not known": 不明, a dash,
-    /// 1900-01-01, or a value listed under `[source] unknown`.
+    /// Cells read as blank because they held a placeholder for "not known": 不明, a dash,
+    /// 1900-01-01, or a value listed under `[source] unknown`. A field left with no value at
+    /// all is counted in `blank` too.
     #[serde(default)]
     pub placeholder: u64,
 }

@@ -594,7 +594,17 @@ pub fn run(
         if !batch.is_empty() {
             pending = Some((batch, encoded));
         }
-        batch = next?;
+        batch = match next {
+            Ok(b) => b,
+            Err(e) => {
+                // what was encoded before the failed read is written first: an error it holds
+                // (--strict) is the first the extract has
+                if let Some((rows, encoded)) = pending.take() {
+                    written.absorb(&rows, encoded, vault)?;
+                }
+                return Err(e);
+            }
+        };
     }
     progress(read.read, total);
     let Written { out, counts, rejected, rejections, problems, problems_total, rows, counters, .. } = written;

@@ -308,6 +308,8 @@ pub(crate) fn encode(
     for (role, v) in plan.roles.iter().zip(&row.values) {
         let unknown = !matches!(role, Role::RecordId | Role::Attribute(_))
             && match v {
+                // a listed dummy ("0") may be a real code or age
+                Value::Text(s) if matches!(role, Role::Sex | Role::Age) => plan.unknown.built_in_text(s),
                 Value::Text(s) => plan.unknown.text(s),
                 Value::Date(d) => plan.unknown.date(*d),
                 _ => false,
