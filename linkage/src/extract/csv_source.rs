@@ -17,6 +17,8 @@ pub struct CsvSource {
     record: csv::StringRecord,
     /// Fields of the header.
     width: usize,
+    /// Lines below the header: the rows, or more when values hold line breaks (for progress).
+    total: Option<u64>,
     encoding: &'static str,
     /// The csv crate starts a record after a CRLF at the LF, one line early: 1 for CRLF files.
     line_offset: u64,
@@ -98,10 +100,28 @@ impl CsvSource {
             record: csv::StringRecord::new(),
             // unnamed columns at the end of the header ("a,b,c,") are no fields a line must have
             width: header.iter().rposition(|h| !h.trim().is_empty()).map_or(0, |i| i + 1),
+            total: lines(path).ok().map(|n| n.saturating_sub(skip + 1)).filter(|n| *n > 0),
             encoding,
             line_offset,
         })
     }
+}
+
+/// Lines of a file (a last line without its line feed counts). A line feed byte is one in UTF-8
+/// and CP932 alike: neither uses it inside a character.
+fn lines(path: &Path) -> std::io::Result<u64> {
+    let mut file = File::open(path)?;
+    let mut buf = vec![0u8; 1 << 16];
+    let (mut n, mut last) = (0u64, b'\n');
+    loop {
+        let got = file.read(&mut buf)?;
+        if got == 0 {
+            break;
+        }
+        n += buf[..got].iter().filter(|&&b| b == b'\n').count() as u64;
+        last = buf[got - 1];
+    }
+    Ok(n + u64::from(last != b'\n'))
 }
 
 /// What went wrong in a CSV error, without the field content.
@@ -143,7 +163,7 @@ impl RowSource for CsvSource {
     }
 
     fn total_rows(&self) -> Option<u64> {
-        None
+        self.total
     }
 
     fn encoding(&self) -> Option<&'static str> {

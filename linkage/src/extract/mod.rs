@@ -69,7 +69,8 @@ pub enum ExtractError {
 /// A stream of rows.
 pub trait RowSource {
     fn next_row(&mut self) -> Result<Option<Row>, ExtractError>;
-    /// Rows in the source when known in advance (sheets, Parquet).
+    /// Rows in the source when known in advance (sheets, Parquet), or at most this many (a
+    /// CSV's lines below the header; values with line breaks make it more than the rows).
     fn total_rows(&self) -> Option<u64>;
     /// The encoding a CSV was read in (`utf-8`, `utf-8-bom`, `cp932`); None for other formats.
     fn encoding(&self) -> Option<&'static str> {
