@@ -338,12 +338,26 @@ fn write_key_files(dir: &Path) {
 /// `mimamori pseudonymise` of `DEPT.toml` in `dir` (keys of `write_key_files`) into
 /// `ws/extracts/DEPT`, its vault beside the mapping.
 fn pseudonymise_in(dir: &Path, dept: &str) -> std::process::Output {
+    pseudonymise_with(dir, dept, &[])
+}
+
+/// `pseudonymise_in` with more arguments.
+fn pseudonymise_with(dir: &Path, dept: &str, more: &[&str]) -> std::process::Output {
     mimamori()
         .args(["pseudonymise", "--mapping", &format!("{dept}.toml"), "--key", "link.key", "--vault-key", "v.key"])
         .args(["--out", &format!("ws/extracts/{dept}"), "--vault", &format!("{dept}.vault")])
+        .args(more)
         .current_dir(dir)
         .output()
         .unwrap()
+}
+
+/// `pseudonymise_in` of a run that must fail whole, leaving nothing half-written; its stderr.
+fn fails_whole(dir: &Path, dept: &str) -> String {
+    let out = pseudonymise_in(dir, dept);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(!dir.join(format!("ws/extracts/{dept}")).exists(), "nothing half-written");
+    stderr_of(&out)
 }
 
 /// A token column of the first batch, None where null.
@@ -499,11 +513,8 @@ fn rows_left_out_are_located_and_a_record_id_on_the_wrong_column_fails() {
     // the record id mapped to the sex column: most rows repeat it, and the run fails whole
     fs::write(d.join("x.toml"), mapping("性別")).unwrap();
     fs::remove_dir_all(d.join("ws")).unwrap();
-    let out = pseudonymise_in(d, "x");
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr_of(&out);
+    let err = fails_whole(d, "x");
     assert!(err.contains("3 of 5 rows were left out") && err.contains("record_id"), "{err}");
-    assert!(!d.join("ws/extracts/x").exists(), "nothing half-written");
 }
 
 #[test]
@@ -585,7 +596,7 @@ fn lines_of_another_number_of_fields_than_the_header_are_left_out() {
     assert_eq!(manifest["rows"], 3, "{manifest}");
     assert_eq!(manifest["rejected_rows"]["wrong_field_count"], 2, "{manifest}");
 
-    // a tab-separated file called .csv whose values hold commas: most lines fail, and so does the run
+    // values holding unquoted commas on most lines: most lines fail, and so does the run
     fs::write(d.join("x.csv"), "番号,氏名\nA1,山田,花子\nA2,鈴木,一郎\nA3,佐藤\n").unwrap();
     fs::write(
         d.join("x.toml"),
@@ -593,20 +604,12 @@ fn lines_of_another_number_of_fields_than_the_header_are_left_out() {
     )
     .unwrap();
     fs::remove_dir_all(d.join("ws")).unwrap();
-    let out = pseudonymise_in(d, "x");
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr_of(&out);
+    let err = fails_whole(d, "x");
     assert!(err.contains("2 of 3 rows were left out") && err.contains("every value quoted"), "{err}");
-    assert!(!d.join("ws/extracts/x").exists(), "nothing half-written");
 
     // an unnamed column at the end of the header is no field a line must have
     fs::write(d.join("x.csv"), "番号,氏名,\nA1,山田　花子\nA2,鈴木　一郎,").unwrap();
-    let out = mimamori()
-        .args(["pseudonymise", "--mapping", "x.toml", "--key", "link.key", "--vault-key", "v.key"])
-        .args(["--out", "ws/extracts/x", "--vault", "x.vault", "--format", "json"])
-        .current_dir(d)
-        .output()
-        .unwrap();
+    let out = pseudonymise_with(d, "x", &["--format", "json"]);
     assert!(out.status.success(), "{}", stderr_of(&out));
     // the progress of a CSV knows its total from the lines (the last without a line feed)
     let err = stderr_of(&out);

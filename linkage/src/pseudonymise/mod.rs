@@ -358,18 +358,25 @@ impl Plan {
         role_name(r, &self.extras, &self.attributes)
     }
 
+    /// The field a role's values are counted under: a name's parts under `name`, a reading's
+    /// under `name_kana`, every other role under its own label.
+    pub(crate) fn field_of(&self, role: Role) -> String {
+        match role {
+            Role::FamilyName | Role::GivenName => "name".into(),
+            Role::FamilyKana | Role::GivenKana => "name_kana".into(),
+            r => self.role_label(r),
+        }
+    }
+
     /// The source columns of a field's roles (`氏+名` for a name in two columns).
     pub(crate) fn columns_of_field(&self, field: &str) -> String {
-        let roles: &[Role] = match field {
-            "name" => &[Role::Name, Role::FamilyName, Role::GivenName],
-            "name_kana" => &[Role::NameKana, Role::FamilyKana, Role::GivenKana],
-            _ => &[],
-        };
-        let named = self.roles.iter().position(|r| self.role_label(*r) == field).map(|i| self.roles[i]);
-        let columns: Vec<String> =
-            roles.iter().copied().chain(named).map(|r| self.column_of(r)).filter(|c| !c.is_empty()).collect();
-        let mut columns = columns;
-        columns.dedup();
+        let columns: Vec<String> = self
+            .roles
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| self.field_of(**r) == field)
+            .map(|(i, _)| self.wanted[i].column.clone())
+            .collect();
         columns.join("+")
     }
 

@@ -234,15 +234,6 @@ fn name_parts(
     Some(NameRead { family: keep(f), given: keep(g), whole, unsplit })
 }
 
-/// The field a placeholder of `role` is counted under: the one its blank is counted under.
-fn placeholder_label(plan: &Plan, role: Role) -> String {
-    match role {
-        Role::FamilyName | Role::GivenName => "name".into(),
-        Role::FamilyKana | Role::GivenKana => "name_kana".into(),
-        r => plan.role_label(r),
-    }
-}
-
 /// One record's output cells, in the plan's column order; a column the plan does not write is
 /// not set.
 struct Cells<'p> {
@@ -316,8 +307,8 @@ pub(crate) fn encode(
             };
         ctx.unknown.push(unknown);
         if unknown {
-            let label = placeholder_label(plan, *role);
-            ctx.count(&label).placeholder += 1;
+            let field = plan.field_of(*role);
+            ctx.count(&field).placeholder += 1;
         }
     }
     let unknown = std::mem::take(&mut ctx.unknown);
