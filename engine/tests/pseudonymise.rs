@@ -491,7 +491,7 @@ fn rows_left_out_are_located_and_a_record_id_on_the_wrong_column_fails() {
     // a repeated id, a blank id, and two rows with no value at all (a sheet's trailing rows)
     fs::write(
         d.join("x.csv"),
-        "番号,氏名,性別\nA1,山田　花子,2\nA2,鈴木　一郎,1\nA1,山田　花子,2\n,佐藤　次郎,1\nA3,田中　三郎,1\n,,\n,,\n",
+        "番号,氏名,性別\nA1,山田　花子,2\nA2,鈴木　一郎,1\nA1,鈴木　一郎,2\n,佐藤　次郎,1\nA3,田中　三郎,1\n,,\n,,\n",
     )
     .unwrap();
     let mapping = |id: &str| {
@@ -509,6 +509,21 @@ fn rows_left_out_are_located_and_a_record_id_on_the_wrong_column_fails() {
     assert_eq!(manifest["rows"], 3);
     assert_eq!(manifest["rejected_rows"]["duplicate_record_id"], 1);
     assert_eq!(manifest["rejected_rows"]["missing_record_id"], 1, "blank rows are no records: {manifest}");
+    // the file holds the rows kept: three names, not the repeat of A1 (named as A2 is)
+    let b = batches(&d.join("ws/extracts/x/records.parquet"));
+    let cells = |name: &str| -> Vec<Vec<u8>> {
+        b.iter()
+            .flat_map(|b| {
+                let c = b.column_by_name(name).unwrap().as_any().downcast_ref::<FixedSizeBinaryArray>().unwrap();
+                (0..c.len()).map(|i| c.value(i).to_vec()).collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    for column in ["record_ref", "tok_name"] {
+        let v = cells(column);
+        assert_eq!(v.len(), 3);
+        assert!(v[0] != v[1] && v[1] != v[2] && v[0] != v[2], "the repeat was left out, not another row");
+    }
 
     // the record id mapped to the sex column: most rows repeat it, and the run fails whole
     fs::write(d.join("x.toml"), mapping("性別")).unwrap();

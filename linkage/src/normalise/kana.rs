@@ -8,16 +8,23 @@ use super::width;
 /// Full-width katakana from any mix of hiragana, half-width and full-width katakana; spaces
 /// between family and given reading kept as one ASCII space.
 pub fn katakana(s: &str) -> String {
-    width::fold(s)
+    let hiragana = |c: char| matches!(c as u32, 0x3041..=0x3096 | 0x309D..=0x309E);
+    let folded = width::fold(s);
+    if !folded.chars().any(hiragana) {
+        // already katakana (the common case): folding left it NFKC, hence NFC
+        return folded;
+    }
+    let mapped: String = folded
         .chars()
-        .map(|c| match c as u32 {
-            // ぁ..ゖ and ゝゞ to katakana
-            0x3041..=0x3096 | 0x309D..=0x309E => char::from_u32(c as u32 + 0x60).unwrap_or(c),
-            _ => c,
-        })
-        // わ゛ has no composed form but ヷ has: compose again after the change of script
-        .nfc()
-        .collect()
+        // ぁ..ゖ and ゝゞ to katakana
+        .map(|c| if hiragana(c) { char::from_u32(c as u32 + 0x60).unwrap_or(c) } else { c })
+        .collect();
+    // わ゛ has no composed form but ヷ has: compose again after the change of script (only a
+    // string the quick check cannot pass holds such a mark)
+    if unicode_normalization::is_nfc_quick(mapped.chars()) == unicode_normalization::IsNormalized::Yes {
+        return mapped;
+    }
+    mapped.nfc().collect()
 }
 
 /// The vowel a (large, unvoiced) katakana ends in; None for ン and marks.
@@ -134,6 +141,20 @@ mod tests {
             proptest::prop_assert_eq!(katakana(&k), k.clone());
             let l = loose(&s);
             proptest::prop_assert_eq!(loose(&l), l);
+        }
+
+        /// The shortcuts (no hiragana; nothing to compose) give what the whole definition does.
+        #[test]
+        fn shortcuts_change_nothing(s in "[ぁ-ゖゝゞァ-ヺｦ-ﾟー゛゜\u{3099}\u{309A} 　a-z]{0,16}") {
+            let whole: String = width::fold(&s)
+                .chars()
+                .map(|c| match c as u32 {
+                    0x3041..=0x3096 | 0x309D..=0x309E => char::from_u32(c as u32 + 0x60).unwrap_or(c),
+                    _ => c,
+                })
+                .nfc()
+                .collect();
+            proptest::prop_assert_eq!(katakana(&s), whole);
         }
     }
 }

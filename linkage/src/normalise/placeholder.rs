@@ -45,6 +45,8 @@ pub struct Placeholders {
     listed: HashSet<String>,
     /// Byte length of the longest text, after folding: longer cells are not looked at.
     longest: usize,
+    /// Byte length of the longest ASCII text: a longer ASCII cell is no placeholder.
+    longest_ascii: usize,
     dates: Vec<NaiveDate>,
 }
 
@@ -71,7 +73,9 @@ impl Placeholders {
             BUILT_IN_DATES.iter().filter_map(|&(y, m, d)| NaiveDate::from_ymd_opt(y, m, d)).collect();
         dates.extend(listed.iter().filter(|s| looks_like_a_date(s)).filter_map(|s| era_date::parse(s).ok().flatten()));
         let longest = built_in.iter().chain(&listed_texts).map(String::len).max().unwrap_or(0);
-        Placeholders { built_in, listed: listed_texts, longest, dates }
+        let longest_ascii =
+            built_in.iter().chain(&listed_texts).filter(|t| t.is_ascii()).map(String::len).max().unwrap_or(0);
+        Placeholders { built_in, listed: listed_texts, longest, longest_ascii, dates }
     }
 
     /// Whether the text `s` is a placeholder, built-in or listed. Allocates nothing unless `s`
@@ -95,6 +99,10 @@ impl Placeholders {
         }
         let sets: &[&HashSet<String>] = if listed { &[&self.built_in, &self.listed] } else { &[&self.built_in] };
         if s.is_ascii() {
+            // only an ASCII text of the same length equals it, ignoring case
+            if s.len() > self.longest_ascii {
+                return false;
+            }
             return sets.iter().any(|set| set.iter().any(|t| t.eq_ignore_ascii_case(s)));
         }
         if sets.iter().any(|set| set.contains(s)) {

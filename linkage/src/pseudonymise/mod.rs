@@ -10,8 +10,11 @@ mod output;
 mod record;
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use arrow_array::{Array, FixedSizeBinaryArray};
 use arrow_schema::{DataType, Field};
 
 use crate::encode::{BloomEncoder, Hardening, LinkageKey, TOKEN_BYTES, TokenSalt, Tokeniser, VaultKey};
@@ -26,8 +29,16 @@ use output::Output;
 /// Rows read and encoded together (spread over the cores).
 const BATCH_ROWS: usize = 8192;
 
-/// One thread's share of a batch: encoded rows, field counts, problems (with their lines).
-type EncodedChunk = (Vec<record::Encoded>, BTreeMap<String, FieldCounts>, Vec<(u64, String, String, String)>);
+/// One thread's share of a batch.
+struct EncodedChunk {
+    /// Each row read: encoded or left out.
+    rows: Vec<record::Encoded>,
+    /// The cells of the encoded rows, in their order.
+    columns: arrow_array::RecordBatch,
+    counts: BTreeMap<String, FieldCounts>,
+    /// Values that could not be read: (line, column, role, what was expected).
+    problems: Vec<(u64, String, String, String)>,
+}
 
 /// The data file written into the extract folder.
 pub const RECORDS_FILE: &str = "records.parquet";
@@ -437,7 +448,7 @@ impl Written {
         vault: &mut dyn FnMut(&[u8; 16], &str) -> std::io::Result<()>,
     ) -> Result<(), PseudonymiseError> {
         let mut next = 0;
-        for (rows_encoded, chunk_counts, chunk_problems) in encoded {
+        for EncodedChunk { rows: rows_encoded, columns, counts: chunk_counts, problems: chunk_problems } in encoded {
             for (field, c) in chunk_counts {
                 let total = self.counts.entry(field).or_default();
                 total.blank += c.blank;
@@ -456,6 +467,12 @@ impl Written {
                     self.problems.push(p);
                 }
             }
+            // the watched token columns, to count their values
+            let watched: Vec<Option<&FixedSizeBinaryArray>> =
+                self.counters.iter().map(|c| columns.column(c.slot).as_any().downcast_ref()).collect();
+            // the rows of `columns` written: all but repeated record ids, as ranges
+            let mut keep: Vec<Range<usize>> = Vec::new();
+            let mut cell = 0;
             for e in rows_encoded {
                 let line = batch[next].line;
                 next += 1;
@@ -465,28 +482,37 @@ impl Written {
                         let column = if reason == "wrong_field_count" { "" } else { &self.id_column };
                         (column.to_string(), why)
                     }
-                    record::Encoded::Row { record_ref, record_id, values } => match self.seen.entry(record_ref) {
-                        std::collections::hash_map::Entry::Occupied(first) => {
-                            *self.rejected.entry("duplicate_record_id".into()).or_default() += 1;
-                            let why = format!(
-                                "a record id no other row has (line {} has the same): row left out",
-                                first.get()
-                            );
-                            (self.id_column.clone(), why)
-                        }
-                        std::collections::hash_map::Entry::Vacant(slot) => {
-                            slot.insert(line);
-                            vault(&record_ref, &record_id).map_err(PseudonymiseError::Vault)?;
-                            for c in &mut self.counters {
-                                if let Some(output::Out::Token(Some(t))) = values.get(c.slot) {
-                                    c.add(t, line);
-                                }
+                    record::Encoded::Row { record_ref, record_id } => {
+                        let row = cell;
+                        cell += 1;
+                        match self.seen.entry(record_ref) {
+                            std::collections::hash_map::Entry::Occupied(first) => {
+                                *self.rejected.entry("duplicate_record_id".into()).or_default() += 1;
+                                let why = format!(
+                                    "a record id no other row has (line {} has the same): row left out",
+                                    first.get()
+                                );
+                                (self.id_column.clone(), why)
                             }
-                            self.out.push(values)?;
-                            self.rows += 1;
-                            continue;
+                            std::collections::hash_map::Entry::Vacant(slot) => {
+                                slot.insert(line);
+                                vault(&record_ref, &record_id).map_err(PseudonymiseError::Vault)?;
+                                for (c, tokens) in self.counters.iter_mut().zip(&watched) {
+                                    if let Some(t) = tokens.filter(|t| t.is_valid(row))
+                                        && let Ok(t) = <&[u8; 16]>::try_from(t.value(row))
+                                    {
+                                        c.add(t, line);
+                                    }
+                                }
+                                match keep.last_mut() {
+                                    Some(last) if last.end == row => last.end = cell,
+                                    _ => keep.push(row..cell),
+                                }
+                                self.rows += 1;
+                                continue;
+                            }
                         }
-                    },
+                    }
                 };
                 let p = Problem {
                     file: self.file_name.clone(),
@@ -502,6 +528,7 @@ impl Written {
                     self.rejections.push(p);
                 }
             }
+            self.out.write(&columns, &keep)?;
         }
         Ok(())
     }
@@ -559,60 +586,98 @@ pub fn run(
     // rows are read in batches and encoded on every core; while a batch is encoded, the one
     // before is written and the one after is read. Results are written in file order.
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
-    // each thread's tokeniser and encoders, kept from batch to batch with what they cached
-    let mut workers: Vec<(Tokeniser, record::Encoders)> =
-        (0..threads).map(|_| (Tokeniser::new(key), encoders.clone())).collect();
     let department = mapping.department.as_str();
-    let thread_stopped = || PseudonymiseError::Write {
-        path: out_dir.join(RECORDS_FILE),
-        message: "internal error: an encoding thread stopped".into(),
-    };
-    let mut batch = read.batch(source.as_mut())?;
-    let mut pending: Option<(Vec<extract::Row>, Vec<EncodedChunk>)> = None;
-    while !batch.is_empty() || pending.is_some() {
-        let chunk = batch.len().div_ceil(threads).max(1);
-        let (encoded, wrote, next) = std::thread::scope(|scope| {
-            let handles: Vec<_> = batch
-                .chunks(chunk)
-                .zip(workers.iter_mut())
-                .map(|(rows, (tokeniser, encoders))| {
-                    let plan = &plan;
-                    scope.spawn(move || {
-                        let mut ctx = record::RowContext::new(plan);
-                        let rows: Vec<record::Encoded> = rows
-                            .iter()
-                            .map(|row| record::encode(&mut ctx, row, tokeniser, encoders, vault_key, department))
-                            .collect();
-                        (rows, ctx.counts, ctx.problems)
-                    })
-                })
-                .collect();
-            let wrote = match pending.take() {
-                Some((rows, encoded)) => written.absorb(&rows, encoded, vault),
-                None => Ok(()),
-            };
-            let next = if wrote.is_ok() && !batch.is_empty() { read.batch(source.as_mut()) } else { Ok(Vec::new()) };
-            let encoded = handles.into_iter().map(|w| w.join()).collect::<Result<Vec<_>, _>>();
-            (encoded, wrote, next)
-        });
-        wrote?;
-        progress(read.read, total);
-        let encoded = encoded.map_err(|_| thread_stopped())?;
-        if !batch.is_empty() {
-            pending = Some((batch, encoded));
-        }
-        batch = match next {
-            Ok(b) => b,
-            Err(e) => {
-                // what was encoded before the failed read is written first: an error it holds
-                // (--strict) is the first the extract has
-                if let Some((rows, encoded)) = pending.take() {
-                    written.absorb(&rows, encoded, vault)?;
+    let schema = written.out.schema().clone();
+    let plan = &plan;
+    const STOPPED: &str = "internal error: an encoding thread stopped";
+    let thread_failed = |message: String| PseudonymiseError::Write { path: out_dir.join(RECORDS_FILE), message };
+    std::thread::scope(|scope| {
+        // the encoding threads live for the whole run, each with its tokeniser and encoders
+        // (and what they cache) and its own memory
+        let mut jobs = Vec::with_capacity(threads);
+        let mut results = Vec::with_capacity(threads);
+        let mut handles = Vec::with_capacity(threads);
+        for _ in 0..threads {
+            let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<(Arc<Vec<extract::Row>>, Range<usize>)>(1);
+            let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Result<EncodedChunk, String>>(1);
+            let (mut tokeniser, mut encoders) = (Tokeniser::new(key), encoders.clone());
+            let schema = &schema;
+            handles.push(scope.spawn(move || {
+                let mut ctx = record::RowContext::new(plan);
+                while let Ok((batch, range)) = job_rx.recv() {
+                    let rows = &batch[range];
+                    let chunk = (|| {
+                        let mut columns = output::Columns::new(schema, rows.len());
+                        let mut encoded = Vec::with_capacity(rows.len());
+                        for row in rows {
+                            let e = record::encode(&mut ctx, row, &mut tokeniser, &mut encoders, vault_key, department);
+                            if matches!(e, record::Encoded::Row { .. }) {
+                                columns.push(&mut ctx.row)?;
+                            }
+                            encoded.push(e);
+                        }
+                        Ok(EncodedChunk {
+                            rows: encoded,
+                            columns: columns.finish()?,
+                            counts: std::mem::take(&mut ctx.counts),
+                            problems: std::mem::take(&mut ctx.problems),
+                        })
+                    })();
+                    drop(batch);
+                    if done_tx.send(chunk).is_err() {
+                        break;
+                    }
                 }
-                return Err(e);
+            }));
+            jobs.push(job_tx);
+            results.push(done_rx);
+        }
+        let outcome = (|| -> Result<(), PseudonymiseError> {
+            let mut batch = Arc::new(read.batch(source.as_mut())?);
+            let mut pending: Option<(Arc<Vec<extract::Row>>, Vec<EncodedChunk>)> = None;
+            while !batch.is_empty() || pending.is_some() {
+                let chunk = batch.len().div_ceil(threads).max(1);
+                let mut given = 0;
+                for (i, job) in jobs.iter().enumerate().take_while(|(i, _)| i * chunk < batch.len()) {
+                    let share = i * chunk..((i + 1) * chunk).min(batch.len());
+                    job.send((batch.clone(), share)).map_err(|_| thread_failed(STOPPED.into()))?;
+                    given += 1;
+                }
+                let wrote = match pending.take() {
+                    Some((rows, encoded)) => written.absorb(&rows, encoded, vault),
+                    None => Ok(()),
+                };
+                let next =
+                    if wrote.is_ok() && !batch.is_empty() { read.batch(source.as_mut()) } else { Ok(Vec::new()) };
+                let encoded = results[..given]
+                    .iter()
+                    .map(|done| done.recv().map_err(|_| STOPPED.to_string()).and_then(|r| r))
+                    .collect::<Result<Vec<_>, _>>();
+                wrote?;
+                progress(read.read, total);
+                let encoded = encoded.map_err(thread_failed)?;
+                if !batch.is_empty() {
+                    pending = Some((batch, encoded));
+                }
+                batch = match next {
+                    Ok(b) => Arc::new(b),
+                    Err(e) => {
+                        // what was encoded before the failed read is written first: an error it
+                        // holds (--strict) is the first the extract has
+                        if let Some((rows, encoded)) = pending.take() {
+                            written.absorb(&rows, encoded, vault)?;
+                        }
+                        return Err(e);
+                    }
+                };
             }
-        };
-    }
+            Ok(())
+        })();
+        // no more work: the threads end; one that panicked is an error, not a panic here
+        drop(jobs);
+        let panicked = handles.into_iter().map(|h| h.join()).filter(Result::is_err).count();
+        outcome.and_then(|()| if panicked > 0 { Err(thread_failed(STOPPED.into())) } else { Ok(()) })
+    })?;
     progress(read.read, total);
     let Written { out, counts, rejected, rejections, problems, problems_total, rows, counters, .. } = written;
     let frequent: Vec<Frequent> = counters.iter().flat_map(|c| c.frequent(&plan.columns_of_field(c.field))).collect();

@@ -1,4 +1,5 @@
-//! The pseudonymised Parquet file: typed column builders flushed every 8,192 rows.
+//! The pseudonymised Parquet file: each encoding thread appends its rows to typed column
+//! builders ([`Columns`]); the writer receives the batches ([`Output`]).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -16,8 +17,6 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use super::PseudonymiseError;
-
-const BATCH_ROWS: usize = 8192;
 
 /// One output cell.
 #[derive(Clone, Debug)]
@@ -56,11 +55,92 @@ enum Builder {
     Bool(BooleanBuilder),
 }
 
+/// One encoding thread's rows in columns: each row's cells appended as it is encoded, so that
+/// the writer receives whole Arrow arrays.
+pub struct Columns {
+    schema: SchemaRef,
+    builders: Vec<Builder>,
+}
+
+impl Columns {
+    /// Empty columns of `schema`, with room for `rows` rows.
+    pub fn new(schema: &SchemaRef, rows: usize) -> Columns {
+        let builders = schema
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::FixedSizeBinary(n) => Builder::Bin(FixedSizeBinaryBuilder::with_capacity(rows, *n), *n),
+                DataType::Int64 => Builder::Int(Int64Builder::with_capacity(rows)),
+                DataType::Float64 => Builder::Float(Float64Builder::with_capacity(rows)),
+                DataType::Date32 => Builder::Date(Date32Builder::with_capacity(rows)),
+                DataType::Boolean => Builder::Bool(BooleanBuilder::with_capacity(rows)),
+                _ => Builder::Text(StringBuilder::with_capacity(rows, rows * 8)),
+            })
+            .collect();
+        Columns { schema: schema.clone(), builders }
+    }
+
+    /// Appends one row (its cells in column order, taken out of `row`).
+    pub fn push(&mut self, row: &mut [Out]) -> Result<(), String> {
+        for (b, v) in self.builders.iter_mut().zip(row.iter_mut()) {
+            let r = match (b, v) {
+                (Builder::Bin(b, n), Out::Bin(Some(x))) if x.len() == *n as usize => b.append_value(&*x),
+                (Builder::Bin(b, 16), Out::Token(Some(x))) => b.append_value(*x),
+                (Builder::Bin(b, _), Out::Bin(None) | Out::Token(None)) => {
+                    b.append_null();
+                    Ok(())
+                }
+                (Builder::Text(b), Out::Text(v)) => {
+                    b.append_option(v.as_deref());
+                    Ok(())
+                }
+                (Builder::Int(b), Out::Int(v)) => {
+                    b.append_option(*v);
+                    Ok(())
+                }
+                (Builder::Float(b), Out::Float(v)) => {
+                    b.append_option(*v);
+                    Ok(())
+                }
+                (Builder::Date(b), Out::Date(v)) => {
+                    b.append_option(v.map(days));
+                    Ok(())
+                }
+                (Builder::Bool(b), Out::Bool(v)) => {
+                    b.append_option(*v);
+                    Ok(())
+                }
+                _ => return Err("internal: a value does not fit its column".into()),
+            };
+            r.map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// The rows appended, as one batch.
+    pub fn finish(mut self) -> Result<RecordBatch, String> {
+        let arrays: Vec<ArrayRef> = self
+            .builders
+            .iter_mut()
+            .map(|b| -> ArrayRef {
+                match b {
+                    Builder::Bin(b, _) => Arc::new(b.finish()),
+                    Builder::Text(b) => Arc::new(b.finish()),
+                    Builder::Int(b) => Arc::new(b.finish()),
+                    Builder::Float(b) => Arc::new(b.finish()),
+                    Builder::Date(b) => Arc::new(b.finish()),
+                    Builder::Bool(b) => Arc::new(b.finish()),
+                }
+            })
+            .collect();
+        RecordBatch::try_new(self.schema.clone(), arrays).map_err(|e| e.to_string())
+    }
+}
+
+/// The Parquet file being written.
 pub struct Output {
     path: PathBuf,
     schema: SchemaRef,
-    builders: Vec<Builder>,
-    rows: usize,
     writer: ArrowWriter<File>,
 }
 
@@ -74,17 +154,6 @@ fn days(d: NaiveDate) -> i32 {
 
 impl Output {
     pub fn create(path: &Path, fields: Vec<Field>) -> Result<Output, PseudonymiseError> {
-        let builders = fields
-            .iter()
-            .map(|f| match f.data_type() {
-                DataType::FixedSizeBinary(n) => Builder::Bin(FixedSizeBinaryBuilder::new(*n), *n),
-                DataType::Int64 => Builder::Int(Int64Builder::new()),
-                DataType::Float64 => Builder::Float(Float64Builder::new()),
-                DataType::Date32 => Builder::Date(Date32Builder::new()),
-                DataType::Boolean => Builder::Bool(BooleanBuilder::new()),
-                _ => Builder::Text(StringBuilder::new()),
-            })
-            .collect();
         let schema: SchemaRef = Arc::new(Schema::new(fields));
         let file = File::create(path).map_err(|e| err(path, e))?;
         // pseudonyms are random bytes: min/max statistics and dictionaries cost time and buy
@@ -101,75 +170,23 @@ impl Output {
         }
         let props = props.build();
         let writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|e| err(path, e))?;
-        Ok(Output { path: path.to_path_buf(), schema, builders, rows: 0, writer })
+        Ok(Output { path: path.to_path_buf(), schema, writer })
     }
 
-    pub fn push(&mut self, row: Vec<Out>) -> Result<(), PseudonymiseError> {
-        for (b, v) in self.builders.iter_mut().zip(row) {
-            let r = match (b, v) {
-                (Builder::Bin(b, n), Out::Bin(Some(x))) if x.len() == *n as usize => b.append_value(&x),
-                (Builder::Bin(b, 16), Out::Token(Some(x))) => b.append_value(x),
-                (Builder::Bin(b, _), Out::Bin(None) | Out::Token(None)) => {
-                    b.append_null();
-                    Ok(())
-                }
-                (Builder::Text(b), Out::Text(v)) => {
-                    b.append_option(v);
-                    Ok(())
-                }
-                (Builder::Int(b), Out::Int(v)) => {
-                    b.append_option(v);
-                    Ok(())
-                }
-                (Builder::Float(b), Out::Float(v)) => {
-                    b.append_option(v);
-                    Ok(())
-                }
-                (Builder::Date(b), Out::Date(v)) => {
-                    b.append_option(v.map(days));
-                    Ok(())
-                }
-                (Builder::Bool(b), Out::Bool(v)) => {
-                    b.append_option(v);
-                    Ok(())
-                }
-                _ => return Err(err(&self.path, "internal: a value does not fit its column")),
-            };
-            r.map_err(|e| err(&self.path, e))?;
-        }
-        self.rows += 1;
-        if self.rows >= BATCH_ROWS {
-            self.flush()?;
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Writes `rows` of `batch` (ranges of row numbers, in order).
+    pub fn write(&mut self, batch: &RecordBatch, rows: &[std::ops::Range<usize>]) -> Result<(), PseudonymiseError> {
+        for r in rows.iter().filter(|r| !r.is_empty()) {
+            let part = if r.len() == batch.num_rows() { batch.clone() } else { batch.slice(r.start, r.len()) };
+            self.writer.write(&part).map_err(|e| err(&self.path, e))?;
         }
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<(), PseudonymiseError> {
-        if self.rows == 0 {
-            return Ok(());
-        }
-        let arrays: Vec<ArrayRef> = self
-            .builders
-            .iter_mut()
-            .map(|b| -> ArrayRef {
-                match b {
-                    Builder::Bin(b, _) => Arc::new(b.finish()),
-                    Builder::Text(b) => Arc::new(b.finish()),
-                    Builder::Int(b) => Arc::new(b.finish()),
-                    Builder::Float(b) => Arc::new(b.finish()),
-                    Builder::Date(b) => Arc::new(b.finish()),
-                    Builder::Bool(b) => Arc::new(b.finish()),
-                }
-            })
-            .collect();
-        let batch = RecordBatch::try_new(self.schema.clone(), arrays).map_err(|e| err(&self.path, e))?;
-        self.writer.write(&batch).map_err(|e| err(&self.path, e))?;
-        self.rows = 0;
-        Ok(())
-    }
-
-    pub fn finish(mut self) -> Result<(), PseudonymiseError> {
-        self.flush()?;
+    pub fn finish(self) -> Result<(), PseudonymiseError> {
         let path = self.path.clone();
         let file = self.writer.into_inner().map_err(|e| err(&path, e))?;
         file.sync_all().map_err(|e| err(&path, e))

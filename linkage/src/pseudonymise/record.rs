@@ -29,21 +29,27 @@ pub(crate) struct RowContext<'a> {
     line: u64,
     /// Which cells of the current row hold a placeholder (kept to save an allocation a row).
     unknown: Vec<bool>,
+    /// The cells of the row last encoded, in the plan's column order (kept likewise).
+    pub row: Vec<Out>,
 }
 
 pub(crate) enum Encoded {
     /// A row left out: the reason counted in the manifest, and what was expected (no value).
     Rejected(&'static str, String),
-    Row {
-        record_ref: [u8; 16],
-        record_id: String,
-        values: Vec<Out>,
-    },
+    /// A row encoded: its cells are [`RowContext::row`].
+    Row { record_ref: [u8; 16], record_id: String },
 }
 
 impl<'a> RowContext<'a> {
     pub fn new(plan: &'a Plan) -> Self {
-        RowContext { plan, counts: BTreeMap::new(), problems: Vec::new(), line: 0, unknown: Vec::new() }
+        RowContext {
+            plan,
+            counts: BTreeMap::new(),
+            problems: Vec::new(),
+            line: 0,
+            unknown: Vec::new(),
+            row: Vec::new(),
+        }
     }
 
     fn count(&mut self, role: &str) -> &mut FieldCounts {
@@ -318,7 +324,8 @@ pub(crate) fn encode(
     let text = |r: Role| value(r).and_then(Value::as_text);
 
     let record_ref = vault_key.record_ref(department, &record_id);
-    let mut out = Cells { plan, values: plan.empty_row.clone() };
+    let mut out = Cells { plan, values: std::mem::take(&mut ctx.row) };
+    out.values.clone_from(&plan.empty_row);
     out.token("record_ref", record_ref);
 
     // names and readings: one column split on its space, or two columns as they are
@@ -573,7 +580,7 @@ pub(crate) fn encode(
         }
     }
 
-    let values = out.values;
+    ctx.row = out.values;
     ctx.unknown = unknown;
-    Encoded::Row { record_ref, record_id, values }
+    Encoded::Row { record_ref, record_id }
 }
