@@ -4,9 +4,6 @@ use clap::Parser;
 use engine::cli::Cli;
 use engine::exit;
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

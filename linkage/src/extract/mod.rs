@@ -29,15 +29,30 @@ pub enum Value {
 impl Value {
     /// The cell as text (numbers without a trailing `.0`, dates ISO); None when empty.
     pub fn as_text(&self) -> Option<String> {
+        self.text().map(std::borrow::Cow::into_owned)
+    }
+
+    /// [`Value::as_text`] without copying a text cell.
+    pub fn text(&self) -> Option<std::borrow::Cow<'_, str>> {
+        use std::borrow::Cow;
         match self {
             Value::Empty => None,
             Value::Text(s) if s.trim().is_empty() => None,
-            Value::Text(s) => Some(s.clone()),
-            Value::Date(d) => Some(d.format("%Y-%m-%d").to_string()),
-            Value::Int(i) => Some(i.to_string()),
-            Value::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => Some(format!("{}", *f as i64)),
-            Value::Float(f) => Some(f.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
+            Value::Text(s) => Some(Cow::Borrowed(s)),
+            Value::Date(d) => Some(Cow::Owned(d.format("%Y-%m-%d").to_string())),
+            Value::Int(i) => Some(Cow::Owned(i.to_string())),
+            Value::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => Some(Cow::Owned(format!("{}", *f as i64))),
+            Value::Float(f) => Some(Cow::Owned(f.to_string())),
+            Value::Bool(b) => Some(Cow::Owned(b.to_string())),
+        }
+    }
+
+    /// Whether the cell holds no value (empty, or white space only).
+    pub fn is_blank(&self) -> bool {
+        match self {
+            Value::Empty => true,
+            Value::Text(s) => s.trim().is_empty(),
+            _ => false,
         }
     }
 }

@@ -412,7 +412,7 @@ impl Read {
         while batch.len() < BATCH_ROWS {
             let Some(r) = source.next_row()? else { break };
             self.read += 1;
-            if r.values.iter().any(|v| v.as_text().is_some()) {
+            if r.values.iter().any(|v| !v.is_blank()) {
                 self.with_values += 1;
                 batch.push(r);
             }

@@ -1,5 +1,6 @@
 //! One record: normalised fields to tokens, Bloom encodings and typed attributes.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -57,7 +58,7 @@ impl<'a> RowContext<'a> {
     }
 
     /// Counts a blank or wildcard value of `role`; the value back when it is usable.
-    fn usable(&mut self, role: &str, v: Option<String>) -> Option<String> {
+    fn usable<'v>(&mut self, role: &str, v: Option<Cow<'v, str>>) -> Option<Cow<'v, str>> {
         match v {
             None => {
                 self.count(role).blank += 1;
@@ -195,9 +196,9 @@ fn number_of(v: &Value) -> Result<Option<f64>, String> {
 }
 
 /// A name (or reading) as read from one column or two.
-struct NameRead {
-    family: Option<String>,
-    given: Option<String>,
+struct NameRead<'v> {
+    family: Option<Cow<'v, str>>,
+    given: Option<Cow<'v, str>>,
     /// Its parts make the whole name: no part lost a character.
     whole: bool,
     /// One column without a space (or comma) between the parts: `family` holds the whole text
@@ -209,13 +210,13 @@ struct NameRead {
 /// roles are not mapped or the name is blank (counted under `label`). A part that lost a
 /// character is unknown, and then so is the whole name (counted once as a wildcard); the other
 /// part still compares.
-fn name_parts(
+fn name_parts<'v>(
     ctx: &mut RowContext,
     label: &str,
-    text: &dyn Fn(Role) -> Option<String>,
+    text: &dyn Fn(Role) -> Option<Cow<'v, str>>,
     [one, family, given]: [Role; 3],
     split_one: impl Fn(&str) -> (Option<String>, Option<String>),
-) -> Option<NameRead> {
+) -> Option<NameRead<'v>> {
     let mapped = ctx.plan.roles.iter().any(|r| *r == one || *r == family || *r == given);
     if !mapped {
         return None;
@@ -223,7 +224,7 @@ fn name_parts(
     let (f, g, unsplit) = match text(one) {
         Some(v) => {
             let (f, g) = split_one(&v);
-            (f, g, !width::fold(&v).trim().contains([' ', ',', '、']))
+            (f.map(Cow::Owned), g.map(Cow::Owned), !width::fold(&v).trim().contains([' ', ',', '、']))
         }
         None => (text(family), text(given), false),
     };
@@ -231,12 +232,12 @@ fn name_parts(
         ctx.count(label).blank += 1;
         return None;
     }
-    let lost = |p: &Option<String>| p.as_deref().is_some_and(width::has_lost);
+    let lost = |p: &Option<Cow<str>>| p.as_deref().is_some_and(width::has_lost);
     let whole = !lost(&f) && !lost(&g);
     if !whole {
         ctx.count(label).wildcard += 1;
     }
-    let keep = |p: Option<String>| p.filter(|p| !width::has_lost(p));
+    let keep = |p: Option<Cow<'v, str>>| p.filter(|p| !width::has_lost(p));
     Some(NameRead { family: keep(f), given: keep(g), whole, unsplit })
 }
 
@@ -296,7 +297,7 @@ pub(crate) fn encode(
             ),
         );
     }
-    let record_id = plan.roles.iter().position(|r| *r == Role::RecordId).and_then(|i| row.values[i].as_text());
+    let record_id = plan.roles.iter().position(|r| *r == Role::RecordId).and_then(|i| row.values[i].text());
     let Some(record_id) = record_id.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) else {
         return Encoded::Rejected("missing_record_id", "a record id (the cell is blank): row left out".into());
     };
@@ -321,7 +322,7 @@ pub(crate) fn encode(
     let value = |r: Role| {
         plan.roles.iter().position(|x| *x == r).map(|i| if unknown[i] { &Value::Empty } else { &row.values[i] })
     };
-    let text = |r: Role| value(r).and_then(Value::as_text);
+    let text = |r: Role| value(r).and_then(Value::text);
 
     let record_ref = vault_key.record_ref(department, &record_id);
     let mut out = Cells { plan, values: std::mem::take(&mut ctx.row) };
@@ -384,7 +385,13 @@ pub(crate) fn encode(
         if unsplit && whole {
             ctx.count("name_kana").partial += 1;
         }
-        let katakana = |s: Option<String>| s.map(|s| kana::katakana(&s).replace(' ', "")).filter(|s| !s.is_empty());
+        let katakana = |s: Option<Cow<str>>| {
+            s.map(|s| {
+                let k = kana::katakana(&s);
+                if k.contains(' ') { k.replace(' ', "") } else { k }
+            })
+            .filter(|s| !s.is_empty())
+        };
         let (f, g) = (katakana(family), katakana(given));
         // the loose key of each part, once
         let lf = f.as_deref().map(kana::loose);
@@ -544,19 +551,19 @@ pub(crate) fn encode(
 
     // attributes
     for (i, a) in plan.attributes.iter().enumerate() {
-        let v = value(Role::Attribute(i)).cloned().unwrap_or(Value::Empty);
+        let v = value(Role::Attribute(i)).unwrap_or(&Value::Empty);
         let cell = match a.ty {
-            AttributeType::String => Ok(Out::Text(v.as_text().map(|s| s.trim().to_string()))),
-            AttributeType::Int => number_of(&v).and_then(|n| match n {
+            AttributeType::String => Ok(Out::Text(v.text().map(|s| s.trim().to_string()))),
+            AttributeType::Int => number_of(v).and_then(|n| match n {
                 // beyond 2^53 a float no longer holds every whole number: too large to be a count
                 Some(x) if x.fract() == 0.0 && x.abs() <= 9_007_199_254_740_992.0 => Ok(Out::Int(Some(x as i64))),
                 Some(x) if x.fract() == 0.0 => Err("expected a whole number below 2^53".to_string()),
                 Some(_) => Err("expected a whole number".to_string()),
                 None => Ok(Out::Int(None)),
             }),
-            AttributeType::Float => number_of(&v).map(Out::Float),
-            AttributeType::Date => date_of(&v).map(Out::Date),
-            AttributeType::Bool => bool_of(&v).map(Out::Bool),
+            AttributeType::Float => number_of(v).map(Out::Float),
+            AttributeType::Date => date_of(v).map(Out::Date),
+            AttributeType::Bool => bool_of(v).map(Out::Bool),
         };
         let cell = cell.unwrap_or_else(|expected| {
             ctx.invalid(Role::Attribute(i), expected);
