@@ -40,6 +40,9 @@ struct EncodedChunk {
     problems: Vec<(u64, String, String, String)>,
 }
 
+/// Rows left out for another number of fields than the header's (the manifest's reason).
+const WRONG_FIELD_COUNT: &str = "wrong_field_count";
+
 /// The data file written into the extract folder.
 pub const RECORDS_FILE: &str = "records.parquet";
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -477,9 +480,9 @@ impl Written {
                 let line = batch[next].line;
                 next += 1;
                 let (column, why) = match e {
-                    record::Encoded::Rejected(reason, why) => {
+                    record::Encoded::Rejected { reason, why, whole_row } => {
                         *self.rejected.entry(reason.to_string()).or_default() += 1;
-                        let column = if reason == "wrong_field_count" { "" } else { &self.id_column };
+                        let column = if whole_row { "" } else { &self.id_column };
                         (column.to_string(), why)
                     }
                     record::Encoded::Row { record_ref, record_id } => {
@@ -686,7 +689,7 @@ pub fn run(
     if left_out * 2 > with_values
         && let Some(first) = rejections.first()
     {
-        let hint = if rejected.get("wrong_field_count").is_some_and(|n| n * 2 > left_out) {
+        let hint = if rejected.get(WRONG_FIELD_COUNT).is_some_and(|n| n * 2 > left_out) {
             "most lines do not have the header's number of fields. Values holding unquoted commas or \
              line breaks, or another delimiter than the comma, cannot be read row by row: export the \
              extract again as CSV with every value quoted"

@@ -35,8 +35,9 @@ pub(crate) struct RowContext<'a> {
 }
 
 pub(crate) enum Encoded {
-    /// A row left out: the reason counted in the manifest, and what was expected (no value).
-    Rejected(&'static str, String),
+    /// A row left out: the reason counted in the manifest, what was expected (no value), and
+    /// whether the fault is the whole row's (its number of fields) rather than its record id's.
+    Rejected { reason: &'static str, why: String, whole_row: bool },
     /// A row encoded: its cells are [`RowContext::row`].
     Row { record_ref: [u8; 16], record_id: String },
 }
@@ -288,18 +289,23 @@ pub(crate) fn encode(
     ctx.line = row.line;
     let plan = ctx.plan;
     if let Some((fields, header)) = row.ragged {
-        return Encoded::Rejected(
-            "wrong_field_count",
-            format!(
+        return Encoded::Rejected {
+            reason: super::WRONG_FIELD_COUNT,
+            why: format!(
                 "{fields} field{} where the header has {header}, so its values may stand in the wrong columns \
                  (a comma or line break inside an unquoted value?): row left out",
                 if fields == 1 { "" } else { "s" }
             ),
-        );
+            whole_row: true,
+        };
     }
     let record_id = plan.roles.iter().position(|r| *r == Role::RecordId).and_then(|i| row.values[i].text());
     let Some(record_id) = record_id.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) else {
-        return Encoded::Rejected("missing_record_id", "a record id (the cell is blank): row left out".into());
+        return Encoded::Rejected {
+            reason: "missing_record_id",
+            why: "a record id (the cell is blank): row left out".into(),
+            whole_row: false,
+        };
     };
     // identity cells holding a placeholder for "not known" (不明, 1900-01-01) are blank
     ctx.unknown.clear();
