@@ -14,6 +14,8 @@ fn main() {
             std::process::exit(code);
         }
     };
+    // a panic's message may quote a value: only where it happened is printed
+    std::panic::set_hook(Box::new(|info| eprintln!("{}", engine::panic_report(info.location()))));
     init_logging(cli.verbose);
     let code = match engine::verbs::run(cli.command) {
         Ok(()) => exit::OK,

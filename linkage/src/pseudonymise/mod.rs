@@ -600,12 +600,13 @@ pub fn run(
         let mut jobs = Vec::with_capacity(threads);
         let mut results = Vec::with_capacity(threads);
         let mut handles = Vec::with_capacity(threads);
+        let mut spawn_error = None;
         for _ in 0..threads {
             let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<(Arc<Vec<extract::Row>>, Range<usize>)>(1);
             let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Result<EncodedChunk, String>>(1);
             let (mut tokeniser, mut encoders) = (Tokeniser::new(key), encoders.clone());
             let schema = &schema;
-            handles.push(scope.spawn(move || {
+            let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
                 let mut ctx = record::RowContext::new(plan);
                 while let Ok((batch, range)) = job_rx.recv() {
                     let rows = &batch[range];
@@ -615,7 +616,7 @@ pub fn run(
                         for row in rows {
                             let e = record::encode(&mut ctx, row, &mut tokeniser, &mut encoders, vault_key, department);
                             if matches!(e, record::Encoded::Row { .. }) {
-                                columns.push(&mut ctx.row)?;
+                                columns.push(&ctx.row)?;
                             }
                             encoded.push(e);
                         }
@@ -631,11 +632,22 @@ pub fn run(
                         break;
                     }
                 }
-            }));
+            });
+            match spawned {
+                Ok(handle) => handles.push(handle),
+                Err(e) => {
+                    spawn_error = Some(e);
+                    break;
+                }
+            }
             jobs.push(job_tx);
             results.push(done_rx);
         }
         let outcome = (|| -> Result<(), PseudonymiseError> {
+            // the system refused a thread (a limit on processes or memory)
+            if let Some(e) = spawn_error {
+                return Err(thread_failed(format!("could not start an encoding thread: {e}")));
+            }
             let mut batch = Arc::new(read.batch(source.as_mut())?);
             let mut pending: Option<(Arc<Vec<extract::Row>>, Vec<EncodedChunk>)> = None;
             while !batch.is_empty() || pending.is_some() {

@@ -80,11 +80,11 @@ impl Columns {
         Columns { schema: schema.clone(), builders }
     }
 
-    /// Appends one row (its cells in column order, taken out of `row`).
-    pub fn push(&mut self, row: &mut [Out]) -> Result<(), String> {
-        for (b, v) in self.builders.iter_mut().zip(row.iter_mut()) {
+    /// Appends one row (its cells in column order).
+    pub fn push(&mut self, row: &[Out]) -> Result<(), String> {
+        for (b, v) in self.builders.iter_mut().zip(row) {
             let r = match (b, v) {
-                (Builder::Bin(b, n), Out::Bin(Some(x))) if x.len() == *n as usize => b.append_value(&*x),
+                (Builder::Bin(b, n), Out::Bin(Some(x))) if x.len() == *n as usize => b.append_value(x),
                 (Builder::Bin(b, 16), Out::Token(Some(x))) => b.append_value(*x),
                 (Builder::Bin(b, _), Out::Bin(None) | Out::Token(None)) => {
                     b.append_null();
