@@ -1,8 +1,6 @@
 //! Readings (フリガナ): any script and width to full-width katakana, and a loose key for fuzzy
 //! comparison levels.
 
-use unicode_normalization::UnicodeNormalization;
-
 use super::width;
 
 /// Full-width katakana from any mix of hiragana, half-width and full-width katakana; spaces
@@ -19,12 +17,8 @@ pub fn katakana(s: &str) -> String {
         // ぁ..ゖ and ゝゞ to katakana
         .map(|c| if hiragana(c) { char::from_u32(c as u32 + 0x60).unwrap_or(c) } else { c })
         .collect();
-    // わ゛ has no composed form but ヷ has: compose again after the change of script (only a
-    // string the quick check cannot pass holds such a mark)
-    if unicode_normalization::is_nfc_quick(mapped.chars()) == unicode_normalization::IsNormalized::Yes {
-        return mapped;
-    }
-    mapped.nfc().collect()
+    // わ゛ has no composed form but ヷ has: compose again after the change of script
+    width::nfc(mapped)
 }
 
 /// The vowel a (large, unvoiced) katakana ends in; None for ン and marks.
@@ -99,6 +93,8 @@ pub fn loose(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use unicode_normalization::UnicodeNormalization;
+
     use super::*;
 
     #[test]

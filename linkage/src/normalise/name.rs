@@ -1,8 +1,6 @@
 //! Personal names in kanji: width and variant folding, and the family/given split of a
 //! one-column name on a full- or half-width space.
 
-use unicode_normalization::UnicodeNormalization;
-
 use super::{kanji, width};
 
 /// A normalised name; parts are None when unknown.
@@ -28,14 +26,8 @@ impl Name {
 /// One name part: NFKC, 異体字 folded, inner spaces and middle dots removed; None when empty.
 pub fn part(s: &str) -> Option<String> {
     let kept: String = kanji::fold(&width::fold(s)).chars().filter(|c| !matches!(c, ' ' | '・' | '･')).collect();
-    // removing a space can leave a combining mark next to a letter it now composes with (only
-    // a string the quick check cannot pass holds one)
-    let folded: String =
-        if unicode_normalization::is_nfc_quick(kept.chars()) == unicode_normalization::IsNormalized::Yes {
-            kept
-        } else {
-            kept.nfc().collect()
-        };
+    // removing a space can leave a combining mark next to a letter it now composes with
+    let folded = width::nfc(kept);
     (!folded.is_empty()).then_some(folded)
 }
 

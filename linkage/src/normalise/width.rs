@@ -57,6 +57,15 @@ pub fn fold(s: &str) -> String {
     out
 }
 
+/// NFC of `s`, returned as it is when the quick check passes it (no combining mark or other
+/// character that may compose: the common case, and exact).
+pub fn nfc(s: String) -> String {
+    if unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
+        return s;
+    }
+    s.nfc().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

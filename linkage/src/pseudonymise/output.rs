@@ -180,8 +180,7 @@ impl Output {
     /// Writes `rows` of `batch` (ranges of row numbers, in order).
     pub fn write(&mut self, batch: &RecordBatch, rows: &[std::ops::Range<usize>]) -> Result<(), PseudonymiseError> {
         for r in rows.iter().filter(|r| !r.is_empty()) {
-            let part = if r.len() == batch.num_rows() { batch.clone() } else { batch.slice(r.start, r.len()) };
-            self.writer.write(&part).map_err(|e| err(&self.path, e))?;
+            self.writer.write(&batch.slice(r.start, r.len())).map_err(|e| err(&self.path, e))?;
         }
         Ok(())
     }
