@@ -62,6 +62,43 @@ const MAX_CACHED_GRAMS: usize = 1 << 17;
 /// A q-gram of at most two characters (8 bytes of UTF-8), packed, and its length.
 type Gram = (u64, u8);
 
+/// Parts (a surname, a reading, an address) whose unhardened bits one encoder keeps, at most:
+/// about 6 MB.
+const MAX_CACHED_PARTS: usize = 1 << 15;
+
+/// Parts looked up after which an encoder whose parts seldom repeat stops keeping them: fewer
+/// than one in four found.
+const PART_SAMPLE: u32 = 4096;
+
+/// The unhardened bits of whole parts met before, for each way of encoding them (bigrams
+/// alone, bigrams and characters): a surname or an address shared by a household costs one
+/// lookup instead of one per q-gram.
+#[derive(Clone, Default)]
+struct PartCache {
+    bits: [std::collections::HashMap<Box<str>, [u64; BLOOM_BITS / 64], ahash::RandomState>; 2],
+    lookups: u32,
+    hits: u32,
+    caching: bool,
+}
+
+impl PartCache {
+    fn new() -> Self {
+        PartCache { caching: true, ..Default::default() }
+    }
+
+    /// Zeroes the kept parts (normalised identifiers) and their bits.
+    fn wipe(&mut self) {
+        use zeroize::Zeroize;
+        for map in &mut self.bits {
+            for (part, mut bits) in map.drain() {
+                let mut part = part.into_boxed_bytes();
+                part.zeroize();
+                bits.zeroize();
+            }
+        }
+    }
+}
+
 /// Encodes q-gram sets of one field. Each thread that encodes holds its own (clone), with its
 /// own cache of q-gram positions; the cache changes how fast, never what is encoded.
 #[derive(Clone)]
@@ -70,6 +107,8 @@ pub struct BloomEncoder {
     spec: BloomSpec,
     /// Positions of q-grams already hashed under `key`.
     cache: std::collections::HashMap<Gram, [u16; MAX_K as usize], ahash::RandomState>,
+    /// Bits of whole parts already encoded.
+    parts: PartCache,
     /// For balancing: where input bit i goes.
     permutation: Vec<u16>,
     /// For balancing: the complement half of an empty filter, permuted.
@@ -99,6 +138,7 @@ impl BloomEncoder {
             permutation,
             complement_all,
             cache: Default::default(),
+            parts: PartCache::new(),
         }
     }
 
@@ -116,21 +156,49 @@ impl BloomEncoder {
     /// bits, so nothing is de-duplicated; nothing is allocated per q-gram.
     pub fn encode_parts(&mut self, parts: &[&str], unigrams: bool) -> Vec<u8> {
         let mut words = [0u64; BLOOM_BITS / 64];
-        let mut gram = [0u8; 8];
         for part in parts.iter().filter(|p| !p.is_empty()) {
-            let mut prev = '_';
-            for c in part.chars().chain(std::iter::once('_')) {
-                let a = prev.encode_utf8(&mut gram).len();
-                let b = c.encode_utf8(&mut gram[a..]).len();
-                self.set(&mut words, &gram[..a + b]);
-                if unigrams && c != '_' {
-                    let n = c.encode_utf8(&mut gram).len();
-                    self.set(&mut words, &gram[..n]);
-                }
-                prev = c;
+            let bits = self.part_bits(part, unigrams);
+            for (w, b) in words.iter_mut().zip(bits) {
+                *w |= b;
             }
         }
         self.harden(&words)
+    }
+
+    /// The unhardened bits of one part: its padded bigrams, and its characters when `unigrams`.
+    /// Taken from the part cache when the part was met before.
+    fn part_bits(&mut self, part: &str, unigrams: bool) -> [u64; BLOOM_BITS / 64] {
+        if self.parts.caching {
+            self.parts.lookups = self.parts.lookups.saturating_add(1);
+            if let Some(bits) = self.parts.bits[usize::from(unigrams)].get(part) {
+                self.parts.hits += 1;
+                return *bits;
+            }
+        }
+        let mut words = [0u64; BLOOM_BITS / 64];
+        let mut gram = [0u8; 8];
+        let mut prev = '_';
+        for c in part.chars().chain(std::iter::once('_')) {
+            let a = prev.encode_utf8(&mut gram).len();
+            let b = c.encode_utf8(&mut gram[a..]).len();
+            self.set(&mut words, &gram[..a + b]);
+            if unigrams && c != '_' {
+                let n = c.encode_utf8(&mut gram).len();
+                self.set(&mut words, &gram[..n]);
+            }
+            prev = c;
+        }
+        let cache = &mut self.parts;
+        if cache.caching {
+            if cache.lookups >= PART_SAMPLE && cache.hits < cache.lookups / 4 {
+                // parts of this field seldom repeat: encoding them is cheaper than keeping them
+                cache.caching = false;
+                cache.wipe();
+            } else if cache.bits[usize::from(unigrams)].len() < MAX_CACHED_PARTS {
+                cache.bits[usize::from(unigrams)].insert(part.into(), words);
+            }
+        }
+        words
     }
 
     /// Sets the `k` positions of one q-gram (at most 8 bytes): 16-bit lanes of one keyed
@@ -196,6 +264,7 @@ impl Drop for BloomEncoder {
             p.zeroize();
         }
         self.cache.clear();
+        self.parts.wipe();
     }
 }
 
@@ -280,8 +349,26 @@ mod tests {
                     assert_eq!(enc(&mut warm, n), enc(&mut fresh, n), "{h:?}");
                 }
             }
-            assert!(!warm.cache.is_empty());
+            assert!(!warm.cache.is_empty() && !warm.parts.bits[1].is_empty());
         }
+    }
+
+    /// An encoder whose parts repeat keeps them, one whose parts do not stops (and forgets
+    /// them); either way a filter is the filter of its parts.
+    #[test]
+    fn repeated_parts_are_kept_and_unrepeated_ones_stop_being_kept() {
+        let mut repeated = BloomEncoder::new(&key(), "kana", 16, Hardening::Balance);
+        let mut unrepeated = BloomEncoder::new(&key(), "address", 16, Hardening::Balance);
+        for i in 0..2 * PART_SAMPLE {
+            let family = format!("ヤマ{}", i % 50);
+            let address = format!("本町{i}番");
+            let mut fresh = BloomEncoder::new(&key(), "kana", 16, Hardening::Balance);
+            assert_eq!(repeated.encode_parts(&[&family], false), fresh.encode_parts(&[&family], false));
+            let mut fresh = BloomEncoder::new(&key(), "address", 16, Hardening::Balance);
+            assert_eq!(unrepeated.encode_parts(&[&address], false), fresh.encode_parts(&[&address], false));
+        }
+        assert!(repeated.parts.caching && repeated.parts.bits[0].len() == 50);
+        assert!(!unrepeated.parts.caching && unrepeated.parts.bits[0].is_empty());
     }
 
     #[test]

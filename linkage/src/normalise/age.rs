@@ -80,7 +80,7 @@ fn unit_days(unit: &str) -> Option<f64> {
 
 /// Parses an age; blank input is `Ok(None)`.
 pub fn parse(s: &str) -> Result<Option<Age>, AgeError> {
-    let folded = width::fold(s).to_lowercase();
+    let folded = width::lower(width::fold(s));
     let mut t = folded.trim();
     if t.is_empty() {
         return Ok(None);

@@ -121,7 +121,7 @@ pub fn parse(s: &str) -> Result<Option<NaiveDate>, DateError> {
 /// 3/1848, March 1848, 平成28年4月), English month names (12 Mar 1848, March 12, 1848,
 /// 12th of March 1848) and numeric dates ending with the year (3/4/1849, by `order`).
 pub fn parse_partial(s: &str, order: DayOrder) -> Result<Option<PartialDate>, DateError> {
-    let folded = width::fold(s).to_lowercase();
+    let folded = width::lower(width::fold(s));
     let t = without_time(&folded).trim();
     if t.is_empty() {
         return Ok(None);

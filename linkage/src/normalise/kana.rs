@@ -50,45 +50,65 @@ fn lengthens(before: Option<char>, c: char) -> bool {
 pub fn loose(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut before: Option<char> = None;
+    let table = &*LOOSE_KATAKANA;
     for c in katakana(s).chars() {
-        let c = match c {
-            'ヅ' => 'ズ',
-            'ヂ' => 'ジ',
-            c => c,
+        let (mapped, vowel) = match (c as u32).checked_sub(KATAKANA_BLOCK) {
+            Some(i) if (i as usize) < table.len() => table[i as usize],
+            _ => loose_char(c),
         };
-        // the base kana of a voiced or semi-voiced one (ガ → カ), dropping the mark
-        let mut base = c;
-        unicode_normalization::char::decompose_canonical(c, |d| {
-            if !matches!(d, '\u{3099}' | '\u{309A}') {
-                base = d;
-            }
-        });
-        let mapped = match base {
-            '\u{3099}' | '\u{309A}' | 'ー' | '-' | ' ' | '・' => continue,
-            'ァ' => 'ア',
-            'ィ' => 'イ',
-            'ゥ' => 'ウ',
-            'ェ' => 'エ',
-            'ォ' => 'オ',
-            'ッ' => 'ツ',
-            'ャ' => 'ヤ',
-            'ュ' => 'ユ',
-            'ョ' => 'ヨ',
-            'ヮ' => 'ワ',
-            'ヵ' => 'カ',
-            'ヶ' => 'ケ',
-            'ヲ' => 'オ',
-            'ヰ' => 'イ',
-            'ヱ' => 'エ',
-            c => c,
-        };
+        let Some(mapped) = mapped else { continue };
         if lengthens(before, mapped) {
             continue;
         }
-        before = vowel(mapped);
+        before = vowel;
         out.push(mapped);
     }
     out
+}
+
+/// The first character of the katakana block (U+30A0..U+30FF).
+const KATAKANA_BLOCK: u32 = 0x30A0;
+
+/// [`loose_char`] of each character of the katakana block, worked out once.
+static LOOSE_KATAKANA: std::sync::LazyLock<[(Option<char>, Option<char>); 96]> = std::sync::LazyLock::new(|| {
+    std::array::from_fn(|i| char::from_u32(KATAKANA_BLOCK + i as u32).map_or((None, None), loose_char))
+});
+
+/// What the loose key writes for one katakana (None: nothing, as for marks, ー and spaces), and
+/// the vowel that written kana ends in.
+fn loose_char(c: char) -> (Option<char>, Option<char>) {
+    let c = match c {
+        'ヅ' => 'ズ',
+        'ヂ' => 'ジ',
+        c => c,
+    };
+    // the base kana of a voiced or semi-voiced one (ガ → カ), dropping the mark
+    let mut base = c;
+    unicode_normalization::char::decompose_canonical(c, |d| {
+        if !matches!(d, '\u{3099}' | '\u{309A}') {
+            base = d;
+        }
+    });
+    let mapped = match base {
+        '\u{3099}' | '\u{309A}' | 'ー' | '-' | ' ' | '・' => return (None, None),
+        'ァ' => 'ア',
+        'ィ' => 'イ',
+        'ゥ' => 'ウ',
+        'ェ' => 'エ',
+        'ォ' => 'オ',
+        'ッ' => 'ツ',
+        'ャ' => 'ヤ',
+        'ュ' => 'ユ',
+        'ョ' => 'ヨ',
+        'ヮ' => 'ワ',
+        'ヵ' => 'カ',
+        'ヶ' => 'ケ',
+        'ヲ' => 'オ',
+        'ヰ' => 'イ',
+        'ヱ' => 'エ',
+        c => c,
+    };
+    (Some(mapped), vowel(mapped))
 }
 
 #[cfg(test)]

@@ -83,7 +83,7 @@ impl<'a> RowContext<'a> {
 
 /// A name part, lower-cased so that generic (Latin) names compare case-insensitively.
 fn name_part(s: &str) -> Option<String> {
-    name::part(s).map(|p| p.to_lowercase())
+    name::part(s).map(width::lower)
 }
 
 fn date_of(v: &Value) -> Result<Option<NaiveDate>, String> {
@@ -193,6 +193,46 @@ fn number_of(v: &Value) -> Result<Option<f64>, String> {
             }
             t.trim().parse::<f64>().ok().filter(|x| x.is_finite()).map(Some).ok_or_else(|| "expected a number".into())
         }
+    }
+}
+
+/// `year` in four digits and each of `rest` (months, days) in two, joined by `-`: what
+/// `format!("{year:04}-{m:02}-{d:02}")` writes, without the formatting machinery.
+fn date_text(year: i32, rest: &[u32]) -> String {
+    match u32::try_from(year) {
+        Ok(y) if y <= 9999 => {
+            let mut s = String::with_capacity(4 + 3 * rest.len());
+            push_digits(&mut s, y / 100);
+            push_digits(&mut s, y % 100);
+            for &n in rest {
+                s.push('-');
+                push_digits(&mut s, n);
+            }
+            s
+        }
+        _ => rest.iter().fold(format!("{year:04}"), |s, n| format!("{s}-{n:02}")),
+    }
+}
+
+/// Each of `parts` in two digits, joined by `-`.
+fn two_digits(parts: &[u32]) -> String {
+    let mut s = String::with_capacity(3 * parts.len());
+    for (i, &n) in parts.iter().enumerate() {
+        if i > 0 {
+            s.push('-');
+        }
+        push_digits(&mut s, n);
+    }
+    s
+}
+
+/// `n` in two digits at least (`{n:02}`).
+fn push_digits(s: &mut String, n: u32) {
+    if n < 100 {
+        s.push(char::from(b'0' + (n / 10) as u8));
+        s.push(char::from(b'0' + (n % 10) as u8));
+    } else {
+        s.push_str(&n.to_string());
     }
 }
 
@@ -450,23 +490,23 @@ pub(crate) fn encode(
     let birth_year = birth.map(|p| p.year);
     if let Some(p) = birth {
         let y = p.year;
-        out.token("tok_birth_year", tok.token("birth_year", &format!("{y:04}")));
+        out.token("tok_birth_year", tok.token("birth_year", &date_text(y, &[])));
         // an estimated year also carries the years either side, under the same field key, so
         // that a year one off still agrees in part
         if p.approximate {
-            out.token("tok_birth_year_lo", tok.token("birth_year", &format!("{:04}", y - 1)));
-            out.token("tok_birth_year_hi", tok.token("birth_year", &format!("{:04}", y + 1)));
+            out.token("tok_birth_year_lo", tok.token("birth_year", &date_text(y - 1, &[])));
+            out.token("tok_birth_year_hi", tok.token("birth_year", &date_text(y + 1, &[])));
         }
         if let Some(m) = p.month {
-            out.token("tok_birth_ym", tok.token("birth_ym", &format!("{y:04}-{m:02}")));
+            out.token("tok_birth_ym", tok.token("birth_ym", &date_text(y, &[m])));
         }
         if let (Some(m), Some(dd), Some(_)) = (p.month, p.day, p.date()) {
-            out.token("tok_birth_date", tok.token("birth_date", &format!("{y:04}-{m:02}-{dd:02}")));
+            out.token("tok_birth_date", tok.token("birth_date", &date_text(y, &[m, dd])));
             if m != dd && NaiveDate::from_ymd_opt(y, dd, m).is_some() {
-                out.token("tok_birth_swapped", tok.token("birth_date", &format!("{y:04}-{dd:02}-{m:02}")));
+                out.token("tok_birth_swapped", tok.token("birth_date", &date_text(y, &[dd, m])));
             }
-            out.token("tok_birth_md", tok.token("birth_md", &format!("{m:02}-{dd:02}")));
-            out.token("tok_birth_yd", tok.token("birth_yd", &format!("{y:04}-{dd:02}")));
+            out.token("tok_birth_md", tok.token("birth_md", &two_digits(&[m, dd])));
+            out.token("tok_birth_yd", tok.token("birth_yd", &date_text(y, &[dd])));
         }
     }
 
@@ -596,4 +636,20 @@ pub(crate) fn encode(
     ctx.row = out.values;
     ctx.unknown = unknown;
     Encoded::Row { record_ref, record_id }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// Dates in tokens are written exactly as `format!` writes them.
+        #[test]
+        fn date_text_is_formatted_text(y in -20i32..12_000, m in 0u32..130, d in 0u32..130) {
+            proptest::prop_assert_eq!(date_text(y, &[]), format!("{y:04}"));
+            proptest::prop_assert_eq!(date_text(y, &[m]), format!("{y:04}-{m:02}"));
+            proptest::prop_assert_eq!(date_text(y, &[m, d]), format!("{y:04}-{m:02}-{d:02}"));
+            proptest::prop_assert_eq!(two_digits(&[m, d]), format!("{m:02}-{d:02}"));
+        }
+    }
 }
