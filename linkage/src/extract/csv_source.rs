@@ -1,5 +1,5 @@
-//! CSV in UTF-8 (with or without BOM) or CP932, streamed through a decoder; quoted fields with
-//! embedded newlines are handled by the `csv` crate.
+//! CSV (and tab-separated text) in UTF-8 (with or without BOM), CP932 or UTF-16, streamed
+//! through a decoder; quoted fields with embedded newlines are handled by the `csv` crate.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -24,47 +24,76 @@ pub struct CsvSource {
     line_offset: u64,
 }
 
-/// Detects UTF-8 (BOM or valid bytes) or CP932 from the first 64 KiB.
-fn detect(path: &Path) -> Result<&'static encoding_rs::Encoding, ExtractError> {
+/// The first 64 KiB of a file.
+fn head(path: &Path) -> Result<Vec<u8>, ExtractError> {
     let mut head = vec![0u8; 64 * 1024];
     let mut f = File::open(path).map_err(|cause| ExtractError::Io { path: path.to_path_buf(), cause })?;
-    let n = f.read(&mut head).map_err(|cause| ExtractError::Io { path: path.to_path_buf(), cause })?;
-    head.truncate(n);
-    if head.starts_with(b"\xEF\xBB\xBF") {
-        return Ok(encoding_rs::UTF_8);
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(got) => n += got,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(cause) => return Err(ExtractError::Io { path: path.to_path_buf(), cause }),
+        }
     }
-    let valid = match std::str::from_utf8(&head) {
+    head.truncate(n);
+    Ok(head)
+}
+
+/// The UTF-16 byte order a byte order mark names, if the text starts with one.
+fn utf16_bom(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    match head {
+        [0xFF, 0xFE, ..] => Some(encoding_rs::UTF_16LE),
+        [0xFE, 0xFF, ..] => Some(encoding_rs::UTF_16BE),
+        _ => None,
+    }
+}
+
+/// Detects the encoding from the first 64 KiB: UTF-16 from its byte order mark, or from zero
+/// bytes (which text in UTF-8 or CP932 does not hold; ASCII characters in UTF-16 do, at odd
+/// offsets in little-endian, even in big-endian); then UTF-8 (BOM or valid bytes); CP932
+/// otherwise.
+fn detect(head: &[u8]) -> &'static encoding_rs::Encoding {
+    if head.starts_with(b"\xEF\xBB\xBF") {
+        return encoding_rs::UTF_8;
+    }
+    if let Some(e) = utf16_bom(head) {
+        return e;
+    }
+    let zeros = |parity: usize| head.iter().skip(parity).step_by(2).filter(|b| **b == 0).count();
+    let (even, odd) = (zeros(0), zeros(1));
+    if even + odd > 0 {
+        return if odd >= even { encoding_rs::UTF_16LE } else { encoding_rs::UTF_16BE };
+    }
+    let valid = match std::str::from_utf8(head) {
         Ok(_) => true,
         // a multi-byte character cut by the 64 KiB window is fine
-        Err(e) => e.error_len().is_none() && n == head.capacity(),
+        Err(e) => e.error_len().is_none() && head.len() == 64 * 1024,
     };
-    Ok(if valid { encoding_rs::UTF_8 } else { encoding_rs::SHIFT_JIS })
+    if valid { encoding_rs::UTF_8 } else { encoding_rs::SHIFT_JIS }
 }
 
-/// Whether the first line ends in CRLF.
-fn crlf(path: &Path) -> bool {
-    let mut head = vec![0u8; 64 * 1024];
-    let n = File::open(path).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
-    head[..n].iter().position(|b| *b == b'\n').is_some_and(|i| i > 0 && head[i - 1] == b'\r')
-}
-
-fn has_bom(path: &Path) -> bool {
-    let mut b = [0u8; 3];
-    File::open(path).and_then(|mut f| f.read_exact(&mut b)).is_ok() && b == *b"\xEF\xBB\xBF"
+/// Whether the first line ends in CRLF, read in the file's encoding.
+fn crlf(head: &[u8], enc: &'static encoding_rs::Encoding) -> bool {
+    let (text, _, _) = enc.decode(head);
+    text.find('\n').is_some_and(|i| text[..i].ends_with('\r'))
 }
 
 impl CsvSource {
     pub fn open(mapping: &Mapping, path: &Path, encoding: Encoding, wanted: &[Wanted]) -> Result<Self, ExtractError> {
+        let head = head(path)?;
         let enc = match encoding {
             Encoding::Utf8 => encoding_rs::UTF_8,
             Encoding::Cp932 => encoding_rs::SHIFT_JIS,
-            Encoding::Auto => detect(path)?,
+            Encoding::Utf16 => utf16_bom(&head).unwrap_or(encoding_rs::UTF_16LE),
+            Encoding::Auto => detect(&head),
         };
-        let bom = enc == encoding_rs::UTF_8 && has_bom(path);
+        let bom = (enc == encoding_rs::UTF_8 && head.starts_with(b"\xEF\xBB\xBF")) || utf16_bom(&head).is_some();
         let file = File::open(path).map_err(|cause| ExtractError::Io { path: path.to_path_buf(), cause })?;
         let decoder = DecodeReaderBytesBuilder::new()
             .encoding(Some(enc))
-            .bom_sniffing(enc == encoding_rs::UTF_8)
+            .bom_sniffing(enc != encoding_rs::SHIFT_JIS)
             .strip_bom(true)
             .build(BufReader::with_capacity(1 << 16, file));
         // the lines above the header (a title, blank lines) are skipped; line numbers count them
@@ -77,7 +106,11 @@ impl CsvSource {
                 .read_until(b'\n', &mut line)
                 .map_err(|cause| ExtractError::Io { path: path.to_path_buf(), cause })?;
         }
-        let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(decoder);
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(true)
+            .delimiter(mapping.delimiter())
+            .from_reader(decoder);
         let header = reader
             .headers()
             .map_err(|e| ExtractError::Format {
@@ -87,12 +120,14 @@ impl CsvSource {
             .clone();
         let header: Vec<String> = header.iter().map(|h| h.trim_start_matches('\u{FEFF}').to_string()).collect();
         let indices = resolve(mapping, path, &header, wanted)?;
-        let encoding = match (enc == encoding_rs::UTF_8, bom) {
-            (true, true) => "utf-8-bom",
-            (true, false) => "utf-8",
+        let encoding = match (enc.name(), bom) {
+            ("UTF-8", true) => "utf-8-bom",
+            ("UTF-8", false) => "utf-8",
+            ("UTF-16LE", _) => "utf-16le",
+            ("UTF-16BE", _) => "utf-16be",
             _ => "cp932",
         };
-        let line_offset = u64::from(crlf(path)) + skip;
+        let line_offset = u64::from(crlf(&head, enc)) + skip;
         Ok(CsvSource {
             path: path.to_path_buf(),
             reader,
@@ -100,7 +135,7 @@ impl CsvSource {
             record: csv::StringRecord::new(),
             // unnamed columns at the end of the header ("a,b,c,") are no fields a line must have
             width: header.iter().rposition(|h| !h.trim().is_empty()).map_or(0, |i| i + 1),
-            total: lines(path).ok().map(|n| n.saturating_sub(skip + 1)).filter(|n| *n > 0),
+            total: lines(path, enc).ok().map(|n| n.saturating_sub(skip + 1)).filter(|n| *n > 0),
             encoding,
             line_offset,
         })
@@ -108,20 +143,38 @@ impl CsvSource {
 }
 
 /// Lines of a file (a last line without its line feed counts). A line feed byte is one in UTF-8
-/// and CP932 alike: neither uses it inside a character.
-fn lines(path: &Path) -> std::io::Result<u64> {
+/// and CP932 alike: neither uses it inside a character. In UTF-16 a line feed is a whole code
+/// unit (0x000A), which is counted at even offsets only.
+fn lines(path: &Path, enc: &'static encoding_rs::Encoding) -> std::io::Result<u64> {
+    let newline: &[u8] = match enc.name() {
+        "UTF-16LE" => &[b'\n', 0],
+        "UTF-16BE" => &[0, b'\n'],
+        _ => b"\n",
+    };
+    let width = newline.len();
     let mut file = File::open(path)?;
     let mut buf = vec![0u8; 1 << 16];
-    let (mut n, mut last) = (0u64, b'\n');
+    // `held`: bytes of a code unit cut by the last read, moved to the front of `buf`
+    let (mut n, mut ends_with_newline, mut held) = (0u64, None, 0);
     loop {
-        let got = file.read(&mut buf)?;
+        let got = file.read(&mut buf[held..])?;
         if got == 0 {
             break;
         }
-        n += buf[..got].iter().filter(|&&b| b == b'\n').count() as u64;
-        last = buf[got - 1];
+        let end = held + got;
+        let whole = end - end % width;
+        if whole > 0 {
+            n += if width == 1 {
+                buf[..whole].iter().filter(|&&b| b == b'\n').count() as u64
+            } else {
+                buf[..whole].chunks_exact(width).filter(|u| *u == newline).count() as u64
+            };
+            ends_with_newline = Some(&buf[whole - width..whole] == newline);
+        }
+        buf.copy_within(whole..end, 0);
+        held = end - whole;
     }
-    Ok(n + u64::from(last != b'\n'))
+    Ok(n + u64::from(ends_with_newline == Some(false)))
 }
 
 /// What went wrong in a CSV error, without the field content.

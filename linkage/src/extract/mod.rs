@@ -87,7 +87,8 @@ pub trait RowSource {
     /// Rows in the source when known in advance (sheets, Parquet), or at most this many (a
     /// CSV's lines below the header; values with line breaks make it more than the rows).
     fn total_rows(&self) -> Option<u64>;
-    /// The encoding a CSV was read in (`utf-8`, `utf-8-bom`, `cp932`); None for other formats.
+    /// The encoding a CSV was read in (`utf-8`, `utf-8-bom`, `cp932`, `utf-16le`, `utf-16be`);
+    /// None for other formats.
     fn encoding(&self) -> Option<&'static str> {
         None
     }
@@ -122,6 +123,7 @@ fn hint(mapping: &Mapping) -> String {
     let named = match (mapping.format(), mapping.source.encoding) {
         (Format::Csv, crate::mapping::Encoding::Cp932) => Some("cp932"),
         (Format::Csv, crate::mapping::Encoding::Utf8) => Some("utf-8"),
+        (Format::Csv, crate::mapping::Encoding::Utf16) => Some("utf-16"),
         _ => None,
     };
     let mut hint = named.map_or_else(String::new, |e| {
@@ -209,6 +211,48 @@ mod tests {
             assert_eq!((got[0].0, got[1].0), (2, 4), "{file}");
             assert_eq!(open(&m, &wanted()).unwrap().encoding(), Some(detected), "{file}");
         }
+    }
+
+    /// Excel's "Unicode テキスト": UTF-16 with tabs between fields, in either byte order, with or
+    /// without a byte order mark; a quoted field may hold a line break and a tab.
+    #[test]
+    fn tab_separated_utf16_in_either_byte_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "番号\t氏名\r\nA1\t\"山田\n\t花子\"\r\nA2\t髙橋　太郎\r\n";
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let cases: [(&str, Vec<u8>, &str, &str); 5] = [
+            ("le.txt", [[0xFF, 0xFE].as_slice(), &le].concat(), "auto", "utf-16le"),
+            ("be.txt", [[0xFE, 0xFF].as_slice(), &be].concat(), "auto", "utf-16be"),
+            ("be16.tsv", [[0xFE, 0xFF].as_slice(), &be].concat(), "utf-16", "utf-16be"),
+            ("nobom.txt", le.clone(), "auto", "utf-16le"),
+            ("nobom16.txt", le.clone(), "utf-16", "utf-16le"),
+        ];
+        for (file, bytes, encoding, detected) in cases {
+            std::fs::write(dir.path().join(file), &bytes).unwrap();
+            let m = mapping(dir.path(), file, encoding);
+            let got = rows(&m);
+            assert_eq!(got.len(), 2, "{file}");
+            assert_eq!(got[0].1[1].as_deref(), Some("山田\n\t花子"), "{file}");
+            assert_eq!(got[1].1[1].as_deref(), Some("髙橋　太郎"), "{file}");
+            assert_eq!((got[0].0, got[1].0), (2, 4), "{file}");
+            let src = open(&m, &wanted()).unwrap();
+            assert_eq!(src.encoding(), Some(detected), "{file}");
+            // lines below the header, for the progress bar: 3 (one inside the quoted name)
+            assert_eq!(src.total_rows(), Some(3), "{file}");
+        }
+    }
+
+    #[test]
+    fn a_delimiter_the_mapping_names_splits_the_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("s.csv"), "番号;氏名\nA1;山田,花子\n").unwrap();
+        let path = dir.path().join("t.toml");
+        mapping(dir.path(), "s.csv", "utf-8");
+        let toml = std::fs::read_to_string(&path).unwrap().replace("[source]\n", "[source]\ndelimiter = \";\"\n");
+        std::fs::write(&path, toml).unwrap();
+        let got = rows(&Mapping::load(&path).unwrap());
+        assert_eq!(got[0].1[1].as_deref(), Some("山田,花子"));
     }
 
     #[test]

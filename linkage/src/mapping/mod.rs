@@ -45,7 +45,12 @@ pub enum Encoding {
     Utf8,
     #[serde(rename = "cp932")]
     Cp932,
-    /// UTF-8 (with or without BOM) when the bytes are valid UTF-8, CP932 otherwise.
+    /// UTF-16, as Excel saves "Unicode テキスト": little-endian unless a byte order mark says
+    /// big-endian.
+    #[serde(rename = "utf-16")]
+    Utf16,
+    /// From the bytes: UTF-16 when a byte order mark or zero bytes say so, UTF-8 (with or without
+    /// BOM) when the bytes are valid UTF-8, CP932 otherwise.
     #[default]
     #[serde(rename = "auto")]
     Auto,
@@ -69,6 +74,10 @@ pub struct Source {
     /// Worksheet of an .xlsx source; the first sheet when absent.
     #[serde(default)]
     pub sheet: Option<String>,
+    /// The character between fields of a text source: a tab for `.tsv` and `.txt` (as Excel's
+    /// "Unicode テキスト" writes them), a comma otherwise; `"\t"`, `";"` or `"|"` says otherwise.
+    #[serde(default)]
+    pub delimiter: Option<Spanned<String>>,
     /// Order of day and month in numeric dates that end with the year (3/4/1849): `dmy`,
     /// `mdy`, or `auto` (the default: the order is taken only when it is evident, otherwise the
     /// year alone is kept).
@@ -266,11 +275,22 @@ impl Mapping {
         if format.is_none() {
             return Err(invalid(
                 raw.source.path.span().start,
-                "source path must end in .csv, .xlsx or .parquet".into(),
+                "source path must end in .csv, .tsv, .txt, .xlsx or .parquet".into(),
             ));
         }
         if raw.source.sheet.is_some() && format != Some(Format::Xlsx) {
             return Err(invalid(raw.source.path.span().start, "`sheet` applies to .xlsx sources only".into()));
+        }
+        if let Some(d) = &raw.source.delimiter {
+            if format != Some(Format::Csv) {
+                return Err(invalid(d.span().start, "`delimiter` applies to .csv, .tsv and .txt sources only".into()));
+            }
+            if delimiter_byte(d.get_ref()).is_none() {
+                return Err(invalid(
+                    d.span().start,
+                    "`delimiter` must be one character other than a quote or a line break, e.g. \"\\t\", \";\" or \"|\"".into(),
+                ));
+            }
         }
 
         let id = &raw.identity;
@@ -381,11 +401,29 @@ impl Mapping {
     pub fn format(&self) -> Format {
         format_of(self.source.path.get_ref()).unwrap_or(Format::Csv)
     }
+
+    /// The byte between fields of a text source: the mapping's `delimiter`, else a tab for
+    /// `.tsv` and `.txt`, else a comma.
+    pub fn delimiter(&self) -> u8 {
+        if let Some(b) = self.source.delimiter.as_ref().and_then(|d| delimiter_byte(d.get_ref())) {
+            return b;
+        }
+        let lower = self.source.path.get_ref().to_ascii_lowercase();
+        if lower.ends_with(".tsv") || lower.ends_with(".txt") { b'\t' } else { b',' }
+    }
+}
+
+/// A delimiter given as one ASCII character that cannot be part of a quoted field's syntax.
+fn delimiter_byte(d: &str) -> Option<u8> {
+    match d.as_bytes() {
+        [b] if b.is_ascii() && !matches!(b, b'"' | b'\n' | b'\r') => Some(*b),
+        _ => None,
+    }
 }
 
 fn format_of(path: &str) -> Option<Format> {
     let lower = path.to_ascii_lowercase();
-    if lower.ends_with(".csv") {
+    if lower.ends_with(".csv") || lower.ends_with(".tsv") || lower.ends_with(".txt") {
         Some(Format::Csv)
     } else if lower.ends_with(".xlsx") {
         Some(Format::Xlsx)

@@ -81,9 +81,25 @@ fn attribute_reusing_an_identity_column_is_refused() {
 #[test]
 fn bad_department_name_and_extension_and_both_name_forms_are_refused() {
     assert_eq!(invalid_at(&GOOD.replace("\"welfare\"", "\"Welfare Dept\"")).0, 1);
-    assert_eq!(invalid_at(&GOOD.replace("welfare.csv", "welfare.txt")).0, 3);
+    assert_eq!(invalid_at(&GOOD.replace("welfare.csv", "welfare.dat")).0, 3);
     let both = GOOD.replace("name = \"氏名\"", "name = \"氏名\"\nfamily_name = \"氏\"");
     assert!(invalid_at(&both).2.contains("either"));
+}
+
+#[test]
+fn text_sources_split_on_tabs_or_on_the_delimiter_named() {
+    assert_eq!(parse(GOOD).unwrap().delimiter(), b',');
+    assert_eq!(parse(&GOOD.replace("welfare.csv", "welfare.txt")).unwrap().delimiter(), b'\t');
+    assert_eq!(parse(&GOOD.replace("welfare.csv", "welfare.tsv")).unwrap().delimiter(), b'\t');
+    let named = |d: &str| GOOD.replace("[source]\n", &format!("[source]\ndelimiter = \"{d}\"\n"));
+    assert_eq!(parse(&named("|")).unwrap().delimiter(), b'|');
+    assert_eq!(parse(&named("\\t")).unwrap().delimiter(), b'\t');
+    for bad in ["", ";;", "\\\"", "、"] {
+        let (_, _, message) = invalid_at(&named(bad));
+        assert!(message.contains("delimiter"), "{bad}: {message}");
+    }
+    let sheet = named(";").replace("welfare.csv", "welfare.xlsx");
+    assert!(invalid_at(&sheet).2.contains("applies to"));
 }
 
 #[test]
