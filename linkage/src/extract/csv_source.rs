@@ -51,7 +51,7 @@ fn utf16_bom(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
 }
 
 /// Detects the encoding from the first 64 KiB: UTF-16 from its byte order mark, or from zero
-/// bytes (which text in UTF-8 or CP932 does not hold; ASCII characters in UTF-16 do, at odd
+/// bytes (which text in UTF-8 or CP932 seldom holds; ASCII characters in UTF-16 do, at odd
 /// offsets in little-endian, even in big-endian); then UTF-8 (BOM or valid bytes); CP932
 /// otherwise.
 fn detect(head: &[u8]) -> &'static encoding_rs::Encoding {
@@ -61,10 +61,17 @@ fn detect(head: &[u8]) -> &'static encoding_rs::Encoding {
     if let Some(e) = utf16_bom(head) {
         return e;
     }
+    // ASCII in UTF-16 puts a zero byte in every other place: at least one in ten of that parity
+    // and four times as many as at the other (zero bytes padding fields of a legacy export fall
+    // on both)
     let zeros = |parity: usize| head.iter().skip(parity).step_by(2).filter(|b| **b == 0).count();
     let (even, odd) = (zeros(0), zeros(1));
-    if even + odd > 0 {
-        return if odd >= even { encoding_rs::UTF_16LE } else { encoding_rs::UTF_16BE };
+    let half = head.len() / 2;
+    if odd * 10 >= half && odd >= 4 * even && odd > 0 {
+        return encoding_rs::UTF_16LE;
+    }
+    if even * 10 >= half && even >= 4 * odd && even > 0 {
+        return encoding_rs::UTF_16BE;
     }
     let valid = match std::str::from_utf8(head) {
         Ok(_) => true,

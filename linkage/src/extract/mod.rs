@@ -243,6 +243,21 @@ mod tests {
         }
     }
 
+    /// Zero bytes padding the fields of a legacy export are no sign of UTF-16.
+    #[test]
+    fn zero_padded_fields_stay_in_their_encoding() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "番号,氏名\nA1\0\0\0\0,山田\0\0\0\0\0\0\nA2\0\0\0\0,鈴木\0\0\0\0\0\0\n";
+        let (cp932, _, _) = encoding_rs::SHIFT_JIS.encode(text);
+        for (file, bytes, detected) in
+            [("u.csv", text.as_bytes().to_vec(), "utf-8"), ("s.csv", cp932.to_vec(), "cp932")]
+        {
+            std::fs::write(dir.path().join(file), &bytes).unwrap();
+            let src = open(&mapping(dir.path(), file, "auto"), &wanted()).unwrap();
+            assert_eq!(src.encoding(), Some(detected), "{file}");
+        }
+    }
+
     #[test]
     fn a_delimiter_the_mapping_names_splits_the_fields() {
         let dir = tempfile::tempdir().unwrap();
