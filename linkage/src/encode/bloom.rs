@@ -62,8 +62,8 @@ const MAX_CACHED_GRAMS: usize = 1 << 17;
 /// A q-gram of at most two characters (8 bytes of UTF-8), packed, and its length.
 type Gram = (u64, u8);
 
-/// Parts (a surname, a reading, an address) whose unhardened bits one encoder keeps, at most:
-/// about 6 MB.
+/// Parts (a surname, a reading, an address) whose unhardened bits one encoder keeps for each way
+/// of encoding them, at most: about 6 MB (an encoder uses one way).
 const MAX_CACHED_PARTS: usize = 1 << 15;
 
 /// Parts looked up after which an encoder whose parts seldom repeat stops keeping them: fewer
@@ -87,14 +87,16 @@ impl PartCache {
     }
 
     /// Zeroes the kept parts (normalised identifiers) and their bits.
+    /// The bits are zeroed where the map holds them (draining would zero copies), and the map's
+    /// memory is given back.
     fn wipe(&mut self) {
         use zeroize::Zeroize;
         for map in &mut self.bits {
-            for (part, mut bits) in map.drain() {
-                let mut part = part.into_boxed_bytes();
-                part.zeroize();
-                bits.zeroize();
+            map.values_mut().for_each(Zeroize::zeroize);
+            for (part, _) in map.drain() {
+                part.into_boxed_bytes().zeroize();
             }
+            *map = Default::default();
         }
     }
 }
@@ -171,7 +173,7 @@ impl BloomEncoder {
         if self.parts.caching {
             self.parts.lookups = self.parts.lookups.saturating_add(1);
             if let Some(bits) = self.parts.bits[usize::from(unigrams)].get(part) {
-                self.parts.hits += 1;
+                self.parts.hits = self.parts.hits.saturating_add(1);
                 return *bits;
             }
         }

@@ -83,16 +83,14 @@ impl FieldTokens {
         }
         self.lookups = self.lookups.saturating_add(1);
         if let Some(t) = self.seen.get(message) {
-            self.hits += 1;
+            self.hits = self.hits.saturating_add(1);
             return *t;
         }
         let t = keyed(&self.key, message);
         if self.lookups >= CACHE_SAMPLE && self.hits < self.lookups / 4 {
             // values of this field seldom repeat: hashing is cheaper than keeping them
             self.caching = false;
-            for (mut value, _) in self.seen.drain() {
-                zeroize::Zeroize::zeroize(&mut value);
-            }
+            self.wipe();
         } else if self.seen.len() < MAX_CACHED_VALUES {
             self.seen.insert(message.into(), t);
         }
@@ -103,11 +101,20 @@ impl FieldTokens {
 /// The kept values are normalised identifiers: they are zeroed when the tokeniser goes.
 impl Drop for FieldTokens {
     fn drop(&mut self) {
+        self.wipe();
+    }
+}
+
+impl FieldTokens {
+    /// Zeroes the kept values and their tokens where the map holds them (draining would zero
+    /// copies of the tokens), and gives the map's memory back.
+    fn wipe(&mut self) {
         use zeroize::Zeroize;
-        for (mut value, mut token) in self.seen.drain() {
+        self.seen.values_mut().for_each(Zeroize::zeroize);
+        for (mut value, _) in self.seen.drain() {
             value.zeroize();
-            token.zeroize();
         }
+        self.seen = Default::default();
     }
 }
 

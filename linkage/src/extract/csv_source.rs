@@ -24,9 +24,12 @@ pub struct CsvSource {
     line_offset: u64,
 }
 
-/// The first 64 KiB of a file.
+/// Bytes read to detect the encoding and the line ends.
+const HEAD_BYTES: usize = 64 * 1024;
+
+/// The first [`HEAD_BYTES`] of a file.
 fn head(path: &Path) -> Result<Vec<u8>, ExtractError> {
-    let mut head = vec![0u8; 64 * 1024];
+    let mut head = vec![0u8; HEAD_BYTES];
     let mut f = File::open(path).map_err(|cause| ExtractError::Io { path: path.to_path_buf(), cause })?;
     let mut n = 0;
     while n < head.len() {
@@ -50,10 +53,10 @@ fn utf16_bom(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
     }
 }
 
-/// Detects the encoding from the first 64 KiB: UTF-16 from its byte order mark, or from zero
-/// bytes (which text in UTF-8 or CP932 seldom holds; ASCII characters in UTF-16 do, at odd
-/// offsets in little-endian, even in big-endian); then UTF-8 (BOM or valid bytes); CP932
-/// otherwise.
+/// Detects the encoding from the first 64 KiB: UTF-16 from its byte order mark (as Excel and
+/// Windows write it), UTF-8 from its BOM or valid bytes, CP932 otherwise. UTF-16 without a byte
+/// order mark is not guessed: zero bytes also pad the fields of legacy exports. It is named in the
+/// mapping instead, which a header holding zero characters suggests.
 fn detect(head: &[u8]) -> &'static encoding_rs::Encoding {
     if head.starts_with(b"\xEF\xBB\xBF") {
         return encoding_rs::UTF_8;
@@ -61,29 +64,32 @@ fn detect(head: &[u8]) -> &'static encoding_rs::Encoding {
     if let Some(e) = utf16_bom(head) {
         return e;
     }
-    // ASCII in UTF-16 puts a zero byte in every other place: at least one in ten of that parity
-    // and four times as many as at the other (zero bytes padding fields of a legacy export fall
-    // on both)
-    let zeros = |parity: usize| head.iter().skip(parity).step_by(2).filter(|b| **b == 0).count();
-    let (even, odd) = (zeros(0), zeros(1));
-    let half = head.len() / 2;
-    if odd * 10 >= half && odd >= 4 * even && odd > 0 {
-        return encoding_rs::UTF_16LE;
-    }
-    if even * 10 >= half && even >= 4 * odd && even > 0 {
-        return encoding_rs::UTF_16BE;
-    }
     let valid = match std::str::from_utf8(head) {
         Ok(_) => true,
         // a multi-byte character cut by the 64 KiB window is fine
-        Err(e) => e.error_len().is_none() && head.len() == 64 * 1024,
+        Err(e) => e.error_len().is_none() && head.len() == HEAD_BYTES,
     };
     if valid { encoding_rs::UTF_8 } else { encoding_rs::SHIFT_JIS }
 }
 
-/// Whether the first line ends in CRLF, read in the file's encoding.
-fn crlf(head: &[u8], enc: &'static encoding_rs::Encoding) -> bool {
-    let (text, _, _) = enc.decode(head);
+/// The byte order mark of `enc`.
+fn bom_of(enc: &'static encoding_rs::Encoding) -> &'static [u8] {
+    match enc.name() {
+        "UTF-8" => b"\xEF\xBB\xBF",
+        "UTF-16LE" => &[0xFF, 0xFE],
+        "UTF-16BE" => &[0xFE, 0xFF],
+        _ => b"",
+    }
+}
+
+/// `head` decoded in `enc`, without its byte order mark: what the reader will read.
+fn decoded(head: &[u8], enc: &'static encoding_rs::Encoding) -> String {
+    let body = head.strip_prefix(bom_of(enc)).unwrap_or(head);
+    enc.decode_without_bom_handling(body).0.into_owned()
+}
+
+/// Whether the first line ends in CRLF.
+fn crlf(text: &str) -> bool {
     text.find('\n').is_some_and(|i| text[..i].ends_with('\r'))
 }
 
@@ -96,7 +102,21 @@ impl CsvSource {
             Encoding::Utf16 => utf16_bom(&head).unwrap_or(encoding_rs::UTF_16LE),
             Encoding::Auto => detect(&head),
         };
-        let bom = (enc == encoding_rs::UTF_8 && head.starts_with(b"\xEF\xBB\xBF")) || utf16_bom(&head).is_some();
+        let bom = !bom_of(enc).is_empty() && head.starts_with(bom_of(enc));
+        let skip = u64::from(mapping.source.header_row.max(1) - 1);
+        let text = decoded(&head, enc);
+        // a file in another encoding than the one read may have no line break at all: the csv
+        // reader would take all of it for the header (and the error would list it)
+        if head.len() == HEAD_BYTES && (text.matches('\n').count() as u64) <= skip {
+            return Err(ExtractError::Format {
+                path: path.to_path_buf(),
+                message: format!(
+                    "no end of the header line in the first 64 KiB when read as {}: the file is probably in another \
+                     encoding (name it in `[source] encoding`, or leave that out to detect it)",
+                    enc.name().to_lowercase()
+                ),
+            });
+        }
         let file = File::open(path).map_err(|cause| ExtractError::Io { path: path.to_path_buf(), cause })?;
         let decoder = DecodeReaderBytesBuilder::new()
             .encoding(Some(enc))
@@ -104,7 +124,6 @@ impl CsvSource {
             .strip_bom(true)
             .build(BufReader::with_capacity(1 << 16, file));
         // the lines above the header (a title, blank lines) are skipped; line numbers count them
-        let skip = u64::from(mapping.source.header_row.max(1) - 1);
         let mut decoder = BufReader::new(decoder);
         let mut line = Vec::new();
         for _ in 0..skip {
@@ -134,7 +153,7 @@ impl CsvSource {
             ("UTF-16BE", _) => "utf-16be",
             _ => "cp932",
         };
-        let line_offset = u64::from(crlf(&head, enc)) + skip;
+        let line_offset = u64::from(crlf(&text)) + skip;
         Ok(CsvSource {
             path: path.to_path_buf(),
             reader,

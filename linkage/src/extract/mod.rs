@@ -74,8 +74,9 @@ pub enum ExtractError {
     Io { path: PathBuf, cause: std::io::Error },
     #[error("{path}: {message}")]
     Format { path: PathBuf, message: String },
-    /// `available`: the header's columns, and what may have gone wrong.
-    #[error("{mapping}: column `{column}` (mapped as {role}) is not in {path}; the file's columns are: {available}")]
+    /// `available`: the header's columns (when the header is known to be one), and what may
+    /// have gone wrong.
+    #[error("{mapping}: column `{column}` (mapped as {role}) is not in {path}; {available}")]
     MissingColumn { mapping: PathBuf, path: PathBuf, role: String, column: String, available: String },
     #[error("{path}:{line}: {message}")]
     Row { path: PathBuf, line: u64, message: String },
@@ -101,39 +102,85 @@ pub struct Wanted {
     pub column: String,
 }
 
+/// Names of a header listed in an error, at most.
+const MAX_LISTED: usize = 200;
+
+/// Characters of one listed name, at most.
+const MAX_NAME_CHARS: usize = 40;
+
 /// Indices of `wanted` in `header`, or the error naming the first missing one.
+///
+/// The error lists the file's column names only when the line read as the header holds at least
+/// one of the mapping's columns (or the source is Parquet, whose names are its schema's). A line
+/// that holds none is perhaps no header at all: a file without one, a wrong `header_row`, or a
+/// wrong encoding that ran the whole file into one line. Listing it could quote a record.
 fn resolve(mapping: &Mapping, path: &Path, header: &[String], wanted: &[Wanted]) -> Result<Vec<usize>, ExtractError> {
-    wanted
-        .iter()
-        .map(|w| {
-            header.iter().position(|h| h.trim() == w.column).ok_or_else(|| ExtractError::MissingColumn {
-                mapping: mapping.file.clone(),
-                path: path.to_path_buf(),
-                role: w.role.clone(),
-                column: w.column.clone(),
-                available: format!("{}{}", header.join(", "), hint(mapping)),
+    let found: Vec<Option<usize>> = wanted.iter().map(|w| header.iter().position(|h| h.trim() == w.column)).collect();
+    let Some(missing) = found.iter().position(Option::is_none) else {
+        return Ok(found.into_iter().flatten().collect());
+    };
+    let is_header = mapping.format() == Format::Parquet || found.iter().any(Option::is_some);
+    let available = if is_header {
+        let mut names: Vec<String> = header
+            .iter()
+            .take(MAX_LISTED)
+            .map(|h| {
+                let mut n: String = h.chars().take(MAX_NAME_CHARS).collect();
+                if h.chars().count() > MAX_NAME_CHARS {
+                    n.push('…');
+                }
+                n
             })
-        })
-        .collect()
+            .collect();
+        if header.len() > MAX_LISTED {
+            names.push(format!("and {} more", header.len() - MAX_LISTED));
+        }
+        format!("the file's columns are: {}", names.join(", "))
+    } else {
+        format!(
+            "none of the mapping's {} column{} is on the line read as the header, so it may not be one \
+             (its {} field{} are not listed, as they may hold a record)",
+            wanted.len(),
+            if wanted.len() == 1 { "" } else { "s" },
+            header.len(),
+            if header.len() == 1 { "" } else { "s" },
+        )
+    };
+    let w = &wanted[missing];
+    Err(ExtractError::MissingColumn {
+        mapping: mapping.file.clone(),
+        path: path.to_path_buf(),
+        role: w.role.clone(),
+        column: w.column.clone(),
+        available: format!("{available}{}", hint(mapping, is_header, header.iter().any(|h| h.contains('\0')))),
+    })
 }
 
 /// What may have gone wrong when a mapped column is not in the header: the wrong encoding (a
-/// garbled header), or a title row above the header.
-fn hint(mapping: &Mapping) -> String {
+/// garbled header), no header on the line read as one (a title above it, or none at all).
+/// `listed`: whether the header's names were listed; `zeros`: whether they hold zero characters,
+/// as text in UTF-16 read in another encoding does.
+fn hint(mapping: &Mapping, listed: bool, zeros: bool) -> String {
     let named = match (mapping.format(), mapping.source.encoding) {
         (Format::Csv, crate::mapping::Encoding::Cp932) => Some("cp932"),
         (Format::Csv, crate::mapping::Encoding::Utf8) => Some("utf-8"),
         (Format::Csv, crate::mapping::Encoding::Utf16) => Some("utf-16"),
         _ => None,
     };
+    let (these, they) = if listed { ("these names look", "they are") } else { ("the names look", "that line is") };
     let mut hint = named.map_or_else(String::new, |e| {
         format!(
-            ". If these names look garbled, the file is not in the encoding the mapping names ({e}): leave `[source] encoding` out to detect it"
+            ". If {these} garbled, the file is not in the encoding the mapping names ({e}): leave `[source] encoding` out to detect it"
         )
     });
+    if zeros && mapping.source.encoding != crate::mapping::Encoding::Utf16 {
+        hint.push_str(
+            ". The line holds zero characters: the file may be UTF-16 without a byte order mark; name it with `[source] encoding = \"utf-16\"`",
+        );
+    }
     if mapping.format() != Format::Parquet {
         hint.push_str(&format!(
-            ". If they are a title rather than the column names, set `[source] header_row` to the line of the column names (now {})",
+            ". If {they} a title rather than the column names, set `[source] header_row` to the line of the column names (now {}); a file without column names needs a line of them added",
             mapping.source.header_row
         ));
     }
@@ -221,11 +268,10 @@ mod tests {
         let text = "番号\t氏名\r\nA1\t\"山田\n\t花子\"\r\nA2\t髙橋　太郎\r\n";
         let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
         let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
-        let cases: [(&str, Vec<u8>, &str, &str); 5] = [
+        let cases: [(&str, Vec<u8>, &str, &str); 4] = [
             ("le.txt", [[0xFF, 0xFE].as_slice(), &le].concat(), "auto", "utf-16le"),
             ("be.txt", [[0xFE, 0xFF].as_slice(), &be].concat(), "auto", "utf-16be"),
             ("be16.tsv", [[0xFE, 0xFF].as_slice(), &be].concat(), "utf-16", "utf-16be"),
-            ("nobom.txt", le.clone(), "auto", "utf-16le"),
             ("nobom16.txt", le.clone(), "utf-16", "utf-16le"),
         ];
         for (file, bytes, encoding, detected) in cases {
@@ -241,6 +287,40 @@ mod tests {
             // lines below the header, for the progress bar: 3 (one inside the quoted name)
             assert_eq!(src.total_rows(), Some(3), "{file}");
         }
+        // without a byte order mark UTF-16 is not guessed, but the error says what to name
+        std::fs::write(dir.path().join("guess.txt"), &le).unwrap();
+        let err = open(&mapping(dir.path(), "guess.txt", "auto"), &wanted()).err().unwrap().to_string();
+        assert!(err.contains("encoding = \"utf-16\""), "{err}");
+    }
+
+    /// A line read as the header that holds none of the mapping's columns may be a record (no
+    /// header, a wrong header_row, a wrong encoding): the error does not list it. A header that
+    /// holds some of them is one, and the error lists its names.
+    #[test]
+    fn a_line_that_may_be_a_record_is_not_listed_in_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let record = "0001234567,浜田　総次郎,西町3丁目15番23号";
+        std::fs::write(dir.path().join("n.csv"), format!("{record}\n0001234568,浜田　朋誉,西町3丁目15番23号\n"))
+            .unwrap();
+        let err = open(&mapping(dir.path(), "n.csv", "auto"), &wanted()).err().unwrap().to_string();
+        for value in record.split(',') {
+            assert!(!err.contains(value), "{err}");
+        }
+        assert!(err.contains("not listed") && err.contains("header_row"), "{err}");
+        // a UTF-8 file of more than 64 KiB named as UTF-16 has no line break in that encoding:
+        // refused before it is read as one header
+        let big: String = std::iter::once("番号,氏名\n".to_string())
+            .chain((0..4000).map(|i| format!("{i:07},浜田　総次郎\n")))
+            .collect();
+        std::fs::write(dir.path().join("big.csv"), &big).unwrap();
+        let err = open(&mapping(dir.path(), "big.csv", "utf-16"), &wanted()).err().unwrap().to_string();
+        assert!(err.contains("no end of the header line") && !err.contains("浜田"), "{err}");
+        let garbled = encoding_rs::UTF_16LE.decode_without_bom_handling(big.as_bytes()).0;
+        assert!(!err.contains(&garbled.chars().take(3).collect::<String>()), "{err}");
+        // a header with one mapped column is one: its names are listed
+        std::fs::write(dir.path().join("h.csv"), "番号,名前\nA1,x\n").unwrap();
+        let err = open(&mapping(dir.path(), "h.csv", "auto"), &wanted()).err().unwrap().to_string();
+        assert!(err.contains("番号, 名前"), "{err}");
     }
 
     /// Zero bytes padding the fields of a legacy export are no sign of UTF-16.

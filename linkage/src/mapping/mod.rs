@@ -49,8 +49,8 @@ pub enum Encoding {
     /// big-endian.
     #[serde(rename = "utf-16")]
     Utf16,
-    /// From the bytes: UTF-16 when a byte order mark or zero bytes say so, UTF-8 (with or without
-    /// BOM) when the bytes are valid UTF-8, CP932 otherwise.
+    /// From the bytes: UTF-16 when a byte order mark says so, UTF-8 (with or without BOM) when
+    /// the bytes are valid UTF-8, CP932 otherwise.
     #[default]
     #[serde(rename = "auto")]
     Auto,
