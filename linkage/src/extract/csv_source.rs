@@ -107,12 +107,14 @@ impl CsvSource {
         let text = decoded(&head, enc);
         // a file in another encoding than the one read may have no line break at all: the csv
         // reader would take all of it for the header (and the error would list it)
-        if head.len() == HEAD_BYTES && (text.matches('\n').count() as u64) <= skip {
+        // (a line may end in CR alone, as old Mac exports write)
+        if head.len() == HEAD_BYTES && (text.matches(['\n', '\r']).count() as u64) <= skip {
             return Err(ExtractError::Format {
                 path: path.to_path_buf(),
                 message: format!(
                     "no end of the header line in the first 64 KiB when read as {}: the file is probably in another \
-                     encoding (name it in `[source] encoding`, or leave that out to detect it)",
+                     encoding (name it in `[source] encoding`, or leave that out to detect it), or its header line is \
+                     longer than any header should be",
                     enc.name().to_lowercase()
                 ),
             });

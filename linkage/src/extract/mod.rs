@@ -105,7 +105,7 @@ pub struct Wanted {
 /// Names of a header listed in an error, at most.
 const MAX_LISTED: usize = 200;
 
-/// Characters of one listed name, at most.
+/// Characters of one listed name, at most: a longer one is counted, not listed.
 const MAX_NAME_CHARS: usize = 40;
 
 /// Indices of `wanted` in `header`, or the error naming the first missing one.
@@ -119,17 +119,17 @@ fn resolve(mapping: &Mapping, path: &Path, header: &[String], wanted: &[Wanted])
     let Some(missing) = found.iter().position(Option::is_none) else {
         return Ok(found.into_iter().flatten().collect());
     };
-    let is_header = mapping.format() == Format::Parquet || found.iter().any(Option::is_some);
+    // a field holding a line break is no column name: a quote left open in the header runs the
+    // records below into it
+    let is_header = mapping.format() == Format::Parquet
+        || (found.iter().any(Option::is_some) && !header.iter().any(|h| h.contains(['\n', '\r'])));
     let available = if is_header {
         let mut names: Vec<String> = header
             .iter()
             .take(MAX_LISTED)
-            .map(|h| {
-                let mut n: String = h.chars().take(MAX_NAME_CHARS).collect();
-                if h.chars().count() > MAX_NAME_CHARS {
-                    n.push('…');
-                }
-                n
+            .map(|h| match h.chars().count() {
+                n if n > MAX_NAME_CHARS => format!("(a name of {n} characters)"),
+                _ => h.clone(),
             })
             .collect();
         if header.len() > MAX_LISTED {
@@ -317,6 +317,16 @@ mod tests {
         assert!(err.contains("no end of the header line") && !err.contains("浜田"), "{err}");
         let garbled = encoding_rs::UTF_16LE.decode_without_bom_handling(big.as_bytes()).0;
         assert!(!err.contains(&garbled.chars().take(3).collect::<String>()), "{err}");
+        // lines ending in CR alone (old Mac exports) are lines: such a file opens
+        let cr: String = std::iter::once("番号,氏名\r".to_string())
+            .chain((0..4000).map(|i| format!("{i:07},浜田　総次郎\r")))
+            .collect();
+        std::fs::write(dir.path().join("cr.csv"), &cr).unwrap();
+        assert_eq!(rows(&mapping(dir.path(), "cr.csv", "utf-8")).len(), 4000);
+        // nor is a header whose open quote ran a record into it
+        std::fs::write(dir.path().join("q.csv"), format!("番号,\"氏名,生年月日\n{record}\n")).unwrap();
+        let err = open(&mapping(dir.path(), "q.csv", "auto"), &wanted()).err().unwrap().to_string();
+        assert!(!err.contains("浜田") && err.contains("not listed"), "{err}");
         // a header with one mapped column is one: its names are listed
         std::fs::write(dir.path().join("h.csv"), "番号,名前\nA1,x\n").unwrap();
         let err = open(&mapping(dir.path(), "h.csv", "auto"), &wanted()).err().unwrap().to_string();
