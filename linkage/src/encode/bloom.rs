@@ -75,7 +75,7 @@ const PART_SAMPLE: u32 = 4096;
 /// lookup instead of one per q-gram.
 #[derive(Clone, Default)]
 struct PartCache {
-    bits: [std::collections::HashMap<Box<str>, [u64; BLOOM_BITS / 64], ahash::RandomState>; 2],
+    bits: [std::collections::HashMap<Box<[u8]>, [u64; BLOOM_BITS / 64], ahash::RandomState>; 2],
     lookups: u32,
     hits: u32,
     caching: bool,
@@ -87,17 +87,8 @@ impl PartCache {
     }
 
     /// Zeroes the kept parts (normalised identifiers) and their bits.
-    /// The bits are zeroed where the map holds them (draining would zero copies), and the map's
-    /// memory is given back.
     fn wipe(&mut self) {
-        use zeroize::Zeroize;
-        for map in &mut self.bits {
-            map.values_mut().for_each(Zeroize::zeroize);
-            for (part, _) in map.drain() {
-                part.into_boxed_bytes().zeroize();
-            }
-            *map = Default::default();
-        }
+        self.bits.iter_mut().for_each(super::wipe_cache);
     }
 }
 
@@ -172,7 +163,7 @@ impl BloomEncoder {
     fn part_bits(&mut self, part: &str, unigrams: bool) -> [u64; BLOOM_BITS / 64] {
         if self.parts.caching {
             self.parts.lookups = self.parts.lookups.saturating_add(1);
-            if let Some(bits) = self.parts.bits[usize::from(unigrams)].get(part) {
+            if let Some(bits) = self.parts.bits[usize::from(unigrams)].get(part.as_bytes()) {
                 self.parts.hits = self.parts.hits.saturating_add(1);
                 return *bits;
             }
@@ -197,7 +188,7 @@ impl BloomEncoder {
                 cache.caching = false;
                 cache.wipe();
             } else if cache.bits[usize::from(unigrams)].len() < MAX_CACHED_PARTS {
-                cache.bits[usize::from(unigrams)].insert(part.into(), words);
+                cache.bits[usize::from(unigrams)].insert(part.as_bytes().into(), words);
             }
         }
         words

@@ -38,3 +38,15 @@ pub mod token;
 pub use bloom::{BloomEncoder, BloomSpec, Hardening};
 pub use key::{KEY_BYTES, LinkageKey, VaultKey};
 pub use token::{SALTED_TOKENS, TOKEN_BYTES, TokenSalt, Tokeniser};
+
+/// Empties a cache of normalised values (identifiers) and what they encode to: the values are
+/// zeroed where the map holds them (draining would zero copies), then the keys, and the map's
+/// memory is given back.
+fn wipe_cache<V: zeroize::Zeroize>(map: &mut std::collections::HashMap<Box<[u8]>, V, ahash::RandomState>) {
+    use zeroize::Zeroize;
+    map.values_mut().for_each(Zeroize::zeroize);
+    for (mut key, _) in map.drain() {
+        key.zeroize();
+    }
+    *map = Default::default();
+}

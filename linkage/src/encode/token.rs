@@ -90,7 +90,7 @@ impl FieldTokens {
         if self.lookups >= CACHE_SAMPLE && self.hits < self.lookups / 4 {
             // values of this field seldom repeat: hashing is cheaper than keeping them
             self.caching = false;
-            self.wipe();
+            super::wipe_cache(&mut self.seen);
         } else if self.seen.len() < MAX_CACHED_VALUES {
             self.seen.insert(message.into(), t);
         }
@@ -101,20 +101,7 @@ impl FieldTokens {
 /// The kept values are normalised identifiers: they are zeroed when the tokeniser goes.
 impl Drop for FieldTokens {
     fn drop(&mut self) {
-        self.wipe();
-    }
-}
-
-impl FieldTokens {
-    /// Zeroes the kept values and their tokens where the map holds them (draining would zero
-    /// copies of the tokens), and gives the map's memory back.
-    fn wipe(&mut self) {
-        use zeroize::Zeroize;
-        self.seen.values_mut().for_each(Zeroize::zeroize);
-        for (mut value, _) in self.seen.drain() {
-            value.zeroize();
-        }
-        self.seen = Default::default();
+        super::wipe_cache(&mut self.seen);
     }
 }
 

@@ -44,13 +44,9 @@ fn head(path: &Path) -> Result<Vec<u8>, ExtractError> {
     Ok(head)
 }
 
-/// The UTF-16 byte order a byte order mark names, if the text starts with one.
-fn utf16_bom(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
-    match head {
-        [0xFF, 0xFE, ..] => Some(encoding_rs::UTF_16LE),
-        [0xFE, 0xFF, ..] => Some(encoding_rs::UTF_16BE),
-        _ => None,
-    }
+/// The encoding whose byte order mark the text starts with, if any.
+fn bom_encoding(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    [encoding_rs::UTF_8, encoding_rs::UTF_16LE, encoding_rs::UTF_16BE].into_iter().find(|e| head.starts_with(bom_of(e)))
 }
 
 /// Detects the encoding from the first 64 KiB: UTF-16 from its byte order mark (as Excel and
@@ -58,10 +54,7 @@ fn utf16_bom(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
 /// order mark is not guessed: zero bytes also pad the fields of legacy exports. It is named in the
 /// mapping instead, which a header holding zero characters suggests.
 fn detect(head: &[u8]) -> &'static encoding_rs::Encoding {
-    if head.starts_with(b"\xEF\xBB\xBF") {
-        return encoding_rs::UTF_8;
-    }
-    if let Some(e) = utf16_bom(head) {
+    if let Some(e) = bom_encoding(head) {
         return e;
     }
     let valid = match std::str::from_utf8(head) {
@@ -99,7 +92,9 @@ impl CsvSource {
         let enc = match encoding {
             Encoding::Utf8 => encoding_rs::UTF_8,
             Encoding::Cp932 => encoding_rs::SHIFT_JIS,
-            Encoding::Utf16 => utf16_bom(&head).unwrap_or(encoding_rs::UTF_16LE),
+            Encoding::Utf16 => {
+                bom_encoding(&head).filter(|e| *e == encoding_rs::UTF_16BE).unwrap_or(encoding_rs::UTF_16LE)
+            }
             Encoding::Auto => detect(&head),
         };
         let bom = !bom_of(enc).is_empty() && head.starts_with(bom_of(enc));
